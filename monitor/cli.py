@@ -1,0 +1,166 @@
+"""The `bedside` command line: one console script, one subcommand per job.
+
+Each subcommand's work lives in its own module, imported only when that
+subcommand runs (the daemon never imports scipy, `bedside cramp` never imports
+Flask).  Every user-facing failure is a message and an exit code, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+from monitor import __version__
+from monitor.config import Config, ConfigError, load
+from monitor.store import StoreError
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class UserError(Exception):
+    """A failure to report as one line (and an exit code), not a traceback."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAIL):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# subcommand -> "module:function"; the function takes (args, config) and returns an exit code.
+COMMANDS = {
+    "monitor": "monitor.daemon:run",
+    "import": "monitor.commands:run_import",
+    "export": "monitor.commands:run_export",
+    "cramp": "monitor.commands:run_cramp",
+    "backup": "monitor.commands:run_backup",
+    "config": "monitor.commands:run_config",
+    "analyze": "monitor.analysis_cli:run_analyze",
+    "report": "monitor.analysis_cli:run_report",
+    "web": "web.server:run",
+    "demo": "web.demo:run",
+    "recorder": "monitor.recorder:run",
+    "doctor": "monitor.doctor:run",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bedside",
+        description="Bedside environment monitor: readings, cramps, and the evidence.",
+    )
+    p.add_argument("--version", action="version", version=f"bedside {__version__}")
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        help="TOML config (default: $BEDSIDE_CONFIG, else /etc/bedside/config.toml, else defaults)",
+    )
+    p.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="override [logging] level",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sub.add_parser("monitor", help="run the sensor daemon (read, store, publish)")
+
+    imp = sub.add_parser("import", help="import readings or cramps from CSV (all or nothing)")
+    imp.add_argument("kind", choices=["readings", "cramps"])
+    imp.add_argument("file", help="CSV file ('-' for standard input)")
+    imp.add_argument("--node", help="node id for rows without a node column (default: [node] id)")
+
+    exp = sub.add_parser("export", help="export readings or cramps as CSV on standard output")
+    exp.add_argument("kind", choices=["readings", "cramps"])
+    exp.add_argument("--from", dest="from_", metavar="ISO", help="from this instant (inclusive)")
+    exp.add_argument("--to", metavar="ISO", help="to this instant (exclusive)")
+    who = exp.add_mutually_exclusive_group()
+    who.add_argument("--node", help="export this node (default: [node] id)")
+    who.add_argument(
+        "--all-nodes", action="store_true", help="export every node, with a node column"
+    )
+
+    cr = sub.add_parser("cramp", help="log a cramp from the shell")
+    cr.add_argument("--at", metavar="ISO", help="when (default: now)")
+    cr.add_argument("--leg", choices=["left", "right", "both"])
+    cr.add_argument("--severity", type=int, choices=range(1, 6), metavar="1-5")
+    cr.add_argument("--note")
+    cr.add_argument("--remedy", choices=["stretch", "reposition", "heat", "massage", "other"])
+    cr.add_argument("--relief-min", type=float, metavar="N", help="minutes until relief")
+
+    bk = sub.add_parser("backup", help="consistent copy of the database (safe while running)")
+    bk.add_argument("path")
+
+    cf = sub.add_parser("config", help="check the config, or print the commented example")
+    cf.add_argument("action", choices=["check", "example", "show"])
+
+    an = sub.add_parser("analyze", help="does a cold room predict your cramps?")
+    _analysis_args(an)
+    an.add_argument("--json", action="store_true", help="print the contract JSON")
+    an.add_argument("--save", action="store_true", help="also store the report for the dashboard")
+
+    rp = sub.add_parser("report", help="compute and store the evidence report (morning job)")
+    _analysis_args(rp)
+
+    web = sub.add_parser("web", help="serve the dashboard (waitress)")
+    web.add_argument("--host", help="override [web] host")
+    web.add_argument("--port", type=int, help="override [web] port")
+
+    demo = sub.add_parser("demo", help="simulated sensor + dashboard on a fresh demo database")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--weeks", type=int, default=8, help="weeks of simulated history")
+    demo.add_argument("--database", help="demo database path (default: a fresh temporary one)")
+    demo.add_argument("--no-browser", action="store_true", help=argparse.SUPPRESS)
+
+    sub.add_parser("recorder", help="store every node's MQTT messages (many bedrooms)")
+
+    doc = sub.add_parser("doctor", help="check a fresh install, with a fix for every failure")
+    doc.add_argument("--press", action="store_true", help="wait for a button press")
+    doc.add_argument(
+        "--skip", action="append", default=[], metavar="CHECK", help="skip a check (repeatable)"
+    )
+    return p
+
+
+def _analysis_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--timezone", help="override [node] timezone")
+    p.add_argument("--cold-below", type=float, metavar="C", help="override [analysis] cold_below_c")
+    p.add_argument("--night-start", metavar="HH:MM", help="override [analysis] night_start")
+    p.add_argument("--night-end", metavar="HH:MM", help="override [analysis] night_end")
+    p.add_argument("--min-coverage", type=float, help="override [analysis] min_coverage")
+    p.add_argument("--node", help="analyse this node (default: [node] id)")
+
+
+def setup_logging(level: str) -> None:
+    """Journal-friendly: under systemd (JOURNAL_STREAM) the journal adds the timestamp."""
+    if os.environ.get("JOURNAL_STREAM"):
+        fmt = "%(levelname)s %(name)s: %(message)s"
+    else:
+        fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=getattr(logging, level.upper()), format=fmt, force=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config: Config = load(args.config)
+    except ConfigError as exc:
+        print("bedside: the configuration is not valid:", file=sys.stderr)
+        for line in exc.errors:
+            print(f"  {line}", file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(args.log_level or config.logging.level)
+    module_name, func_name = COMMANDS[args.command].split(":")
+    handler = getattr(importlib.import_module(module_name), func_name)
+    try:
+        return int(handler(args, config) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except UserError as exc:
+        print(f"bedside {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except StoreError as exc:
+        print(f"bedside {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAIL

@@ -1,0 +1,93 @@
+"""Time as a dependency: the daemon asks a Clock, tests hand it a FakeClock.
+
+Instants are integer milliseconds since the Unix epoch, UTC, everywhere in the
+store and the core; local time exists only in night/analysis code.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+# No reading can be older than the software: a Pi without an RTC boots in 1970
+# or at its last shutdown time until NTP answers.
+RELEASE_DATE_MS = 1_780_272_000_000  # 2026-06-01T00:00:00Z
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float, until: threading.Event | None = None) -> bool:
+        """Sleep, waking early if ``until`` is set; True when woken by the event."""
+        if until is not None:
+            return until.wait(max(0.0, seconds))
+        time.sleep(max(0.0, seconds))
+        return False
+
+
+class FakeClock:
+    """A clock that moves only when told to (sleep advances it instantly)."""
+
+    def __init__(self, start_ms: int = RELEASE_DATE_MS + 86_400_000):
+        self._now_ms = start_ms
+        self._mono = 1000.0
+        self._lock = threading.Lock()
+
+    def now_ms(self) -> int:
+        with self._lock:
+            return self._now_ms
+
+    def monotonic(self) -> float:
+        with self._lock:
+            return self._mono
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now_ms += round(seconds * 1000)
+            self._mono += seconds
+
+    def set_wall(self, ms: int) -> None:
+        """Jump the wall clock (an NTP correction) without moving monotonic time."""
+        with self._lock:
+            self._now_ms = ms
+
+    def sleep(self, seconds: float, until: threading.Event | None = None) -> bool:
+        if until is not None and until.is_set():
+            return True
+        self.advance(max(0.0, seconds))
+        return False
+
+
+def iso_utc(ms: int) -> str:
+    """'2026-09-15T10:00:00Z' (milliseconds shown only when present)."""
+    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    if ms % 1000:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class InstantError(ValueError):
+    """A timestamp that is not an ISO 8601 instant with an offset."""
+
+
+def parse_instant(text: str, *, require_offset: bool = True) -> int:
+    """Parse ISO 8601 with an offset or Z into epoch milliseconds."""
+    s = text.strip()
+    if not s:
+        raise InstantError("empty timestamp")
+    try:
+        dt = datetime.fromisoformat(s.replace("z", "Z"))
+    except ValueError:
+        raise InstantError(f"not an ISO 8601 timestamp: {text!r}") from None
+    if dt.tzinfo is None:
+        if require_offset:
+            raise InstantError(f"timestamp has no UTC offset or Z: {text!r}")
+        dt = dt.replace(tzinfo=UTC)
+    return round(dt.timestamp() * 1000)

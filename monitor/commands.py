@@ -1,0 +1,146 @@
+"""Small CLI subcommands: import, export, cramp, backup, config."""
+
+from __future__ import annotations
+
+import sys
+
+from monitor.cli import EXIT_USAGE, UserError
+from monitor.clock import InstantError, SystemClock, iso_utc, parse_instant
+from monitor.config import EXAMPLE_PATH, Config
+from monitor.csvio import (
+    CsvError,
+    count_lines,
+    export_cramps,
+    export_readings,
+    import_cramps,
+    import_readings,
+    open_text,
+)
+from monitor.store import Store
+
+
+def _instant(text: str | None, flag: str) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_instant(text, require_offset=False)
+    except InstantError as exc:
+        raise UserError(f"{flag}: {exc}", EXIT_USAGE) from None
+
+
+class _Progress:
+    """A one-line progress bar on stderr, only when it is a terminal."""
+
+    def __init__(self, total: int | None):
+        self.total = total
+        self.enabled = sys.stderr.isatty() and bool(total)
+
+    def __call__(self, line: int) -> None:
+        if self.enabled:
+            frac = min(1.0, line / self.total)
+            bar = "#" * int(frac * 30)
+            print(f"\r  parsing [{bar:<30}] {frac:4.0%}", end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.enabled:
+            print("\r" + " " * 50 + "\r", end="", file=sys.stderr, flush=True)
+
+
+def run_import(args, config: Config) -> int:
+    node = args.node or config.node.id
+    try:
+        stream = open_text(args.file)
+    except OSError as exc:
+        raise UserError(f"cannot read {args.file}: {exc.strerror}") from None
+    name = "<stdin>" if args.file == "-" else args.file
+    with Store.open(config.storage.database) as store, stream:
+        try:
+            if args.kind == "readings":
+                progress = _Progress(count_lines(args.file))
+                try:
+                    result = import_readings(store, stream, node, name, progress)
+                finally:
+                    progress.done()
+            else:
+                result = import_cramps(store, stream, node, SystemClock().now_ms(), name)
+        except CsvError as exc:
+            print(
+                f"bedside import: {name} was not imported (nothing was written):", file=sys.stderr
+            )
+            for line in exc.errors:
+                print(f"  {line}", file=sys.stderr)
+            return 1
+        except UnicodeDecodeError:
+            raise UserError(f"{name} is not UTF-8 text; nothing was written") from None
+    print(
+        f"imported {result.added} new {args.kind} of {result.rows} in {name}"
+        f" ({result.rows - result.added} already stored) for {', '.join(result.nodes) or node}"
+    )
+    return 0
+
+
+def run_export(args, config: Config) -> int:
+    nodes = None if args.all_nodes else [args.node or config.node.id]
+    lo, hi = _instant(args.from_, "--from"), _instant(args.to, "--to")
+    export = export_readings if args.kind == "readings" else export_cramps
+    with Store.open(config.storage.database) as store:
+        try:
+            export(store, sys.stdout, nodes, lo, hi)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `bedside export readings | head`
+            sys.stderr.close()
+    return 0
+
+
+def run_cramp(args, config: Config) -> int:
+    now = SystemClock().now_ms()
+    at = _instant(args.at, "--at")
+    ts = now if at is None else at
+    if ts > now + 60_000:
+        raise UserError("--at is in the future", EXIT_USAGE)
+    with Store.open(config.storage.database) as store:
+        try:
+            cramp, created = store.add_cramp(
+                config.node.id,
+                ts,
+                source="cli",
+                now_ms=now,
+                leg=args.leg,
+                severity=args.severity,
+                note=args.note,
+                remedy=args.remedy,
+                relief_min=args.relief_min,
+            )
+        except ValueError as exc:
+            raise UserError(str(exc), EXIT_USAGE) from None
+    what = "logged" if created else "already logged"
+    print(f"cramp {cramp.id} {what} at {iso_utc(cramp.ts_ms)}")
+    return 0
+
+
+def run_backup(args, config: Config) -> int:
+    with Store.open(config.storage.database) as store:
+        target = store.backup(args.path)
+    print(f"backed up {config.storage.database} to {target}")
+    return 0
+
+
+def run_config(args, config: Config) -> int:
+    if args.action == "example":
+        sys.stdout.write(EXAMPLE_PATH.read_text(encoding="utf-8"))
+        return 0
+    if args.action == "show":
+        import dataclasses
+        import json
+
+        data = dataclasses.asdict(config)
+        source = data.pop("source")
+        if data["mqtt"].get("password"):
+            data["mqtt"]["password"] = "***"
+        if data["web"].get("password"):
+            data["web"]["password"] = "***"
+        print(f"# from {source}")
+        print(json.dumps(data, indent=2))
+        return 0
+    print(f"{config.source}: valid")
+    return 0

@@ -1,0 +1,418 @@
+"""Configuration: one TOML file, validated completely before anything starts.
+
+Every section is a frozen dataclass; the loader checks unknown keys, types and
+values and reports *all* problems at once, each naming the file and the key,
+so a user can fix a config in one pass.  Nothing here touches hardware.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import socket
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_CONFIG_PATH = Path("/etc/bedside/config.toml")
+ENV_CONFIG = "BEDSIDE_CONFIG"
+
+_NODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_TOPIC_PART = re.compile(r"^[^#+\s]+$")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# BCM numbers of the GPIO lines on the 40-pin header.
+_GPIO_PINS = range(2, 28)
+
+
+class ConfigError(Exception):
+    """A config file is unreadable or invalid; ``errors`` lists every problem."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+def _check(pred: typing.Callable[[typing.Any], bool], message: str):
+    def check(value):
+        return None if pred(value) else message
+
+    return check
+
+
+def _valid_timezone(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {value!r} (use an IANA name such as 'Europe/London')"
+    return None
+
+
+def _system_timezone() -> str:
+    """The machine's IANA zone, so a fresh install gets local nights; UTC if unknown."""
+    tz = os.environ.get("TZ", "").lstrip(":")
+    candidates = [tz] if tz else []
+    try:
+        candidates.append(Path("/etc/timezone").read_text().strip())
+    except OSError:
+        pass
+    try:
+        target = os.readlink("/etc/localtime")
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    except OSError:
+        pass
+    for name in candidates:
+        if name and _valid_timezone(name) is None:
+            return name
+    return "UTC"
+
+
+def _default_node_id() -> str:
+    host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:64]
+    return host or "bedroom"
+
+
+def _default_database() -> str:
+    state = os.environ.get("STATE_DIRECTORY")  # set by systemd's StateDirectory=
+    if state:
+        return str(Path(state.split(":")[0]) / "bedside.db")
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(data_home) / "bedside" / "bedside.db")
+
+
+def _opt(default=None, check=None, doc=""):
+    return field(default=default, metadata={"check": check, "doc": doc})
+
+
+def _opt_factory(factory, check=None, doc=""):
+    return field(default_factory=factory, metadata={"check": check, "doc": doc})
+
+
+_pin_check = _check(
+    lambda v: v is None or v in _GPIO_PINS, "must be a BCM GPIO number from 2 to 27"
+)
+_positive = _check(lambda v: v > 0, "must be greater than 0")
+_non_negative = _check(lambda v: v >= 0, "must be 0 or more")
+_clock_check = _check(lambda v: bool(_CLOCK.match(v)), "must be a time of day as HH:MM")
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    id: str = _opt_factory(
+        _default_node_id,
+        _check(lambda v: bool(_NODE_ID.match(v)), "must be 1-64 letters, digits, '-' or '_'"),
+    )
+    name: str = _opt("")
+    timezone: str = _opt_factory(_system_timezone, _valid_timezone)
+
+
+@dataclass(frozen=True)
+class SensorConfig:
+    kind: str = _opt(
+        "simulated",
+        _check(lambda v: v in ("dht22", "dht11", "simulated"), "must be dht22, dht11 or simulated"),
+    )
+    pin: int = _opt(4, _pin_check)
+    interval_s: float = _opt(30.0, _check(lambda v: v >= 2, "must be at least 2 (DHT limit)"))
+    retries: int = _opt(3, _non_negative)
+    use_pulseio: bool = _opt(True)
+    max_jump_c: float = _opt(3.0, _positive)
+    seed: int = _opt(1)
+    failure_rate: float = _opt(0.02, _check(lambda v: 0 <= v < 1, "must be from 0 to below 1"))
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    database: str = _opt_factory(_default_database)
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    enabled: bool = _opt(True)
+    host: str = _opt("localhost")
+    port: int = _opt(1883, _check(lambda v: 0 < v < 65536, "must be a TCP port 1-65535"))
+    username: str | None = _opt(None)
+    password: str | None = _opt(None)
+    tls: bool = _opt(False)
+    ca_file: str | None = _opt(None)
+    cert_file: str | None = _opt(None)
+    key_file: str | None = _opt(None)
+    client_id: str | None = _opt(None)
+    keepalive_s: int = _opt(60, _positive)
+    topic_prefix: str = _opt(
+        "bedside", _check(lambda v: bool(_TOPIC_PART.match(v)), "must not contain #, + or spaces")
+    )
+    discovery: bool = _opt(True)
+    discovery_prefix: str = _opt(
+        "homeassistant",
+        _check(lambda v: bool(_TOPIC_PART.match(v)), "must not contain #, + or spaces"),
+    )
+
+
+@dataclass(frozen=True)
+class ButtonConfig:
+    enabled: bool = _opt(True)
+    pin: int = _opt(17, _pin_check)
+    merge_s: float = _opt(5.0, _non_negative)
+    hold_s: float = _opt(3.0, _positive)
+    undo_window_s: float = _opt(600.0, _positive)
+
+
+@dataclass(frozen=True)
+class LedConfig:
+    pin: int | None = _opt(None, _pin_check)
+    cold_pulse: bool = _opt(True)
+
+
+@dataclass(frozen=True)
+class BuzzerConfig:
+    pin: int | None = _opt(None, _pin_check)
+    at_night: bool = _opt(False)
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    cold_below_c: float = _opt(18.0)
+    clear_above_c: float = _opt(18.5)
+    min_duration_s: float = _opt(600.0, _non_negative)
+    sensor_silent_s: float | None = _opt(None, _check(lambda v: v is None or v > 0, "must be > 0"))
+    notify: list[str] = _opt_factory(list)
+    notify_timeout_s: float = _opt(10.0, _positive)
+    notify_retries: int = _opt(3, _non_negative)
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    cold_below_c: float = _opt(18.0)
+    night_start: str = _opt("20:00", _clock_check)
+    night_end: str = _opt("08:00", _clock_check)
+    min_coverage: float = _opt(0.8, _check(lambda v: 0 < v <= 1, "must be above 0 and at most 1"))
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = _opt("127.0.0.1")
+    port: int = _opt(8080, _check(lambda v: 0 <= v < 65536, "must be a TCP port 0-65535"))
+    password: str | None = _opt(None)
+    allow_anonymous_writes: bool = _opt(False)
+    secret_key: str | None = _opt(None)
+    threads: int = _opt(4, _positive)
+
+
+@dataclass(frozen=True)
+class RecorderConfig:
+    client_id: str = _opt("bedside-recorder")
+    session_expiry_s: int = _opt(7 * 24 * 3600, _positive)
+    batch_max: int = _opt(500, _positive)
+    batch_wait_s: float = _opt(0.2, _positive)
+    max_payload_bytes: int = _opt(4096, _positive)
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    level: str = _opt(
+        "INFO",
+        _check(
+            lambda v: v.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"),
+            "must be DEBUG, INFO, WARNING or ERROR",
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    node: NodeConfig = field(default_factory=NodeConfig)
+    sensor: SensorConfig = field(default_factory=SensorConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    button: ButtonConfig = field(default_factory=ButtonConfig)
+    led: LedConfig = field(default_factory=LedConfig)
+    buzzer: BuzzerConfig = field(default_factory=BuzzerConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    web: WebConfig = field(default_factory=WebConfig)
+    recorder: RecorderConfig = field(default_factory=RecorderConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    source: str = "defaults"  # where it came from, for messages
+
+    @property
+    def sensor_silent_s(self) -> float:
+        """Silent-sensor timeout: explicit, else five read intervals."""
+        return self.alerts.sensor_silent_s or 5 * self.sensor.interval_s
+
+    def replace(self, **sections) -> Config:
+        """A copy with whole sections or single keys replaced: ``replace(node={"id": "x"})``."""
+        changes = {}
+        for name, value in sections.items():
+            if isinstance(value, dict):
+                value = dataclasses.replace(getattr(self, name), **value)
+            changes[name] = value
+        return dataclasses.replace(self, **changes)
+
+
+_SECTIONS = {f.name: f.type for f in dataclasses.fields(Config) if f.name != "source"}
+
+
+def _type_name(tp) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _type_name(inner[0])
+    if typing.get_origin(tp) is list:
+        return "a list of strings"
+    return names.get(tp, str(tp))
+
+
+def _coerce(value, tp):
+    """Return (value, ok) with ints accepted where floats are expected."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _coerce(value, inner[0])
+    if typing.get_origin(tp) is list:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return value, ok
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value, False
+        return float(value), value == value  # NaN is not a setting
+    if tp is int:
+        return value, isinstance(value, int) and not isinstance(value, bool)
+    return value, isinstance(value, tp)
+
+
+def _build(data: dict, where: str) -> tuple[Config, list[str]]:
+    errors: list[str] = []
+    hints = {name: typing.get_type_hints(cls) for name, cls in _resolved_sections().items()}
+    sections = {}
+    for name, value in data.items():
+        if name not in _SECTIONS:
+            errors.append(
+                f"{where}: unknown section [{name}] (known: {', '.join(sorted(_SECTIONS))})"
+            )
+            continue
+        if not isinstance(value, dict):
+            errors.append(f"{where}: [{name}] must be a table")
+            continue
+        cls = _resolved_sections()[name]
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs = {}
+        for key, raw in value.items():
+            if key not in fields:
+                errors.append(
+                    f"{where}: [{name}] {key}: unknown key (known: {', '.join(sorted(fields))})"
+                )
+                continue
+            tp = hints[name][key]
+            coerced, ok = _coerce(raw, tp)
+            if not ok:
+                errors.append(f"{where}: [{name}] {key}: expected {_type_name(tp)}, got {raw!r}")
+                continue
+            check = fields[key].metadata.get("check")
+            problem = check(coerced) if check else None
+            if problem:
+                errors.append(f"{where}: [{name}] {key}: {problem}, got {raw!r}")
+                continue
+            kwargs[key] = coerced
+        sections[name] = cls(**kwargs)
+    config = Config(**sections, source=where)
+    # Defaults computed from the machine are checked too (a bad $TZ, a strange hostname).
+    for name, cls in _resolved_sections().items():
+        section = getattr(config, name)
+        for f in dataclasses.fields(cls):
+            check = f.metadata.get("check")
+            if name in data and f.name in data.get(name, {}):
+                continue
+            problem = check(getattr(section, f.name)) if check else None
+            if problem:
+                errors.append(f"{where}: [{name}] {f.name}: default {problem}; set it explicitly")
+    errors += _cross_checks(config, where)
+    return config, errors
+
+
+def _cross_checks(config: Config, where: str) -> list[str]:
+    errors = []
+    if config.alerts.clear_above_c < config.alerts.cold_below_c:
+        errors.append(
+            f"{where}: [alerts] clear_above_c: must be at or above cold_below_c "
+            f"({config.alerts.cold_below_c}), got {config.alerts.clear_above_c}"
+        )
+    if config.analysis.night_start == config.analysis.night_end:
+        errors.append(f"{where}: [analysis] night_end: must differ from night_start")
+    pins = {
+        "[sensor] pin": config.sensor.pin if config.sensor.kind != "simulated" else None,
+        "[button] pin": config.button.pin if config.button.enabled else None,
+        "[led] pin": config.led.pin,
+        "[buzzer] pin": config.buzzer.pin,
+    }
+    seen: dict[int, str] = {}
+    for key, pin in pins.items():
+        if pin is None:
+            continue
+        if pin in seen:
+            errors.append(f"{where}: {key}: GPIO{pin} is already used by {seen[pin]}")
+        seen[pin] = key
+    if bool(config.mqtt.cert_file) != bool(config.mqtt.key_file):
+        errors.append(f"{where}: [mqtt] cert_file: cert_file and key_file go together")
+    return errors
+
+
+_RESOLVED: dict[str, type] = {}
+
+
+def _resolved_sections() -> dict[str, type]:
+    if not _RESOLVED:
+        hints = typing.get_type_hints(Config)
+        _RESOLVED.update({name: hints[name] for name in _SECTIONS})
+    return _RESOLVED
+
+
+def parse(text: str, where: str = "<config>") -> Config:
+    """Parse and validate TOML text; raise ConfigError listing every problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{where}: not valid TOML: {exc}"]) from None
+    config, errors = _build(data, where)
+    if errors:
+        raise ConfigError(errors)
+    return config
+
+
+def resolve_path(explicit: str | os.PathLike | None) -> Path | None:
+    """--config, else $BEDSIDE_CONFIG, else /etc/bedside/config.toml if present, else None."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        return Path(env)
+    if DEFAULT_CONFIG_PATH.exists():
+        return DEFAULT_CONFIG_PATH
+    return None
+
+
+def load(explicit: str | os.PathLike | None = None) -> Config:
+    """Load the config the CLI would use; defaults (the demo) when there is no file."""
+    path = resolve_path(explicit)
+    if path is None:
+        config, errors = _build({}, "defaults")
+        if errors:
+            raise ConfigError(errors)
+        return config
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read config file: {exc.strerror}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: config file is not UTF-8 text"]) from None
+    config = parse(text, str(path))
+    db = Path(config.storage.database).expanduser()
+    if not db.is_absolute():  # relative to the config file, not to wherever we were started
+        config = config.replace(storage={"database": str(path.parent / db)})
+    return config
+
+
+EXAMPLE_PATH = Path(__file__).with_name("config.example.toml")

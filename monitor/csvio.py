@@ -1,0 +1,262 @@
+"""CSV import and export in the format of shared/analysis-spec.md.
+
+Import is all or nothing: the whole file is parsed and checked first; the first
+bad rows are reported with their line numbers and nothing is written.  Rows
+are idempotent by (node, instant), so importing a file twice changes nothing.
+Export writes the same format, so export -> import round-trips.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, TextIO
+
+from monitor.clock import InstantError, iso_utc, parse_instant
+from monitor.payloads import HUMIDITY_RANGE, TEMPERATURE_RANGE
+from monitor.store import Reading, Store, validate_cramp_fields
+
+READINGS_HEADER = ["timestamp", "temperature_c", "humidity_pct"]
+CRAMPS_HEADER = ["timestamp", "leg", "severity", "note"]
+CRAMPS_OPTIONAL = ["remedy", "relief_min"]
+MAX_ERRORS_SHOWN = 10
+
+
+class CsvError(Exception):
+    """A file that cannot be imported; ``errors`` name the lines. Nothing was written."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+@dataclass
+class ImportResult:
+    rows: int  # rows in the file
+    added: int  # rows that were new
+    nodes: list[str]
+
+
+def _open_rows(stream: TextIO, required: list[str], optional: list[str], name: str):
+    reader = csv.reader(stream)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise CsvError(
+            [f"{name}: line 1: empty file, expected header {','.join(required)}"]
+        ) from None
+    except csv.Error as exc:
+        raise CsvError([f"{name}: line 1: {exc}"]) from None
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    missing = [h for h in required if h not in header]
+    allowed = set(required) | set(optional) | {"node"}
+    unknown = [h for h in header if h not in allowed]
+    if missing or unknown or len(set(header)) != len(header):
+        problems = []
+        if missing:
+            problems.append(f"missing column(s) {', '.join(missing)}")
+        if unknown:
+            problems.append(f"unknown column(s) {', '.join(unknown)}")
+        if len(set(header)) != len(header):
+            problems.append("repeated column names")
+        raise CsvError(
+            [f"{name}: line 1: bad header ({'; '.join(problems)}); expected {','.join(required)}"]
+        )
+    return header, reader
+
+
+def _iter_records(reader, header, name, errors) -> Iterator[tuple[int, dict]]:
+    width = len(header)
+    try:
+        for row in reader:
+            line = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            if len(row) != width:
+                errors.append(f"{name}: line {line}: expected {width} fields, found {len(row)}")
+                continue
+            yield line, dict(zip(header, row, strict=True))
+    except csv.Error as exc:
+        errors.append(f"{name}: line {reader.line_num}: {exc}")
+
+
+def _float(text: str, label: str, bounds: tuple[float, float], required: bool) -> float | None:
+    text = text.strip()
+    if not text:
+        if required:
+            raise ValueError(f"{label} is empty")
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{label} {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{label} {text!r} is not a finite number")
+    if not bounds[0] <= value <= bounds[1]:
+        raise ValueError(f"{label} {value} is outside {bounds[0]:g}..{bounds[1]:g}")
+    return value
+
+
+def _node_of(record: dict, default: str) -> str:
+    node = record.get("node", "").strip()
+    if not node:
+        return default
+    if not all(c.isalnum() or c in "-_" for c in node) or len(node) > 64:
+        raise ValueError(f"node {node!r} must be 1-64 letters, digits, '-' or '_'")
+    return node
+
+
+def parse_readings(
+    stream: TextIO,
+    node: str,
+    name: str = "readings.csv",
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, list[Reading]]:
+    """Parse a readings CSV into {node: [Reading]}; CsvError names bad lines."""
+    header, reader = _open_rows(stream, READINGS_HEADER, [], name)
+    errors: list[str] = []
+    by_node: dict[str, list[Reading]] = defaultdict(list)
+    for line, rec in _iter_records(reader, header, name, errors):
+        try:
+            ts = parse_instant(rec["timestamp"])
+            temp = _float(rec["temperature_c"], "temperature_c", TEMPERATURE_RANGE, True)
+            hum = _float(rec["humidity_pct"], "humidity_pct", HUMIDITY_RANGE, False)
+            by_node[_node_of(rec, node)].append(Reading(ts, temp, hum))
+        except (InstantError, ValueError) as exc:
+            errors.append(f"{name}: line {line}: {exc}")
+        if len(errors) >= MAX_ERRORS_SHOWN:
+            break
+        if progress and line % 20000 == 0:
+            progress(line)
+    if errors:
+        raise CsvError(errors)
+    return by_node
+
+
+def parse_cramps(stream: TextIO, node: str, name: str = "cramps.csv") -> dict[str, list[dict]]:
+    """Parse a cramps CSV into {node: [fields]}; CsvError names bad lines."""
+    header, reader = _open_rows(stream, CRAMPS_HEADER, CRAMPS_OPTIONAL, name)
+    errors: list[str] = []
+    by_node: dict[str, list[dict]] = defaultdict(list)
+    for line, rec in _iter_records(reader, header, name, errors):
+        try:
+            fields: dict = {"ts_ms": parse_instant(rec["timestamp"])}
+            fields["leg"] = rec["leg"].strip().lower() or None
+            sev = rec["severity"].strip()
+            if sev and not sev.isdigit():
+                raise ValueError(f"severity {sev!r} must be a whole number from 1 to 5")
+            fields["severity"] = int(sev) if sev else None
+            fields["note"] = rec["note"].strip() or None
+            fields["remedy"] = rec.get("remedy", "").strip().lower() or None
+            fields["relief_min"] = _float(rec.get("relief_min", ""), "relief_min", (0, 1440), False)
+            validate_cramp_fields(fields)
+            by_node[_node_of(rec, node)].append(fields)
+        except (InstantError, ValueError) as exc:
+            errors.append(f"{name}: line {line}: {exc}")
+        if len(errors) >= MAX_ERRORS_SHOWN:
+            break
+    if errors:
+        raise CsvError(errors)
+    return by_node
+
+
+def import_readings(
+    store: Store,
+    stream: TextIO,
+    node: str,
+    name: str = "readings.csv",
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Parse everything, then write every node's rows in one transaction."""
+    by_node = parse_readings(stream, node, name, progress)
+    with store.transaction() as conn:
+        added = sum(store.insert_readings(conn, n, rows) for n, rows in by_node.items())
+    return ImportResult(sum(len(v) for v in by_node.values()), added, sorted(by_node))
+
+
+def import_cramps(
+    store: Store, stream: TextIO, node: str, now_ms: int, name: str = "cramps.csv"
+) -> ImportResult:
+    by_node = parse_cramps(stream, node, name)
+    with store.transaction() as conn:
+        added = sum(
+            store.insert_cramps(conn, n, rows, source="import", now_ms=now_ms)
+            for n, rows in by_node.items()
+        )
+    return ImportResult(sum(len(v) for v in by_node.values()), added, sorted(by_node))
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else repr(float(value))
+
+
+def export_readings(
+    store: Store,
+    out: IO[str],
+    nodes: list[str] | None,
+    from_ms: int | None = None,
+    to_ms: int | None = None,
+) -> int:
+    """Write readings as CSV; with ``nodes`` None, every node with a node column."""
+    writer = csv.writer(out, lineterminator="\n")
+    all_nodes = nodes is None
+    writer.writerow(READINGS_HEADER + (["node"] if all_nodes else []))
+    names = [n["id"] for n in store.nodes()] if all_nodes else nodes
+    count = 0
+    for node in names:
+        lo = from_ms if from_ms is not None else -(2**62)
+        while True:  # page through, so a year of readings is not held in memory
+            batch = store.readings(node, lo, to_ms, limit=50_000)
+            for r in batch:
+                row = [iso_utc(r.ts_ms), _fmt(r.temperature_c), _fmt(r.humidity_pct)]
+                writer.writerow(row + ([node] if all_nodes else []))
+            count += len(batch)
+            if len(batch) < 50_000:
+                break
+            lo = batch[-1].ts_ms + 1
+    return count
+
+
+def export_cramps(
+    store: Store,
+    out: IO[str],
+    nodes: list[str] | None,
+    from_ms: int | None = None,
+    to_ms: int | None = None,
+) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    all_nodes = nodes is None
+    writer.writerow(CRAMPS_HEADER + CRAMPS_OPTIONAL + (["node"] if all_nodes else []))
+    cramps = []
+    for node in [None] if all_nodes else nodes:
+        cramps += store.cramps(node, from_ms, to_ms)
+    for c in sorted(cramps, key=lambda c: (c.ts_ms, c.node)):
+        row = [
+            iso_utc(c.ts_ms),
+            c.leg or "",
+            "" if c.severity is None else c.severity,
+            c.note or "",
+            c.remedy or "",
+            _fmt(c.relief_min),
+        ]
+        writer.writerow(row + ([c.node] if all_nodes else []))
+    return len(cramps)
+
+
+def open_text(path: str) -> TextIO:
+    """Open a CSV path ('-' is stdin) as text, tolerating a UTF-8 BOM."""
+    if path == "-":
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def count_lines(path: str) -> int | None:
+    if path == "-":
+        return None
+    with open(path, "rb") as f:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))

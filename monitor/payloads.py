@@ -1,0 +1,229 @@
+"""MQTT topics and payloads: pure functions, the contract other systems rely on.
+
+Topics, with ``prefix = [mqtt] topic_prefix`` and ``node = [node] id``:
+  <prefix>/<node>/reading      every stored reading, QoS 1, not retained
+  <prefix>/<node>/state        the latest reading, retained
+  <prefix>/<node>/status       online / offline (last will), retained
+  <prefix>/<node>/cramp        a cramp's current state, QoS 1
+  <prefix>/<node>/alert/cold   ON / OFF, retained
+  <prefix>/<node>/alert/sensor ON / OFF, retained
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+from monitor import __version__
+from monitor.clock import InstantError, iso_utc, parse_instant
+from monitor.store import Cramp, Reading, validate_cramp_fields
+
+ALERT_KINDS = ("cold", "sensor")
+# Plausible bounds for anything a sensor of ours can report (DHT22's range).
+TEMPERATURE_RANGE = (-40.0, 80.0)
+HUMIDITY_RANGE = (0.0, 100.0)
+
+
+class PayloadError(ValueError):
+    """A message that does not follow the contract (reason in the message)."""
+
+
+@dataclass(frozen=True)
+class Topics:
+    prefix: str
+    node: str
+
+    def _t(self, leaf: str) -> str:
+        return f"{self.prefix}/{self.node}/{leaf}"
+
+    @property
+    def reading(self) -> str:
+        return self._t("reading")
+
+    @property
+    def state(self) -> str:
+        return self._t("state")
+
+    @property
+    def status(self) -> str:
+        return self._t("status")
+
+    @property
+    def cramp(self) -> str:
+        return self._t("cramp")
+
+    def alert(self, kind: str) -> str:
+        return self._t(f"alert/{kind}")
+
+
+def parse_topic(prefix: str, topic: str) -> tuple[str, str]:
+    """'<prefix>/<node>/<leaf...>' -> (node, leaf); PayloadError if not ours."""
+    head = prefix + "/"
+    if not topic.startswith(head):
+        raise PayloadError(f"topic {topic!r} is not under {prefix!r}")
+    rest = topic[len(head) :].split("/", 1)
+    if len(rest) != 2 or not rest[0] or not rest[1]:
+        raise PayloadError(f"topic {topic!r} has no node and kind")
+    return rest[0], rest[1]
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def reading_payload(reading: Reading) -> bytes:
+    return json.dumps(
+        {
+            "ts": iso_utc(reading.ts_ms),
+            "temperature_c": _round(reading.temperature_c),
+            "humidity_pct": _round(reading.humidity_pct),
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def cramp_payload(cramp: Cramp) -> bytes:
+    """A cramp's current state; ``deleted`` true after an undo (restorable)."""
+    return json.dumps(
+        {
+            "id": cramp.id,
+            "ts": iso_utc(cramp.ts_ms),
+            "leg": cramp.leg,
+            "severity": cramp.severity,
+            "source": cramp.source,
+            "note": cramp.note,
+            "remedy": cramp.remedy,
+            "relief_min": cramp.relief_min,
+            "deleted": cramp.deleted,
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def alert_payload(active: bool) -> bytes:
+    return b"ON" if active else b"OFF"
+
+
+def _load_object(payload: bytes, max_bytes: int) -> dict:
+    if len(payload) > max_bytes:
+        raise PayloadError(f"payload of {len(payload)} bytes exceeds {max_bytes}")
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadError(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise PayloadError("payload is not a JSON object")
+    return data
+
+
+def _number(data: dict, key: str, bounds: tuple[float, float], required: bool) -> float | None:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise PayloadError(f"missing {key}")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise PayloadError(f"{key} must be a finite number, got {value!r}")
+    if not bounds[0] <= value <= bounds[1]:
+        raise PayloadError(f"{key} {value} is outside {bounds[0]}..{bounds[1]}")
+    return float(value)
+
+
+def _instant(data: dict) -> int:
+    ts = data.get("ts")
+    if not isinstance(ts, str):
+        raise PayloadError("missing ts (ISO 8601 string)")
+    try:
+        return parse_instant(ts)
+    except InstantError as exc:
+        raise PayloadError(str(exc)) from None
+
+
+def parse_reading(payload: bytes, max_bytes: int = 4096) -> Reading:
+    """Inverse of reading_payload, strict: PayloadError on anything off-contract."""
+    data = _load_object(payload, max_bytes)
+    return Reading(
+        _instant(data),
+        _number(data, "temperature_c", TEMPERATURE_RANGE, required=True),
+        _number(data, "humidity_pct", HUMIDITY_RANGE, required=False),
+    )
+
+
+def parse_cramp(payload: bytes, max_bytes: int = 4096) -> dict:
+    """A cramp message as store fields: ts_ms, leg, severity, note, remedy, relief_min, deleted."""
+    data = _load_object(payload, max_bytes)
+    fields = {"ts_ms": _instant(data)}
+    for key in ("leg", "severity", "note", "remedy", "relief_min"):
+        fields[key] = data.get(key)
+    try:
+        validate_cramp_fields(fields)
+    except ValueError as exc:
+        raise PayloadError(str(exc)) from None
+    deleted = data.get("deleted", False)
+    if not isinstance(deleted, bool):
+        raise PayloadError("deleted must be true or false")
+    fields["deleted"] = deleted
+    return fields
+
+
+def parse_alert(payload: bytes) -> bool:
+    text = payload.decode("utf-8", "replace").strip().upper()
+    if text not in ("ON", "OFF"):
+        raise PayloadError(f"alert payload must be ON or OFF, got {text[:20]!r}")
+    return text == "ON"
+
+
+def _device(node: str, name: str) -> dict:
+    return {
+        "identifiers": [f"bedside_{node}"],
+        "name": name or f"Bedside {node}",
+        "manufacturer": "bedside",
+        "model": "Bedside monitor",
+        "sw_version": __version__,
+    }
+
+
+def discovery_messages(
+    topics: Topics, discovery_prefix: str, name: str = ""
+) -> list[tuple[str, bytes]]:
+    """Home Assistant MQTT discovery configs (retained) for this node's entities."""
+    node, device = topics.node, _device(topics.node, name)
+    common = {
+        "availability_topic": topics.status,
+        "payload_available": "online",
+        "payload_not_available": "offline",
+        "device": device,
+    }
+    sensors = [
+        ("temperature", "Temperature", "°C", "temperature_c"),
+        ("humidity", "Humidity", "%", "humidity_pct"),
+    ]
+    out = []
+    for key, label, unit, field in sensors:
+        config = {
+            "name": label,
+            "unique_id": f"bedside_{node}_{key}",
+            "object_id": f"bedside_{node}_{key}",
+            "device_class": key,
+            "state_class": "measurement",
+            "unit_of_measurement": unit,
+            "state_topic": topics.state,
+            "value_template": f"{{{{ value_json.{field} }}}}",
+            **common,
+        }
+        out.append((f"{discovery_prefix}/sensor/{node}_{key}/config", config))
+    binaries = [("cold", "Room cold", "cold"), ("sensor", "Sensor problem", "problem")]
+    for kind, label, device_class in binaries:
+        config = {
+            "name": label,
+            "unique_id": f"bedside_{node}_alert_{kind}",
+            "object_id": f"bedside_{node}_alert_{kind}",
+            "device_class": device_class,
+            "state_topic": topics.alert(kind),
+            "payload_on": "ON",
+            "payload_off": "OFF",
+            **common,
+        }
+        out.append((f"{discovery_prefix}/binary_sensor/{node}_{kind}/config", config))
+    return [(t, json.dumps(c, separators=(",", ":")).encode()) for t, c in out]

@@ -1,0 +1,46 @@
+# Sourced by scripts/demo and scripts/test: one place that prepares a machine.
+# Fresh Debian 12 / Raspberry Pi OS: installs what is missing, then a .venv.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${BEDSIDE_VENV:-$ROOT/.venv}"
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+APT_UPDATED=0
+apt_install() {  # apt_install PACKAGE... (only those missing)
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "==> installing Debian packages: ${missing[*]}"
+  if [ "$APT_UPDATED" -eq 0 ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+ensure_python() {
+  if ! python3 -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
+    echo "bedside needs Python 3.11 or newer (Debian 12 / Raspberry Pi OS Bookworm have it)" >&2
+    exit 1
+  fi
+  if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    apt_install python3-venv
+  fi
+}
+
+ensure_venv() {  # ensure_venv EXTRAS (e.g. "test")
+  local extras="$1"
+  if [ ! -x "$VENV/bin/python" ]; then
+    echo "==> creating $VENV"
+    python3 -m venv "$VENV"
+  fi
+  local stamp="$VENV/.bedside-installed-$extras"
+  if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+    echo "==> installing bedside${extras:+[$extras]} into $VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q -e "$ROOT${extras:+[$extras]}"
+    touch "$stamp"
+  fi
+}

@@ -1,0 +1,65 @@
+"""Shared fixtures: a temporary database and config, a real mosquitto, a subscriber."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from monitor.clock import FakeClock
+from monitor.config import load
+from monitor.store import Store
+from tests.support import MOSQUITTO, Broker, Subscriber, write_config
+
+os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "bedside.db"
+
+
+@pytest.fixture
+def store(db_path):
+    s = Store.open(db_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+def make_config(tmp_path, db_path):
+    """make_config({"sensor": {...}}) -> (path, Config) with a temp database, MQTT off."""
+
+    def make(sections: dict | None = None, name: str = "config.toml"):
+        merged = {
+            "node": {"id": "testroom", "timezone": "Europe/Berlin"},
+            "storage": {"database": str(db_path)},
+            "mqtt": {"enabled": False},
+        }
+        for section, keys in (sections or {}).items():
+            merged.setdefault(section, {}).update(keys)
+        path = write_config(tmp_path / name, merged)
+        return path, load(path)
+
+    return make
+
+
+@pytest.fixture
+def broker(tmp_path_factory):
+    if not os.path.exists(MOSQUITTO):
+        pytest.fail("mosquitto is not installed: run the README's test command (scripts/test)")
+    b = Broker(tmp_path_factory.mktemp("broker")).start()
+    yield b
+    b.kill()
+
+
+@pytest.fixture
+def subscriber(broker):
+    sub = Subscriber(broker, "#")
+    yield sub
+    sub.close()

@@ -1,0 +1,223 @@
+"""Real parts for tests: a mosquitto broker on a free port, an MQTT subscriber, the CLI."""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+EXAMPLES = SHARED / "examples"
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+# How long a test waits for an event that should come promptly (not a timing assertion:
+# a healthy run never gets near it; it only keeps a broken run from hanging).
+EVENT_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(host: str, port: int, timeout: float = EVENT_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing listens on {host}:{port}") from None
+            time.sleep(0.02)
+
+
+@dataclass
+class Broker:
+    """A real mosquitto on 127.0.0.1:<free port>, stoppable and restartable on the same port."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    persistence: bool = True
+    extra_conf: str = ""
+    host: str = "127.0.0.1"
+    proc: subprocess.Popen | None = None
+
+    def conf_path(self) -> Path:
+        conf = self.workdir / "mosquitto.conf"
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            f"persistence {'true' if self.persistence else 'false'}",
+            f"persistence_location {self.workdir}/",
+            "autosave_interval 1",
+            "max_queued_messages 100000",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+        ]
+        conf.write_text("\n".join(lines) + "\n" + self.extra_conf)
+        return conf
+
+    def start(self) -> Broker:
+        assert self.proc is None, "broker already running"
+        if not Path(MOSQUITTO).exists():
+            raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
+        self.proc = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.conf_path())],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.workdir / "mosquitto.log", "ab"),
+        )
+        wait_port(self.host, self.port)
+        return self
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM): mosquitto saves its persistence file."""
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=EVENT_TIMEOUT)
+            self.proc = None
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=EVENT_TIMEOUT)
+            self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+class Subscriber:
+    """A real MQTT client that records every message it receives."""
+
+    def __init__(self, broker: Broker, topics: list[str] | str = "#", client_id: str = ""):
+        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.seen: list[tuple[str, bytes, bool]] = []
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._subscribed = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+        topics = [topics] if isinstance(topics, str) else topics
+
+        def on_connect(client, userdata, flags, reason_code, properties):
+            client.subscribe([(t, 1) for t in topics])
+
+        def on_subscribe(client, userdata, mid, reason_codes, properties):
+            self._subscribed.set()
+
+        def on_message(client, userdata, msg):
+            with self._cond:
+                self.seen.append((msg.topic, msg.payload, bool(msg.retain)))
+                self._cond.notify_all()
+
+        self.client.on_connect = on_connect
+        self.client.on_subscribe = on_subscribe
+        self.client.on_message = on_message
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+        if not self._subscribed.wait(EVENT_TIMEOUT):
+            raise TimeoutError("subscriber did not get SUBACK")
+
+    def wait_for(self, predicate, timeout: float = EVENT_TIMEOUT):
+        """Block until predicate(list of (topic, payload, retain)) is truthy; return its value."""
+        with self._cond:
+            ok = self._cond.wait_for(lambda: predicate(self.seen), timeout)
+            if not ok:
+                raise AssertionError(f"condition not met; messages seen: {self.seen[-10:]!r}")
+            return predicate(self.seen)
+
+    def on(self, topic: str) -> list[bytes]:
+        with self._lock:
+            return [p for t, p, _ in self.seen if t == topic]
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def write_config(path: Path, sections: dict) -> Path:
+    """Write a TOML config from {section: {key: value}} (values: str, int, float, bool, list)."""
+
+    def fmt(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, list):
+            return "[" + ", ".join(fmt(x) for x in v) + "]"
+        return repr(v)
+
+    lines = []
+    for section, keys in sections.items():
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {fmt(v)}" for k, v in keys.items() if v is not None]
+        lines.append("")
+    path.write_text("\n".join(lines))
+    return path
+
+
+def bedside_env(**extra) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("GPIOZERO_PIN_FACTORY", "mock")
+    env.pop("BEDSIDE_CONFIG", None)
+    env.update(extra)
+    return env
+
+
+def run_bedside(
+    *args: str,
+    config: Path | None = None,
+    input: str | None = None,
+    timeout: float = 120,
+    env: dict | None = None,
+) -> subprocess.CompletedProcess:
+    """Run the real CLI in a subprocess (``python -m monitor``)."""
+    cmd = [sys.executable, "-m", "monitor"]
+    if config is not None:
+        cmd += ["--config", str(config)]
+    cmd += list(args)
+    return subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        input=input,
+        timeout=timeout,
+        env=env or bedside_env(),
+        cwd=ROOT,
+    )
+
+
+def start_bedside(
+    *args: str, config: Path | None = None, env: dict | None = None, log: Path | None = None
+) -> subprocess.Popen:
+    """Start a long-running CLI command (monitor, recorder, web) in the background."""
+    cmd = [sys.executable, "-m", "monitor"]
+    if config is not None:
+        cmd += ["--config", str(config)]
+    cmd += list(args)
+    out = open(log, "ab") if log else subprocess.DEVNULL
+    return subprocess.Popen(
+        cmd, stdout=out, stderr=subprocess.STDOUT, env=env or bedside_env(), cwd=ROOT
+    )
+
+
+def stop_process(
+    proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = EVENT_TIMEOUT
+) -> int:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    return proc.wait(timeout=timeout)
