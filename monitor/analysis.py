@@ -219,7 +219,7 @@ def referent_instants(t_ms: int, timezone: str) -> list[int]:
     d = first
     while d.month == first.month:
         if d != local.date():
-            ref = datetime.combine(d, local.time().replace(microsecond=0), tzinfo=tz)
+            ref = datetime.combine(d, local.time().replace(microsecond=0, fold=0), tzinfo=tz)
             out.append(int(ref.timestamp()) * 1000 + ms)
         d += timedelta(days=1)
     return out
