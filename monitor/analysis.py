@@ -31,7 +31,7 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
-from monitor.nights import NightParams, NightSummary, night_of, night_summaries
+from monitor.nights import NightParams, NightSummary, local_date, night_summaries
 from monitor.reports import verdict_sentence
 from monitor.store import Cramp, Store
 
@@ -225,6 +225,16 @@ def referent_instants(t_ms: int, timezone: str) -> list[int]:
     return out
 
 
+def _in_valid_night(ts: int, windows: dict[date, tuple[int, int]], params: NightParams) -> bool:
+    """In the window of a valid night (either candidate, should custom windows overlap)."""
+    local = local_date(ts, params)
+    for d in (local, local - timedelta(days=1)):
+        w = windows.get(d)
+        if w is not None and w[0] <= ts < w[1]:
+            return True
+    return False
+
+
 def crossover_sets(
     store: Store,
     node: str,
@@ -233,10 +243,10 @@ def crossover_sets(
     cramps: list[Cramp],
 ) -> list[CrossoverSet]:
     """One set per cramp in a valid night with a defined exposure and >= 1 defined referent."""
-    valid_dates = {n.night for n in valid}
+    windows = {n.night: (n.start_ms, n.end_ms) for n in valid}
     sets = []
     for c in cramps:
-        if night_of(c.ts_ms, params) not in valid_dates:
+        if not _in_valid_night(c.ts_ms, windows, params):
             continue
         case = exposure(store, node, c.ts_ms)
         if case is None:
