@@ -131,6 +131,8 @@ def main() -> None:
         shutil.copy(base, work)  # no stored summaries yet
         first, report = analyze(work)
         warm = statistics.median(analyze(work)[0] for _ in range(args.repeat))
+        for suffix in ("", "-wal", "-shm"):  # keep only the generated base (disk space)
+            Path(f"{work}{suffix}").unlink(missing_ok=True)
         nights = report["nights_total"]
         rows.append((label, days, nights, report["cramps_total"], first, warm))
         print(

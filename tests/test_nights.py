@@ -217,3 +217,15 @@ def test_cached_path_equals_from_scratch(tmp_path_factory, batches):
             days = [date(2026, 3, d) for d in range(24, 32)] + [date(2026, 4, 1)]
             fresh = [summarize(store, "n", d, BERLIN, now) for d in days]
             assert cached == [s for s in fresh if s.n_readings]
+
+
+def test_nights_and_reports_stay_light_for_the_web():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, monitor.nights, monitor.reports;"
+        "print(sorted(m for m in ('numpy', 'scipy', 'statsmodels') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
