@@ -142,10 +142,15 @@ def main() -> None:
             flush=True,
         )
     (l1, _, n1, _, f1, w1), (l5, _, n5, _, f5, w5) = rows
+
+    def growth(small: float, large: float) -> str:
+        if small - floor < 0.05:
+            return "within noise of the import floor"
+        return f"x{(large - floor) / (small - floor):.1f}"
+
     print(
-        f"growth {l1} -> {l5}: nights x{n5 / n1:.1f};"
-        f" first run above the import floor x{(f5 - floor) / max(f1 - floor, 1e-3):.1f},"
-        f" warm run above the floor x{(w5 - floor) / max(w1 - floor, 1e-3):.1f}"
+        f"growth {l1} -> {l5}: nights x{n5 / n1:.1f}; time above the import floor:"
+        f" first run {growth(f1, f5)}, warm run {growth(w1, w5)}"
     )
 
 

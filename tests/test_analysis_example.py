@@ -10,11 +10,11 @@ import pytest
 
 from monitor.reports import latest_report
 from monitor.store import Store
-from tests.support import run_bedside
+from tests.support import EXAMPLES, run_bedside
 
-EXAMPLE = Path("/work/shared/examples/berlin-autumn")
-if not EXAMPLE.exists():  # a copy next to the tests, when the shared folder is not mounted
-    EXAMPLE = Path(__file__).parent / "data" / "berlin-autumn"
+EXAMPLE = EXAMPLES / "berlin-autumn"  # ../shared next to the checkout
+if not EXAMPLE.exists():  # a worktree elsewhere: the shared folder on this machine
+    EXAMPLE = Path("/work/shared/examples/berlin-autumn")
 
 
 def assert_close(expected, got, path="report"):
