@@ -1,11 +1,15 @@
 """Stored evidence reports: computed by `bedside report` (scipy), shown by the web.
 
-INTERFACE STUB by the integrator, to be completed by the analysis work (issue 4)
-keeping these signatures.  Must stay free of scipy/statsmodels (the web imports it).
+A report is the analysis JSON plus the parameters and the data version it
+covers (``meta.data_version`` when it was computed), so the dashboard can tell
+whether newer imports or cramp edits are not in it yet.
+Light on purpose: the web imports this (no scipy, statsmodels, numpy).
 """
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from dataclasses import dataclass
 
 from monitor.store import Store
@@ -19,22 +23,115 @@ class StoredReport:
     params: dict
     report: dict  # the analysis-spec JSON plus extra keys
 
+    def is_current(self, store: Store) -> bool:
+        """No out-of-order change to the data since the report was computed."""
+        return store.data_version() <= self.data_version
+
 
 def latest_report(store: Store, node: str) -> StoredReport | None:
     """The newest stored report for a node, or None."""
-    return None
+    try:
+        with store.lock:
+            row = store.conn.execute(
+                "SELECT node, created_ms, data_version, params, report FROM reports"
+                " WHERE node = ? ORDER BY created_ms DESC, id DESC LIMIT 1",
+                (node,),
+            ).fetchone()
+    except sqlite3.OperationalError:  # a database from before migration 0003
+        return None
+    if row is None:
+        return None
+    return StoredReport(row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4]))
 
 
 def save_report(
     store: Store, node: str, report: dict, params: dict, data_version: int, now_ms: int
 ) -> StoredReport:
-    raise NotImplementedError
+    """Store a report (strict JSON: no NaN) and return it as stored."""
+    report_text = json.dumps(report, allow_nan=False, sort_keys=True)
+    params_text = json.dumps(params, allow_nan=False, sort_keys=True)
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO reports (node, created_ms, data_version, params, report)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (node, now_ms, data_version, params_text, report_text),
+        )
+    return StoredReport(
+        node, now_ms, data_version, json.loads(params_text), json.loads(report_text)
+    )
+
+
+def _n(x: float) -> str:
+    """Two significant figures for ratios, plainly (no exponent)."""
+    if x >= 10:
+        return f"{x:.0f}"
+    return f"{x:.2g}" if x >= 0.1 else f"{x:.2f}"
+
+
+def _deg(x: float) -> str:
+    return f"{x:g}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _rr_clause(report: dict) -> str | None:
+    rr = report.get("relative_risk") or {}
+    est, lo, hi = rr.get("estimate"), rr.get("ci_low"), rr.get("ci_high")
+    if est is None or lo is None or hi is None:
+        return None
+    cold = _deg(report.get("cold_threshold_c", 18.0))
+    return (
+        f"on nights below {cold} °C you had cramps {_n(est)} times as often"
+        f" (95% CI {_n(lo)}–{_n(hi)})"
+    )
+
+
+def _or_clause(report: dict) -> str | None:
+    lg = report.get("logistic")
+    if not lg:
+        return None
+    return (
+        f"each 1 °C colder multiplied the odds of a cramp night by "
+        f"{_n(lg['or_per_degree_colder'])} (95% CI {_n(lg['ci_low'])}–{_n(lg['ci_high'])})"
+    )
+
+
+def _needed_clause(report: dict) -> str:
+    more = report.get("nights_needed")
+    if more is None:
+        return "keep logging: no cramp yet to compare"
+    if more <= 0:
+        return "more nights would make it clearer"
+    return f"about {more} more nights with cramps like these would be needed"
 
 
 def verdict_sentence(report: dict) -> str:
     """The verdict in one plain sentence with its key number and interval."""
-    return {
-        "supports": "Colder nights went with more cramps.",
-        "contradicts": "Warmer nights went with more cramps.",
-        "inconclusive": "No clear link between room temperature and cramps yet.",
-    }.get(report.get("verdict"), "Not enough nights yet to tell.")
+    verdict = report.get("verdict")
+    clauses = [c for c in (_rr_clause(report), _or_clause(report)) if c]
+    detail = "; ".join(clauses)
+    if verdict == "supports":
+        head = "Colder nights went with more cramps"
+        return f"{head}: {detail}." if detail else f"{head}."
+    if verdict == "contradicts":
+        head = "Warmer nights went with more cramps"
+        return f"{head}: {detail}." if detail else f"{head}."
+    if verdict == "inconclusive":
+        head = "No clear link between room temperature and cramps yet"
+        more = report.get("nights_needed")
+        tail = ""
+        if more:
+            tail = f"; about {more} more nights would be needed to detect an odds ratio of 1.5"
+        if detail:
+            return f"{head}: {detail}, an interval that includes no effect{tail}."
+        return f"{head}{tail}."
+    nights = report.get("nights") or {}
+    valid, cramp = nights.get("valid"), nights.get("cramp")
+    if valid is None:
+        return "Not enough nights yet to tell."
+    counts = f"{_plural(valid, 'night')} so far, {cramp} with a cramp"
+    if valid >= 14 and cramp is not None and cramp >= 3:
+        return f"{counts}: the model could not be fitted reliably yet; {_needed_clause(report)}."
+    return f"{counts}: too few to tell; {_needed_clause(report)}."

@@ -1,0 +1,436 @@
+"""The evidence: does a cold room predict this person's cramps?
+
+Implements /work/shared/analysis-spec.md exactly (the contract keys), with the
+libraries it names: scipy for Fisher, the relative risk (Katz interval) and
+Mann-Whitney U; statsmodels for the logistic and the conditional logistic
+(time-stratified case-crossover) regressions.  Extras (humidity, power,
+dose-response, remedies, a plain sentence) are added as extra keys.
+
+`analyze()` gathers inputs from the store (night summaries through the stored
+cache, cramp-level exposures through SQLite aggregates); `build_report()` is a
+pure function of those inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import warnings
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from scipy.stats import fisher_exact, mannwhitneyu
+from scipy.stats.contingency import relative_risk
+from statsmodels.discrete.conditional_models import ConditionalLogit
+from statsmodels.discrete.discrete_model import Logit
+from statsmodels.tools.sm_exceptions import (
+    ConvergenceWarning,
+    HessianInversionWarning,
+    PerfectSeparationWarning,
+)
+
+from monitor.nights import NightParams, NightSummary, local_date, night_summaries
+from monitor.reports import verdict_sentence
+from monitor.store import Cramp, Store
+
+EXPOSURE_MS = 3_600_000  # the hour before an instant
+EXPOSURE_BIN_MS = 300_000
+EXPOSURE_MIN_BINS = 6  # of twelve
+MIN_VALID_NIGHTS = 14
+MIN_CRAMP_NIGHTS = 3
+MIN_CC_CRAMPS = 5
+POWER = 0.8
+ALPHA = 0.05
+TARGET_OR = 1.5
+
+_FAILING_WARNINGS = (
+    ConvergenceWarning,
+    HessianInversionWarning,
+    PerfectSeparationWarning,
+    RuntimeWarning,
+)
+
+
+@dataclass(frozen=True)
+class CrossoverSet:
+    """One cramp: its exposure and those of its referents (defined ones only)."""
+
+    cramp_ms: int
+    case: float
+    referents: list[float] = field(default_factory=list)
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _num(x) -> float | None:
+    """A finite Python float, or None (JSON has no NaN/Infinity)."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _guarded_fit(fit):
+    """Run a fit; None when it raises or emits a warning the spec counts as failure."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with np.errstate(over="warn", divide="warn", invalid="warn"):
+            try:
+                result = fit()
+            except Exception:
+                return None
+    if any(issubclass(w.category, _FAILING_WARNINGS) for w in caught):
+        return None
+    return result
+
+
+def _or_colder(beta: float, lo: float, hi: float, p: float) -> dict | None:
+    values = {
+        "or_per_degree_colder": math.exp(-beta),
+        "ci_low": math.exp(-hi),
+        "ci_high": math.exp(-lo),
+        "p": p,
+    }
+    if not all(math.isfinite(v) for v in values.values()):
+        return None
+    return values
+
+
+def _exp_guard(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
+# -- night-level statistics -------------------------------------------------------------
+
+
+def contingency(valid: list[NightSummary], threshold: float) -> dict:
+    a = sum(1 for n in valid if n.min_temp_c < threshold and n.cramps > 0)
+    b = sum(1 for n in valid if n.min_temp_c < threshold and n.cramps == 0)
+    c = sum(1 for n in valid if not n.min_temp_c < threshold and n.cramps > 0)
+    d = sum(1 for n in valid if not n.min_temp_c < threshold and n.cramps == 0)
+    return {"cold_cramp": a, "cold_no_cramp": b, "warm_cramp": c, "warm_no_cramp": d}
+
+
+def fisher_p(table: dict) -> float | None:
+    a, b, c, d = table.values()
+    if a + b == 0 or c + d == 0:
+        return None
+    return _num(fisher_exact([[a, b], [c, d]], alternative="two-sided")[1])
+
+
+def risk_ratio(table: dict) -> dict | None:
+    a, b, c, d = table.values()
+    if a + b == 0 or c + d == 0:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with np.errstate(all="ignore"):
+            result = relative_risk(a, a + b, c, c + d)
+            ci = result.confidence_interval(confidence_level=0.95)
+    return {
+        "estimate": _num(result.relative_risk),
+        "ci_low": _num(ci.low),
+        "ci_high": _num(ci.high),
+    }
+
+
+def mann_whitney(valid: list[NightSummary]) -> dict | None:
+    cramp = [n.min_temp_c for n in valid if n.cramps > 0]
+    other = [n.min_temp_c for n in valid if n.cramps == 0]
+    if not cramp or not other:
+        return None
+    result = mannwhitneyu(cramp, other)
+    u, p = _num(result.statistic), _num(result.pvalue)
+    if u is None or p is None:
+        return None
+    return {"u": u, "p": p}
+
+
+def _logit(y: list[int], x: list[float]):
+    """Logit of y on x with an intercept: (beta, ci_lo, ci_hi, p) of x, or None."""
+    if not any(y) or all(y) or len(y) < 2:
+        return None
+    exog = np.column_stack([np.ones(len(x)), np.asarray(x, dtype=float)])
+    endog = np.asarray(y, dtype=float)
+    result = _guarded_fit(lambda: Logit(endog, exog).fit(disp=0))
+    if result is None:
+        return None
+    try:
+        beta = float(result.params[1])
+        lo, hi = (float(v) for v in np.asarray(result.conf_int(alpha=ALPHA))[1])
+        p = float(result.pvalues[1])
+    except Exception:
+        return None
+    if not all(math.isfinite(v) for v in (beta, lo, hi, p)):
+        return None
+    return beta, lo, hi, p
+
+
+def logistic(valid: list[NightSummary]) -> dict | None:
+    fit = _logit([int(n.cramps > 0) for n in valid], [n.min_temp_c for n in valid])
+    return _or_colder(*fit) if fit else None
+
+
+def humidity_logistic(valid: list[NightSummary]) -> dict | None:
+    """Extra: the same regression on mean night humidity (odds ratio per 1 % more humid)."""
+    nights = [n for n in valid if n.mean_humidity_pct is not None]
+    fit = _logit([int(n.cramps > 0) for n in nights], [n.mean_humidity_pct for n in nights])
+    if fit is None:
+        return None
+    beta, lo, hi, p = fit
+    values = {
+        "nights": len(nights),
+        "or_per_pct_more_humid": _exp_guard(beta),
+        "ci_low": _exp_guard(lo),
+        "ci_high": _exp_guard(hi),
+        "p": p,
+    }
+    return values if all(math.isfinite(v) for v in values.values()) else None
+
+
+# -- case-crossover ---------------------------------------------------------------------------
+
+
+def exposure(store: Store, node: str, t_ms: int) -> float | None:
+    """Mean temperature in [t - 60 min, t); None unless >= 6 of its 12 5-minute bins hold data."""
+    lo = t_ms - EXPOSURE_MS
+    with store.lock:
+        bins, mean = store.conn.execute(
+            "SELECT count(DISTINCT (ts_ms - ?) / ?), avg(temperature_c) FROM readings"
+            " WHERE node = ? AND ts_ms >= ? AND ts_ms < ?",
+            (lo, EXPOSURE_BIN_MS, node, lo, t_ms),
+        ).fetchone()
+    return mean if bins >= EXPOSURE_MIN_BINS else None
+
+
+def referent_instants(t_ms: int, timezone: str) -> list[int]:
+    """Same local clock time on every other local date of the cramp's local month (fold=0)."""
+    tz = ZoneInfo(timezone)
+    local = datetime.fromtimestamp(t_ms // 1000, tz=tz)
+    ms = t_ms % 1000
+    first = local.date().replace(day=1)
+    out = []
+    d = first
+    while d.month == first.month:
+        if d != local.date():
+            ref = datetime.combine(d, local.time().replace(microsecond=0, fold=0), tzinfo=tz)
+            out.append(int(ref.timestamp()) * 1000 + ms)
+        d += timedelta(days=1)
+    return out
+
+
+def _in_valid_night(ts: int, windows: dict[date, tuple[int, int]], params: NightParams) -> bool:
+    """In the window of a valid night (either candidate, should custom windows overlap)."""
+    local = local_date(ts, params)
+    for d in (local, local - timedelta(days=1)):
+        w = windows.get(d)
+        if w is not None and w[0] <= ts < w[1]:
+            return True
+    return False
+
+
+def crossover_sets(
+    store: Store,
+    node: str,
+    params: NightParams,
+    valid: list[NightSummary],
+    cramps: list[Cramp],
+) -> list[CrossoverSet]:
+    """One set per cramp in a valid night with a defined exposure and >= 1 defined referent."""
+    windows = {n.night: (n.start_ms, n.end_ms) for n in valid}
+    sets = []
+    for c in cramps:
+        if not _in_valid_night(c.ts_ms, windows, params):
+            continue
+        case = exposure(store, node, c.ts_ms)
+        if case is None:
+            continue
+        refs = [exposure(store, node, t) for t in referent_instants(c.ts_ms, params.timezone)]
+        refs = [r for r in refs if r is not None]
+        if refs:
+            sets.append(CrossoverSet(c.ts_ms, case, refs))
+    return sets
+
+
+def case_crossover(sets: list[CrossoverSet]) -> dict | None:
+    if len(sets) < MIN_CC_CRAMPS:
+        return None
+    endog, exog, groups = [], [], []
+    for i, s in enumerate(sets):
+        endog.append(1.0)
+        exog.append(s.case)
+        groups.append(i)
+        for r in s.referents:
+            endog.append(0.0)
+            exog.append(r)
+            groups.append(i)
+    y = np.asarray(endog)
+    x = np.asarray(exog, dtype=float).reshape(-1, 1)
+    g = np.asarray(groups)
+    result = _guarded_fit(lambda: ConditionalLogit(y, x, groups=g).fit(disp=False))
+    if result is None:
+        return None
+    try:
+        beta = float(np.asarray(result.params)[0])
+        lo, hi = (float(v) for v in np.asarray(result.conf_int(alpha=ALPHA))[0])
+        p = float(np.asarray(result.pvalues)[0])
+    except Exception:
+        return None
+    values = _or_colder(beta, lo, hi, p)
+    return None if values is None else {"cramps": len(sets), **values}
+
+
+# -- verdict and extras ----------------------------------------------------------------------
+
+
+def verdict(n_valid: int, n_cramp: int, logit: dict | None) -> str:
+    if n_valid < MIN_VALID_NIGHTS or n_cramp < MIN_CRAMP_NIGHTS or logit is None:
+        return "insufficient-data"
+    if logit["ci_low"] > 1:
+        return "supports"
+    if logit["ci_high"] < 1:
+        return "contradicts"
+    return "inconclusive"
+
+
+def power(valid: list[NightSummary]) -> dict | None:
+    """Hsieh, Bloch & Larsen (1998), one normal covariate: n = (z_a + z_b)^2 / (P(1-P) b*^2).
+
+    b* is the log odds ratio per standard deviation of the night minimum, so the
+    smallest detectable odds ratio per 1 °C is exp((z_a + z_b) / sqrt(n P (1-P)) / sd).
+    """
+    n = len(valid)
+    if n < 3:
+        return None
+    rate = sum(1 for v in valid if v.cramps > 0) / n
+    sd = statistics.stdev(v.min_temp_c for v in valid)
+    if not 0 < rate < 1 or not sd > 0:
+        return None
+    z = statistics.NormalDist()
+    k = z.inv_cdf(1 - ALPHA / 2) + z.inv_cdf(POWER)
+    smallest = math.exp(k / math.sqrt(n * rate * (1 - rate)) / sd)
+    needed = math.ceil(k**2 / (rate * (1 - rate) * (math.log(TARGET_OR) * sd) ** 2))
+    return {
+        "power": POWER,
+        "alpha": ALPHA,
+        "nights": n,
+        "cramp_night_rate": rate,
+        "sd_min_temp_c": sd,
+        "smallest_detectable_or_per_degree": smallest,
+        "target_or": TARGET_OR,
+        "nights_needed_for_target": needed,
+        "more_nights_for_target": max(0, needed - n),
+    }
+
+
+def nights_needed(n_valid: int, n_cramp: int, pw: dict | None) -> int | None:
+    """More nights before the question can be answered (the floors, then the power)."""
+    more = max(0, MIN_VALID_NIGHTS - n_valid)
+    if n_cramp < MIN_CRAMP_NIGHTS:
+        if n_cramp == 0:
+            return None  # no cramps yet: no rate to project from
+        more = max(more, math.ceil(MIN_CRAMP_NIGHTS * n_valid / n_cramp) - n_valid)
+    if pw is not None:
+        more = max(more, pw["more_nights_for_target"])
+    return more
+
+
+def dose_response(valid: list[NightSummary]) -> list[dict]:
+    """Cramp-night rate by 1 °C band of the night minimum, coldest first."""
+    bands: dict[int, list[int]] = {}
+    for n in valid:
+        band = bands.setdefault(math.floor(n.min_temp_c), [0, 0])
+        band[0] += 1
+        band[1] += n.cramps > 0
+    return [
+        {"from_c": k, "to_c": k + 1, "nights": v[0], "cramp_nights": v[1], "rate": v[1] / v[0]}
+        for k, v in sorted(bands.items())
+    ]
+
+
+def remedies(cramps: list[Cramp]) -> dict:
+    """Median minutes to relief per remedy (cramps with both recorded)."""
+    by: dict[str, list[float]] = {}
+    for c in cramps:
+        if c.remedy and c.relief_min is not None:
+            by.setdefault(c.remedy, []).append(c.relief_min)
+    return {
+        r: {"cramps": len(v), "median_relief_min": statistics.median(v)}
+        for r, v in sorted(by.items())
+    }
+
+
+# -- the report ------------------------------------------------------------------------------
+
+
+def build_report(
+    nights: list[NightSummary],
+    sets: list[CrossoverSet],
+    cramps: list[Cramp],
+    params: NightParams,
+) -> dict:
+    """The contract JSON (plus extras) from the nights and the case-crossover sets."""
+    valid = [n for n in nights if n.valid]
+    threshold = float(params.cold_below_c)
+    table = contingency(valid, threshold)
+    n_cramp = sum(1 for n in valid if n.cramps > 0)
+    n_cold = sum(1 for n in valid if n.min_temp_c < threshold)
+    logit = logistic(valid)
+    pw = power(valid)
+    report = {
+        "nights": {"valid": len(valid), "cramp": n_cramp, "cold": n_cold},
+        "cold_threshold_c": threshold,
+        "table": table,
+        "fisher_p": fisher_p(table),
+        "relative_risk": risk_ratio(table),
+        "mann_whitney": mann_whitney(valid),
+        "logistic": logit,
+        "case_crossover": case_crossover(sets),
+        "verdict": verdict(len(valid), n_cramp, logit),
+        # extras
+        "humidity": humidity_logistic(valid),
+        "power": pw,
+        "nights_needed": nights_needed(len(valid), n_cramp, pw),
+        "dose_response": dose_response(valid),
+        "remedies": remedies(cramps),
+        "nights_total": len(nights),
+        "cramps_total": len(cramps),
+        "cramps_in_valid_nights": sum(n.cramps for n in valid),
+        "params": params.as_dict(),
+    }
+    report["summary"] = verdict_sentence(report)
+    return sanitize(report)
+
+
+def sanitize(value):
+    """Plain JSON types only; NaN and infinities become None."""
+    if isinstance(value, dict):
+        return {str(k): sanitize(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [sanitize(v) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return _num(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def analyze(store: Store, node: str, params: NightParams, now_ms: int) -> dict:
+    """Everything from the store: stored night summaries, then the statistics."""
+    nights = night_summaries(store, node, params, now_ms)
+    valid = [n for n in nights if n.valid]
+    cramps = store.cramps(node)
+    sets = crossover_sets(store, node, params, valid, cramps)
+    report = build_report(nights, sets, cramps, params)
+    report["node"] = node
+    return report

@@ -1,0 +1,160 @@
+"""`bedside analyze` and `bedside report`: the evidence, printed or stored."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from monitor.cli import EXIT_USAGE, UserError
+from monitor.clock import SystemClock
+from monitor.config import Config
+from monitor.nights import NightParams
+from monitor.store import Store, StoreError
+
+
+def params_from(args, config: Config) -> NightParams:
+    """Config values with the command-line overrides; a bad value is a one-line error."""
+    overrides = {
+        "timezone": ("--timezone", args.timezone),
+        "night_start": ("--night-start", args.night_start),
+        "night_end": ("--night-end", args.night_end),
+        "min_coverage": ("--min-coverage", args.min_coverage),
+        "cold_below_c": ("--cold-below", args.cold_below),
+    }
+    base = NightParams.from_config(config)
+    for name, (flag, value) in overrides.items():
+        if value is None:
+            continue
+        try:
+            replace(base, **{name: value}).validate()
+        except ValueError as exc:
+            raise UserError(f"{flag}: {exc}", EXIT_USAGE) from None
+    params = NightParams.from_config(config, **{k: v for k, (_, v) in overrides.items()})
+    try:
+        return params.validate()
+    except ValueError as exc:
+        raise UserError(str(exc), EXIT_USAGE) from None
+
+
+def _open(config: Config) -> Store:
+    path = Path(config.storage.database).expanduser()
+    if not path.exists():
+        raise UserError(
+            f"no database at {path} yet: import data (`bedside import`) or start `bedside monitor`"
+        )
+    try:
+        return Store.open(path)
+    except StoreError:
+        return Store.open_readonly(path)  # cannot write: analyse without storing summaries
+
+
+def _compute(args, config: Config, *, save: bool) -> tuple[dict, int]:
+    from monitor import analysis  # scipy/statsmodels only for this command
+    from monitor.reports import save_report
+
+    params = params_from(args, config)
+    node = args.node or config.node.id
+    now = SystemClock().now_ms()
+    with _open(config) as store:
+        if save and store.readonly:
+            raise UserError(f"cannot write to {store.path}: the report was not stored")
+        version = store.data_version()
+        report = analysis.analyze(store, node, params, now)
+        if save:
+            save_report(store, node, report, params.as_dict(), version, now)
+    return report, version
+
+
+def _fmt(x, spec: str = ".3g") -> str:
+    return "—" if x is None else format(x, spec)
+
+
+def render_text(report: dict) -> str:
+    """The readable summary: the verdict sentence first, then the table and figures."""
+    t = report["table"]
+    n = report["nights"]
+    cold = f"{report['cold_threshold_c']:g} °C"
+    lines = [
+        report["summary"],
+        "",
+        f"Verdict: {report['verdict']}",
+        f"Valid nights: {n['valid']}  (cramp nights {n['cramp']}, cold nights {n['cold']})",
+        "",
+        f"{'':22}{'cramp':>8}{'no cramp':>10}",
+        f"{'cold (min < ' + cold + ')':22}{t['cold_cramp']:>8}{t['cold_no_cramp']:>10}",
+        f"{'warm':22}{t['warm_cramp']:>8}{t['warm_no_cramp']:>10}",
+        "",
+        f"Fisher exact p:           {_fmt(report['fisher_p'])}",
+    ]
+    rr = report["relative_risk"]
+    if rr:
+        lines.append(
+            f"Relative risk (cold):     {_fmt(rr['estimate'])}"
+            f"  (95% CI {_fmt(rr['ci_low'])}–{_fmt(rr['ci_high'])})"
+        )
+    else:
+        lines.append("Relative risk (cold):     —")
+    mw = report["mann_whitney"]
+    lines.append(
+        f"Mann–Whitney U:           {_fmt(mw['u'], 'g')}  p {_fmt(mw['p'])}"
+        if mw
+        else "Mann–Whitney U:           —"
+    )
+    for label, key in (("Logistic OR / °C colder:", "logistic"), ("Case-crossover OR:", None)):
+        fit = report["logistic"] if key else report["case_crossover"]
+        if fit:
+            extra = f", {fit['cramps']} cramps" if not key else ""
+            lines.append(
+                f"{label:26}{_fmt(fit['or_per_degree_colder'])}"
+                f"  (95% CI {_fmt(fit['ci_low'])}–{_fmt(fit['ci_high'])},"
+                f" p {_fmt(fit['p'])}{extra})"
+            )
+        else:
+            lines.append(f"{label:26}—")
+    hum = report.get("humidity")
+    if hum:
+        lines.append(
+            f"{'Humidity OR / % more:':26}{_fmt(hum['or_per_pct_more_humid'])}"
+            f"  (95% CI {_fmt(hum['ci_low'])}–{_fmt(hum['ci_high'])}, p {_fmt(hum['p'])})"
+        )
+    pw = report.get("power")
+    if pw:
+        lines += [
+            "",
+            f"Power: with {pw['nights']} nights, an odds ratio of"
+            f" {pw['smallest_detectable_or_per_degree']:.2f} per °C colder is detectable"
+            f" (80% power); {pw['nights_needed_for_target']} nights would detect 1.5.",
+        ]
+    dose = report.get("dose_response") or []
+    if dose:
+        lines += ["", "Night minimum    nights  cramp nights  rate"]
+        for b in dose:
+            band = f"{b['from_c']}–{b['to_c']} °C"
+            lines.append(f"{band:16}{b['nights']:>7}{b['cramp_nights']:>14}{b['rate']:>6.0%}")
+    rem = report.get("remedies") or {}
+    if rem:
+        lines += ["", "Remedy        cramps  median minutes to relief"]
+        for name, r in rem.items():
+            lines.append(f"{name:14}{r['cramps']:>6}  {r['median_relief_min']:g}")
+    return "\n".join(lines)
+
+
+def run_analyze(args, config: Config) -> int:
+    report, _ = _compute(args, config, save=getattr(args, "save", False))
+    if args.json:
+        print(json.dumps(report, indent=1, allow_nan=False))
+    else:
+        print(render_text(report))
+    return 0
+
+
+def run_report(args, config: Config) -> int:
+    report, version = _compute(args, config, save=True)
+    print(f"report stored (data version {version}): {report['summary']}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use `bedside analyze`")
