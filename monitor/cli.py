@@ -158,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(handler(args, config) or 0)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `bedside export readings | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except UserError as exc:
         print(f"bedside {args.command}: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -84,11 +84,8 @@ def run_export(args, config: Config) -> int:
     lo, hi = _instant(args.from_, "--from"), _instant(args.to, "--to")
     export = export_readings if args.kind == "readings" else export_cramps
     with Store.open(config.storage.database) as store:
-        try:
-            export(store, sys.stdout, nodes, lo, hi)
-            sys.stdout.flush()
-        except BrokenPipeError:  # `bedside export readings | head`
-            sys.stderr.close()
+        export(store, sys.stdout, nodes, lo, hi)
+        sys.stdout.flush()
     return 0
 
 

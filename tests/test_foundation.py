@@ -152,3 +152,27 @@ def test_import_cli_all_or_nothing(make_config, tmp_path):
     assert "Traceback" not in result.stderr
     with Store.open(cfg.storage.database) as s:
         assert s.cramps(None) == []
+
+
+def test_export_into_a_closed_pipe_is_not_a_traceback(make_config):
+    import subprocess
+
+    from tests.support import ROOT, bedside_env
+
+    path, cfg = make_config()
+    with Store.open(cfg.storage.database) as s:
+        s.add_readings(
+            "testroom", [Reading(1_790_000_000_000 + i * 30_000, 18.0, 50.0) for i in range(50_000)]
+        )
+    cmd = f"'{__import__('sys').executable}' -m monitor --config '{path}' export readings | head -1"
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", cmd],
+        capture_output=True,
+        text=True,
+        env=bedside_env(),
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.stdout == "timestamp,temperature_c,humidity_pct\n"
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 0
