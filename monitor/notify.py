@@ -101,7 +101,8 @@ class Notifier:
             self.worker.submit(lambda: self._deliver(title, body))
 
     def close(self, timeout: float | None = None) -> bool:
-        return self.worker.close(self.timeout_s + 1.0 if timeout is None else timeout)
+        """Abandon retries; wait for a send in flight at most a few seconds (daemon thread)."""
+        return self.worker.close(min(self.timeout_s + 1.0, 5.0) if timeout is None else timeout)
 
     def _deliver(self, title: str, body: str) -> None:
         for plugin in self.targets:
