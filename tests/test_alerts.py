@@ -282,3 +282,21 @@ def test_cold_is_off_while_sensor_silent():
         seen.append((machines.cold.active, machines.sensor.active))
     assert (True, True) not in seen
     assert (True, False) in seen and (False, True) in seen
+
+
+def test_home_assistant_discovery_of_both_alerts():
+    import json
+
+    from monitor.payloads import Topics, discovery_messages
+
+    topics = Topics("bedside", "bedroom")
+    configs = {t: json.loads(p) for t, p in discovery_messages(topics, "homeassistant")}
+    cold = configs["homeassistant/binary_sensor/bedroom_cold/config"]
+    sensor = configs["homeassistant/binary_sensor/bedroom_sensor/config"]
+    for config, kind, device_class in ((cold, "cold", "cold"), (sensor, "sensor", "problem")):
+        assert config["device_class"] == device_class
+        assert config["state_topic"] == f"bedside/bedroom/alert/{kind}"
+        assert (config["payload_on"], config["payload_off"]) == ("ON", "OFF")
+        assert config["default_entity_id"] == f"binary_sensor.bedside_bedroom_alert_{kind}"
+        assert "object_id" not in config  # deprecated by Home Assistant (gone in 2026.4)
+        assert config["availability_topic"] == "bedside/bedroom/status"
