@@ -30,8 +30,13 @@ Cold alert
   stale OFF ends the episode at the last good reading, and the sensor alert
   says why.  Once OFF, a new episode again needs a full fresh run.
 
-Timestamps going backwards (an NTP correction) restart a pending run rather
-than produce negative durations.
+A reading stamped before the previous one (the wall clock stepped back) is a
+discontinuity like a gap: it ends an episode (as "stale") and restarts a
+pending run, rather than produce negative durations.
+
+Transitions are never closer than the rules allow: an ON needs
+``min_duration_ms`` of fresh readings after the last OFF, and an OFF needs a
+reading at or above ``clear_above_c`` or ``silent_ms`` of silence.
 """
 
 from __future__ import annotations

@@ -87,6 +87,7 @@ class Feedback:
         self._cold = False
         self._stop = False
         self._stopped = threading.Event()
+        self._playing = False
         self._thread: threading.Thread | None = None
         if led is not None:
             self._thread = threading.Thread(target=self._run, name="led", daemon=True)
@@ -99,7 +100,12 @@ class Feedback:
         led = LED(config.led.pin, pin_factory=pin_factory) if config.led.pin is not None else None
         buzzer = None
         if config.buzzer.pin is not None:
-            buzzer = Buzzer(config.buzzer.pin, pin_factory=pin_factory)
+            try:
+                buzzer = Buzzer(config.buzzer.pin, pin_factory=pin_factory)
+            except Exception:
+                if led is not None:
+                    led.close()
+                raise
         tz = ZoneInfo(config.node.timezone)
         a = config.analysis
 
@@ -155,8 +161,6 @@ class Feedback:
                     log.exception("closing %r failed", device)
 
     # -- the LED thread -------------------------------------------------------------
-
-    _playing = False
 
     def _play(self, pattern: Pattern) -> None:
         if self.led is None:
