@@ -82,7 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     cr = sub.add_parser("cramp", help="log a cramp from the shell")
-    cr.add_argument("--at", metavar="ISO", help="when (default: now)")
+    cr.add_argument(
+        "--at",
+        metavar="ISO",
+        help="when: ISO 8601 (local [node] timezone unless it has an offset or Z),"
+        " or HH:MM for the most recent such time (default: now)",
+    )
     cr.add_argument("--leg", choices=["left", "right", "both"])
     cr.add_argument("--severity", type=int, choices=range(1, 6), metavar="1-5")
     cr.add_argument("--note")

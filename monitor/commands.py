@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from monitor.cli import EXIT_USAGE, UserError
 from monitor.clock import InstantError, SystemClock, iso_utc, parse_instant
@@ -89,12 +92,35 @@ def run_export(args, config: Config) -> int:
     return 0
 
 
+def cramp_instant(text: str, tz_name: str, now_ms: int) -> int:
+    """--at for a cramp: ISO 8601 with an offset, else local time in [node] timezone;
+    a bare HH:MM is the most recent such local time (``--at 02:10`` the morning after)."""
+    tz, s = ZoneInfo(tz_name), text.strip()
+    hint = "use e.g. 2026-11-21T02:10 (local), 2026-11-21T01:10Z, or 02:10"
+    if re.fullmatch(r"\d{1,2}:\d{2}", s):
+        h, m = (int(x) for x in s.split(":"))
+        if h > 23 or m > 59:
+            raise UserError(f"--at: {text!r} is not a time of day; {hint}", EXIT_USAGE)
+        today = datetime.fromtimestamp(now_ms / 1000, tz).date()
+        for day in (today, today - timedelta(days=1)):
+            local = datetime(day.year, day.month, day.day, h, m, tzinfo=tz)
+            ms = round(local.timestamp() * 1000)
+            if ms <= now_ms:
+                return ms
+    try:
+        dt = datetime.fromisoformat(s.replace("z", "Z"))
+    except ValueError:
+        raise UserError(f"--at: not an ISO 8601 time: {text!r}; {hint}", EXIT_USAGE) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)
+    return round(dt.timestamp() * 1000)
+
+
 def run_cramp(args, config: Config) -> int:
     now = SystemClock().now_ms()
-    at = _instant(args.at, "--at")
-    ts = now if at is None else at
+    ts = now if args.at is None else cramp_instant(args.at, config.node.timezone, now)
     if ts > now + 60_000:
-        raise UserError("--at is in the future", EXIT_USAGE)
+        raise UserError(f"--at {args.at} is in the future", EXIT_USAGE)
     with Store.open(config.storage.database) as store:
         try:
             cramp, created = store.add_cramp(
@@ -108,10 +134,15 @@ def run_cramp(args, config: Config) -> int:
                 remedy=args.remedy,
                 relief_min=args.relief_min,
             )
-        except ValueError as exc:
-            raise UserError(str(exc), EXIT_USAGE) from None
+        except ValueError as exc:  # "relief_min must be ..." -> "--relief-min must be ..."
+            flag = "--" + str(exc).replace("relief_min", "relief-min")
+            raise UserError(f"{flag}; nothing was logged", EXIT_USAGE) from None
     what = "logged" if created else "already logged"
-    print(f"cramp {cramp.id} {what} at {iso_utc(cramp.ts_ms)}")
+    local = datetime.fromtimestamp(cramp.ts_ms / 1000, ZoneInfo(config.node.timezone))
+    print(
+        f"cramp {cramp.id} {what} at {iso_utc(cramp.ts_ms)}"
+        f" ({local:%Y-%m-%d %H:%M} {config.node.timezone})"
+    )
     return 0
 
 

@@ -10,14 +10,18 @@ work (notifications, LED patterns) runs on their own threads.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from monitor.clock import SystemClock
 from monitor.config import Config
 from monitor.payloads import Topics
 from monitor.store import Reading, Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,5 +46,148 @@ class Component(Protocol):
 
 
 def build_components(ctx: DaemonContext) -> list[Component]:
-    """The button/LED/buzzer and the alerts, as configured (filled in by the button/alert work)."""
-    return []
+    """The button (if enabled), the alerts, and the LED/buzzer they share (closed last)."""
+    from monitor.button import ButtonComponent
+    from monitor.feedback import FeedbackComponent
+
+    feedback = FeedbackComponent(ctx)
+    components: list[Component] = []
+    if ctx.config.button.enabled:
+        components.append(ButtonComponent(ctx, feedback))
+    components.append(AlertComponent(ctx, feedback))
+    components.append(feedback)
+    return components
+
+
+class AlertComponent:
+    """The cold and silent-sensor alerts with their outputs.
+
+    ``on_reading`` only steps the pure machines (monitor/alerts.py) and queues
+    the effects; a worker thread then, in order: stores the episode
+    (start_episode / update_episode), publishes the retained ON/OFF, sets the
+    LED's cold pulse, and hands the notification to the notifier's own thread.
+    A failing output is logged and does not stop the others.
+
+    On start, an episode left open by a previous run is resumed if the newest
+    stored reading is still fresh (cold) — or always (sensor: the next good
+    reading ends it) — and otherwise closed at the last good reading.
+    """
+
+    def __init__(self, ctx: DaemonContext, feedback=None, notifier=None):
+        from monitor.alerts import ColdRules
+        from monitor.worker import SerialWorker
+
+        self.ctx = ctx
+        self.node = ctx.config.node.id
+        self.rules = ColdRules.from_config(ctx.config)
+        self.feedback = feedback
+        self.tz = ZoneInfo(ctx.config.node.timezone)
+        self.room = ctx.config.node.name or ctx.config.node.id
+        if notifier is None and ctx.config.alerts.notify:
+            from monitor.notify import Notifier
+
+            a = ctx.config.alerts
+            notifier = Notifier(a.notify, timeout_s=a.notify_timeout_s, retries=a.notify_retries)
+        self.notifier = notifier
+        self.worker = SerialWorker("alerts")
+        self.machines = None
+        self._episode: dict[str, int] = {}  # kind -> open episode id (worker thread only)
+        self._cold_min: float | None = None
+
+    def start(self) -> None:
+        from monitor.alerts import COLD, SENSOR, AlertMachines, ColdState, SensorState
+
+        if self.feedback is not None and hasattr(self.feedback, "start"):
+            self.feedback.start()
+        now = self.ctx.clock.now_ms()
+        store = self.ctx.store
+        newest = store.newest_reading(self.node)
+        cold_state, sensor_state = None, None
+        for ep in store.episodes(self.node):
+            if ep.end_ms is not None:
+                continue
+            fresh = newest is not None and 0 <= now - newest.ts_ms < self.rules.silent_ms
+            if ep.kind == COLD and fresh and cold_state is None:
+                cold_state = ColdState(True, ep.start_ms, ep.min_temp_c, newest.ts_ms)
+                self._episode[COLD] = ep.id
+                self._cold_min = ep.min_temp_c
+            elif ep.kind == SENSOR and sensor_state is None:
+                sensor_state = SensorState(last_good_ms=ep.start_ms, active=True)
+                self._episode[SENSOR] = ep.id
+            else:
+                end = max(ep.start_ms, newest.ts_ms) if newest is not None else ep.start_ms
+                store.update_episode(ep.id, end_ms=end)
+                log.info("closed %s alert episode %d left open by a previous run", ep.kind, ep.id)
+        self.machines = AlertMachines(self.rules, now, cold=cold_state, sensor=sensor_state)
+        if self.notifier is not None:
+            self.notifier.start()
+        self.worker.start()
+        cold_on, sensor_on = self.machines.cold.active, self.machines.sensor.active
+        self.worker.submit(lambda: self._publish(COLD, cold_on))
+        self.worker.submit(lambda: self._publish(SENSOR, sensor_on))
+        if cold_on and self.feedback is not None:
+            self.feedback.set_cold(True)
+
+    def on_reading(self, reading: Reading | None, now_ms: int) -> None:
+        """Step the machines and queue what follows; never waits for I/O."""
+        if self.machines is None:
+            return
+        transitions = self.machines.step(reading, now_ms)
+        for t in transitions:
+            if t.kind == "cold":
+                self._cold_min = t.min_temp_c if t.active else None
+            self.worker.submit(lambda t=t: self._apply(t))
+        lower = reading is not None and (
+            self._cold_min is None or reading.temperature_c < self._cold_min
+        )
+        if self.machines.cold.active and lower and not any(t.active for t in transitions):
+            self._cold_min = reading.temperature_c
+            self.worker.submit(lambda v=reading.temperature_c: self._lower_min(v))
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once queued effects are done (tests)."""
+        return self.worker.wait_idle(timeout)
+
+    def close(self) -> None:
+        self.worker.close(5.0)
+        if self.notifier is not None:
+            self.notifier.close()
+
+    # -- on the worker thread -----------------------------------------------------------
+
+    def _apply(self, t) -> None:
+        from monitor.alerts import COLD
+        from monitor.notify import format_message
+
+        store = self.ctx.store
+        try:
+            if t.active:
+                ep = store.start_episode(self.node, t.kind, t.since_ms, t.min_temp_c)
+                self._episode[t.kind] = ep.id
+            elif t.kind in self._episode:
+                store.update_episode(
+                    self._episode.pop(t.kind), end_ms=t.end_ms or t.at_ms, min_temp_c=t.min_temp_c
+                )
+        except Exception:
+            log.exception("could not store the %s alert episode", t.kind)
+        log.info("%s alert %s (%s)", t.kind, "ON" if t.active else "OFF", t.reason)
+        self._publish(t.kind, t.active)
+        if t.kind == COLD and self.feedback is not None:
+            self.feedback.set_cold(t.active)
+        if self.notifier is not None:
+            title, body = format_message(t, self.room, self.tz, self.rules.cold_below_c)
+            self.notifier.send(title, body)
+
+    def _publish(self, kind: str, active: bool) -> None:
+        try:
+            self.ctx.set_retained(self.ctx.topics.alert(kind), b"ON" if active else b"OFF")
+        except Exception:
+            log.exception("could not publish the %s alert state", kind)
+
+    def _lower_min(self, value: float) -> None:
+        ep = self._episode.get("cold")
+        if ep is not None:
+            try:
+                self.ctx.store.update_episode(ep, min_temp_c=value)
+            except Exception:
+                log.exception("could not update the cold episode minimum")

@@ -187,7 +187,11 @@ def _device(node: str, name: str) -> dict:
 def discovery_messages(
     topics: Topics, discovery_prefix: str, name: str = ""
 ) -> list[tuple[str, bytes]]:
-    """Home Assistant MQTT discovery configs (retained) for this node's entities."""
+    """Home Assistant MQTT discovery configs (retained) for this node's entities.
+
+    ``default_entity_id`` (domain.slug) replaces ``object_id``, which Home
+    Assistant deprecated in 2025.10 and stopped honouring in 2026.4.
+    """
     node, device = topics.node, _device(topics.node, name)
     common = {
         "availability_topic": topics.status,
@@ -204,7 +208,7 @@ def discovery_messages(
         config = {
             "name": label,
             "unique_id": f"bedside_{node}_{key}",
-            "object_id": f"bedside_{node}_{key}",
+            "default_entity_id": f"sensor.bedside_{node}_{key}",
             "device_class": key,
             "state_class": "measurement",
             "unit_of_measurement": unit,
@@ -218,7 +222,7 @@ def discovery_messages(
         config = {
             "name": label,
             "unique_id": f"bedside_{node}_alert_{kind}",
-            "object_id": f"bedside_{node}_alert_{kind}",
+            "default_entity_id": f"binary_sensor.bedside_{node}_alert_{kind}",
             "device_class": device_class,
             "state_topic": topics.alert(kind),
             "payload_on": "ON",
