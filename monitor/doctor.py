@@ -88,9 +88,10 @@ def check_database(config: Config) -> Result:
             return Result(
                 "database",
                 FAIL,
-                f"{path} does not exist and {parent} is not writable by {user}",
-                f"sudo install -d -o bedside -g bedside -m 0770 {path.parent}"
-                " (or set [storage] database to a writable place)",
+                f"cannot find or create {path}: {parent} is not open to {user}",
+                f"join the service's group: sudo usermod -aG bedside {user} (log in again), "
+                f"or run `sudo bedside doctor`; a missing directory: "
+                f"sudo install -d -o bedside -g bedside -m 0770 {path.parent}",
             )
         return Result(
             "database",

@@ -147,9 +147,12 @@ apt_install() {
 
 # A hash of everything pip would install: rebuild the venv only when it changes.
 source_hash() {
-  (cd "$REPO" && find pyproject.toml README.md monitor web -type f \
-      -not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null | LC_ALL=C sort |
-      xargs sha256sum) | sha256sum | cut -d' ' -f1
+  local paths=() path
+  for path in pyproject.toml README.md monitor web; do
+    if [ -e "$REPO/$path" ]; then paths+=("$path"); fi
+  done
+  (cd "$REPO" && find "${paths[@]}" -type f -not -path '*/__pycache__/*' -not -name '*.pyc' |
+      LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -d' ' -f1
 }
 
 # -- uninstall ---------------------------------------------------------------------
@@ -206,7 +209,7 @@ else
     groupadd --system gpio
     printf '%s\n' '# bedside: let group gpio use the GPIO character devices (Raspberry Pi OS ships its own rule)' \
       'SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="gpio", MODE="0660"' >"$UDEV_RULE"
-    udevadm control --reload-rules 2>/dev/null && udevadm trigger --subsystem-match=gpio 2>/dev/null || true
+    { udevadm control --reload-rules && udevadm trigger --subsystem-match=gpio; } 2>/dev/null || true
     CHANGED=1
   fi
   if ! id "$SERVICE_USER" >/dev/null 2>&1; then
@@ -231,7 +234,7 @@ fi
 put_dir "$PREFIX" 755
 put_dir "$PREFIX/docs" 755
 for doc in hardware.md docs/operations.md; do
-  [ -f "$REPO/$doc" ] && put_file "$REPO/$doc" "$PREFIX/docs/$(basename "$doc")" 644
+  if [ -f "$REPO/$doc" ]; then put_file "$REPO/$doc" "$PREFIX/docs/$(basename "$doc")" 644; fi
 done
 if [ "$NO_VENV" -eq 1 ]; then
   echo "    skipped the virtual environment (--no-venv)"
@@ -249,8 +252,10 @@ else
     BUILD="$(mktemp -d)"
     trap 'rm -rf "$BUILD"' EXIT
     # build from a copy: no root-owned build/ or *.egg-info in the git checkout
-    (cd "$REPO" && cp -r pyproject.toml README.md monitor "$BUILD"/ && { [ ! -d web ] || cp -r web "$BUILD"/; })
-    "$ROOT$VENV/bin/python" -m pip install -q --disable-pip-version-check "$BUILD[pi]"
+    for path in pyproject.toml README.md monitor web; do
+      if [ -e "$REPO/$path" ]; then cp -r "$REPO/$path" "$BUILD"/; fi
+    done
+    "$ROOT$VENV/bin/python" -m pip install -q --disable-pip-version-check "${BUILD}[pi]"
     "$ROOT$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --force-reinstall "$BUILD"
     echo "$HASH" >"$STAMP"
     CHANGED=1

@@ -4,6 +4,7 @@ RuntimeErrors adafruit_dht raises."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import sqlite3
@@ -423,3 +424,16 @@ def test_missing_driver_is_explained(make_config):
 
     result = doctor.check_sensor(dht_config(make_config), FakeClock(), no_driver)
     assert result.status == doctor.FAIL and "install-pi.sh" in result.fix
+
+
+def test_database_hidden_from_this_user_fails_with_the_group_fix(make_config, tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root can open any directory")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o000)
+    try:
+        _, config = make_config({"storage": {"database": str(locked / "bedside.db")}})
+        result = doctor.check_database(config)
+    finally:
+        locked.chmod(0o700)
+    assert result.status == doctor.FAIL and "usermod -aG bedside" in result.fix

@@ -75,6 +75,10 @@ def test_install_writes_units_config_and_directories(root):
     assert mode(root / "etc/bedside") == 0o750
     assert mode(root / "var/lib/bedside") == 0o770
     assert os.readlink(root / "usr/local/bin/bedside") == "/opt/bedside/venv/bin/bedside"
+    # the units' Documentation= points here
+    assert (root / "opt/bedside/docs/operations.md").read_bytes() == (
+        ROOT / "docs/operations.md"
+    ).read_bytes()
     # The config is the commented example, valid, with the Pi's hardware and database.
     config = load(config_path)
     assert config.sensor.kind == "dht22"
