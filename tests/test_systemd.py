@@ -3,8 +3,10 @@ Pi deployment depends on (readiness, watchdog, device policy, sandbox) are reall
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -148,3 +150,61 @@ def test_report_timer_runs_after_the_night_and_catches_up():
     unit = parse_unit("bedside-report.service")
     assert one(unit, "Service", "Type") == "oneshot"
     assert one(unit, "Service", "ExecStart") == f"{EXEC} report"
+
+
+# Run under the kernel's own W^X switch (PR_SET_MDWE, Linux 6.3+), which refuses the same
+# writable+executable mappings that MemoryDenyWriteExecute=yes refuses through seccomp.
+_MDWE_PROBE = """
+import ctypes, mmap, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(65, 1, 0, 0, 0) != 0:  # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN
+    print("unsupported"); sys.exit(0)
+try:
+    mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    print("not enforced"); sys.exit(0)
+except OSError:
+    pass
+for name in sys.argv[1:]:
+    __import__(name)
+callback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int)(lambda x: x * 2)
+assert callback(21) == 42  # libffi closures (ctypes, cffi) still work
+from gpiozero import Button, Device
+from gpiozero.pins.mock import MockFactory
+Device.pin_factory = MockFactory()
+Button(17).close()
+print("ok")
+"""
+
+
+@pytest.mark.parametrize(
+    "modules",
+    [
+        # what the monitor loads: the GPIO and DHT stack, MQTT over TLS, the store, notifications
+        [
+            "monitor.store",
+            "paho.mqtt.client",
+            "ssl",
+            "sqlite3",
+            "gpiozero",
+            "sdnotify",
+            "apprise",
+            "adafruit_dht",
+        ],
+        # what the dashboard and the report load: Flask, waitress, the statistics stack
+        ["flask", "waitress", "numpy", "scipy.stats", "statsmodels.api"],
+    ],
+    ids=["monitor", "web-and-report"],
+)
+def test_the_python_stack_runs_with_memory_deny_write_execute(modules):
+    result = subprocess.run(
+        [sys.executable, "-c", _MDWE_PROBE, *modules],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "GPIOZERO_PIN_FACTORY": "mock"},
+    )
+    if result.stdout.strip() in ("unsupported", "not enforced"):
+        pytest.skip("this kernel has no PR_SET_MDWE")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("ok")
