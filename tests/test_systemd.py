@@ -133,6 +133,13 @@ def test_every_service_is_sandboxed(name):
     assert "ReadWritePaths" not in service, "StateDirectory= is the only writable place"
 
 
+def test_only_the_monitor_removes_ipc_objects():
+    """All units run as one user: RemoveIPC= elsewhere would delete the DHT helper's queue."""
+    assert parse_unit("bedside-monitor.service")["Service"]["RemoveIPC"] == ["yes"]
+    for name in ("bedside-web.service", "bedside-report.service"):
+        assert "RemoveIPC" not in parse_unit(name)["Service"], name
+
+
 def test_web_unit_has_no_devices_and_writes_only_the_database_directory():
     service = parse_unit("bedside-web.service")["Service"]
     assert one(parse_unit("bedside-web.service"), "Service", "ExecStart") == f"{EXEC} web"
