@@ -66,6 +66,23 @@ def test_systemd_analyze_verify_accepts_every_unit(tmp_path):
 
 
 @pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed")
+@pytest.mark.parametrize(
+    "name", ["bedside-monitor.service", "bedside-web.service", "bedside-report.service"]
+)
+def test_security_exposure_stays_low(name):
+    """`systemd-analyze security` rates 0 (locked down) to 10 (unconfined); keep ours under 2."""
+    result = subprocess.run(
+        [ANALYZE, "security", "--offline=yes", "--threshold=20", "--no-pager", name],
+        cwd=UNITS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    score_line = [line for line in result.stdout.splitlines() if "Overall exposure" in line]
+    assert result.returncode == 0, score_line or result.stderr
+
+
+@pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed")
 def test_a_broken_unit_fails_verify(tmp_path):
     """The verify test can fail: a typo'd key is reported."""
     (tmp_path / "broken.service").write_text(
