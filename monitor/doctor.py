@@ -396,6 +396,14 @@ def _open_sensor(config: Config, clock):
     return open_sensor(config, clock)
 
 
+def _as_pair(value) -> tuple[float, float | None]:
+    """(temperature, humidity) from a tuple or a Reading-like object."""
+    if isinstance(value, tuple | list):
+        return float(value[0]), None if value[1] is None else float(value[1])
+    humidity = getattr(value, "humidity_pct", None)
+    return float(value.temperature_c), None if humidity is None else float(humidity)
+
+
 def check_sensor(config: Config, clock=None, opener=None, reads: int = 5) -> Result:
     """A few reads 2.5 s apart (a DHT needs 2 s); report the error rate and the fix."""
     clock = clock or SystemClock()
@@ -424,7 +432,7 @@ def check_sensor(config: Config, clock=None, opener=None, reads: int = 5) -> Res
             if attempt:
                 clock.sleep(2.5)
             try:
-                values.append(sensor.read())
+                values.append(_as_pair(sensor.read()))
             except RuntimeError as exc:
                 errors.append(str(exc))
     finally:

@@ -225,6 +225,12 @@ def test_sensor_answers(make_config):
     assert sensor.closed
 
 
+def test_sensor_returning_reading_objects_is_understood(make_config):
+    sensor = FakeDHT([Reading(RELEASE_DATE_MS, 17.5, None)])
+    result = doctor.check_sensor(dht_config(make_config), FakeClock(), opener_for(sensor))
+    assert result.status == doctor.OK and "17.5 °C" in result.detail
+
+
 def test_sensor_error_rate_is_reported(make_config):
     sensor = FakeDHT(["Checksum did not validate. Try again.", (19.0, 50.0)])
     result = doctor.check_sensor(dht_config(make_config), FakeClock(), opener_for(sensor))
