@@ -397,11 +397,18 @@ def _open_sensor(config: Config, clock):
 
 
 def _as_pair(value) -> tuple[float, float | None]:
-    """(temperature, humidity) from a tuple or a Reading-like object."""
+    """(temperature, humidity) from a tuple or a Reading-like object.
+
+    The driver sometimes returns None instead of raising: that read failed too.
+    """
     if isinstance(value, tuple | list):
-        return float(value[0]), None if value[1] is None else float(value[1])
-    humidity = getattr(value, "humidity_pct", None)
-    return float(value.temperature_c), None if humidity is None else float(humidity)
+        temperature, humidity = value[0], value[1]
+    else:
+        temperature = getattr(value, "temperature_c", None)
+        humidity = getattr(value, "humidity_pct", None)
+    if temperature is None:
+        raise RuntimeError("the driver returned no value")
+    return float(temperature), None if humidity is None else float(humidity)
 
 
 def check_sensor(config: Config, clock=None, opener=None, reads: int = 5) -> Result:
@@ -429,7 +436,7 @@ def check_sensor(config: Config, clock=None, opener=None, reads: int = 5) -> Res
     values: list[tuple[float, float | None]] = []
     try:
         for attempt in range(reads):
-            if attempt:
+            if attempt and kind != "simulated":
                 clock.sleep(2.5)
             try:
                 values.append(_as_pair(sensor.read()))

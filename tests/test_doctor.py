@@ -231,6 +231,12 @@ def test_sensor_returning_reading_objects_is_understood(make_config):
     assert result.status == doctor.OK and "17.5 °C" in result.detail
 
 
+def test_sensor_returning_none_counts_as_a_failed_read(make_config):
+    sensor = FakeDHT([(None, None), (None, None), (21.0, 40.0)])
+    result = doctor.check_sensor(dht_config(make_config), FakeClock(), opener_for(sensor))
+    assert result.status == doctor.OK and "2/5 reads failed" in result.detail
+
+
 def test_sensor_error_rate_is_reported(make_config):
     sensor = FakeDHT(["Checksum did not validate. Try again.", (19.0, 50.0)])
     result = doctor.check_sensor(dht_config(make_config), FakeClock(), opener_for(sensor))
