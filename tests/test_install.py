@@ -1,0 +1,171 @@
+"""scripts/install-pi.sh in --root mode: the files a Pi gets, idempotence, and an uninstall
+that keeps the data and the config.  (--no-venv keeps it fast; apt, useradd and systemctl
+are only printed in this mode.)"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load
+from tests.support import ROOT
+
+INSTALLER = ROOT / "scripts" / "install-pi.sh"
+UNITS = [
+    "bedside-monitor.service",
+    "bedside-web.service",
+    "bedside-report.service",
+    "bedside-report.timer",
+]
+
+
+def install(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        ["bash", str(INSTALLER), "--root", str(root), "--no-venv", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "SUDO_USER"},
+    )
+    if check:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def tree(root: Path) -> dict[str, tuple]:
+    """Every path under root with its type, mode, content hash and mtime."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            rel = str(path.relative_to(root))
+            st = path.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("link", os.readlink(path))
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ("dir", stat.S_IMODE(st.st_mode))
+            else:
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                out[rel] = ("file", stat.S_IMODE(st.st_mode), digest, st.st_mtime_ns)
+    return out
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def root(tmp_path):
+    return tmp_path / "pi"
+
+
+def test_install_writes_units_config_and_directories(root):
+    result = install(root)
+    for unit in UNITS:
+        installed = root / "etc/systemd/system" / unit
+        assert installed.read_bytes() == (ROOT / "systemd" / unit).read_bytes()
+        assert mode(installed) == 0o644
+    config_path = root / "etc/bedside/config.toml"
+    assert mode(config_path) == 0o640, "the config may hold MQTT and web passwords"
+    assert mode(root / "etc/bedside") == 0o750
+    assert mode(root / "var/lib/bedside") == 0o770
+    assert os.readlink(root / "usr/local/bin/bedside") == "/opt/bedside/venv/bin/bedside"
+    # the units' Documentation= points here
+    assert (root / "opt/bedside/docs/operations.md").read_bytes() == (
+        ROOT / "docs/operations.md"
+    ).read_bytes()
+    # The config is the commented example, valid, with the Pi's hardware and database.
+    config = load(config_path)
+    assert config.sensor.kind == "dht22"
+    assert config.sensor.pin == 4 and config.button.pin == 17 and config.led.pin == 27
+    assert config.storage.database == "/var/lib/bedside/bedside.db"
+    assert config.mqtt.host == "localhost"
+    assert "# Home Assistant MQTT discovery." in config_path.read_text()
+    # The system changes are announced, not made.
+    assert "would run: systemctl enable bedside-monitor.service" in result.stdout
+    assert "mosquitto" in result.stdout
+
+
+def test_sensor_and_remote_broker_options(root):
+    result = install(root, "--sensor", "dht11", "--mqtt-host", "broker.lan")
+    config = load(root / "etc/bedside/config.toml")
+    assert config.sensor.kind == "dht11"
+    assert config.mqtt.host == "broker.lan"
+    assert "mosquitto" not in result.stdout.split("would run: apt-get install")[1].splitlines()[0]
+
+
+def test_simulated_sensor_leaves_the_led_off(root):
+    install(root, "--sensor", "simulated")
+    config = load(root / "etc/bedside/config.toml")
+    assert config.sensor.kind == "simulated" and config.led.pin is None
+
+
+def test_bad_option_is_refused_and_writes_nothing(root):
+    result = install(root, "--sensor", "bme280", check=False)
+    assert result.returncode != 0
+    assert "--sensor must be dht22, dht11 or simulated" in result.stderr
+    assert not (root / "etc").exists()
+
+
+def test_second_run_changes_nothing(root):
+    install(root)
+    before = tree(root)
+    second = install(root)
+    assert tree(root) == before
+    assert "wrote" not in second.stdout and "created" not in second.stdout
+    assert "keeping the existing /etc/bedside/config.toml" in second.stdout
+    assert "systemctl restart" not in second.stdout, "nothing changed, nothing to restart"
+
+
+def test_existing_config_is_never_overwritten(root):
+    install(root)
+    config_path = root / "etc/bedside/config.toml"
+    config_path.write_text('[node]\nid = "mine"\n')
+    install(root, "--sensor", "dht11")
+    assert config_path.read_text() == '[node]\nid = "mine"\n'
+
+
+def test_upgrade_rewrites_a_changed_unit_and_restarts(root):
+    install(root)
+    unit = root / "etc/systemd/system/bedside-web.service"
+    unit.write_text("stale\n")
+    result = install(root)
+    assert unit.read_bytes() == (ROOT / "systemd/bedside-web.service").read_bytes()
+    assert "would run: systemctl restart bedside-monitor.service" in result.stdout
+
+
+def test_uninstall_keeps_data_and_config(root):
+    install(root)
+    (root / "var/lib/bedside/bedside.db").write_bytes(b"precious")
+    config_before = (root / "etc/bedside/config.toml").read_text()
+    (root / "opt/bedside/venv/bin").mkdir(parents=True)
+    result = install(root, "--uninstall")
+    assert "would run: systemctl disable --now bedside-monitor.service" in result.stdout
+    for unit in UNITS:
+        assert not (root / "etc/systemd/system" / unit).exists()
+    assert not (root / "opt/bedside").exists()
+    assert not (root / "usr/local/bin/bedside").is_symlink()
+    assert (root / "var/lib/bedside/bedside.db").read_bytes() == b"precious"
+    assert (root / "etc/bedside/config.toml").read_text() == config_before
+    # Installing again picks the kept config up unchanged.
+    install(root)
+    assert (root / "etc/bedside/config.toml").read_text() == config_before
+
+
+def test_purge_removes_data_config_and_user(root):
+    install(root)
+    (root / "var/lib/bedside/bedside.db").write_bytes(b"x")
+    result = install(root, "--uninstall", "--purge")
+    assert not (root / "var/lib/bedside").exists()
+    assert not (root / "etc/bedside").exists()
+    assert "would run: userdel bedside" in result.stdout
+
+
+def test_purge_without_uninstall_is_refused(root):
+    result = install(root, "--purge", check=False)
+    assert result.returncode != 0 and "--purge goes with --uninstall" in result.stderr
