@@ -259,6 +259,7 @@ class Stats:
     readings_added: int = 0
     batches: int = 0
     first_commit: float | None = None  # time.monotonic() of the first/last commit
+    first_commit_readings: int = 0  # readings in that first commit (for honest rates)
     last_commit: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -495,7 +496,8 @@ class Recorder:
             s.skipped += result.skipped
             s.readings_added += result.readings_added
             if result.readings_added:
-                s.first_commit = s.first_commit or now
+                if s.first_commit is None:
+                    s.first_commit, s.first_commit_readings = now, result.readings_added
                 s.last_commit = now
         return True
 
