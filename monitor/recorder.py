@@ -184,6 +184,7 @@ def apply_batch(store: Store, actions: list[Action]) -> BatchResult:
             for node, readings in by_node.items():
                 result.readings_added += store.insert_readings(conn, node, readings)
         result.stored += sum(len(v) for v in by_node.values())
+        _track_cold_minimum(store, by_node)
     for action in others:
         if isinstance(action, CrampAction):
             apply_cramp(store, action)
@@ -193,6 +194,17 @@ def apply_batch(store: Store, actions: list[Action]) -> BatchResult:
             store.set_node_status(action.node, action.status, action.received_ms)
         result.stored += 1
     return result
+
+
+def _track_cold_minimum(store: Store, by_node: dict[str, list[Reading]]) -> None:
+    """Keep an open cold episode's lowest temperature, as the node's own daemon does."""
+    far_future = 2**61  # only episodes without an end overlap it
+    for episode in store.episodes(None, from_ms=far_future, kind="cold"):
+        temps = [
+            r.temperature_c for r in by_node.get(episode.node, ()) if r.ts_ms >= episode.start_ms
+        ]
+        if temps:
+            store.update_episode(episode.id, min_temp_c=min(temps))
 
 
 def apply_cramp(store: Store, action: CrampAction) -> None:

@@ -366,15 +366,18 @@ def test_alerts_open_and_close_episodes_and_status_is_tracked(
     pub.send(cold, alert_payload(True))
     wait_until(lambda: query(db_path, "SELECT count(*) FROM alert_episodes") == [(1,)])
     clock.advance(600)
+    pub.reading(clock.now_ms() - 1000, 14.5)
+    pub.reading(clock.now_ms() - 500, 15.5)
     pub.send(cold, alert_payload(True))  # a repeat does not open a second episode
     pub.send(cold, alert_payload(False))
     pub.send(cold, alert_payload(False))
     pub.send(pub.topics.status, b"offline", retain=True)
     wait_until(lambda: query(db_path, "SELECT status FROM nodes") == [("offline",)])
-    episodes = query(db_path, "SELECT node, kind, start_ms, end_ms FROM alert_episodes")
+    episodes = query(db_path, "SELECT node, kind, start_ms, end_ms, min_temp_c FROM alert_episodes")
     assert len(episodes) == 1
-    node, kind, start, end = episodes[0]
+    node, kind, start, end, min_temp = episodes[0]
     assert (node, kind) == ("kid", "cold") and end - start == 600_000
+    assert min_temp == 14.5  # the coldest reading while the alert was on
 
 
 def test_own_node_is_not_stored_twice_when_sharing_the_daemons_database(
