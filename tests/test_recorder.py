@@ -500,3 +500,38 @@ def test_three_daemons_one_recorder_every_reading_exactly_once(
         for p in procs:
             if p.poll() is None:
                 stop_process(p, 9)
+
+
+# -- past one broker ----------------------------------------------------------------------
+
+
+def test_a_bridged_site_broker_reaches_the_central_recorder(
+    broker, recorder_factory, tmp_path_factory, db_path
+):
+    """docs/many-rooms.md's bridge (without TLS): site broker -> central broker -> recorder."""
+    from tests.support import Broker
+
+    bridge = (
+        "connection central\n"
+        f"address {broker.host}:{broker.port}\n"
+        "bridge_protocol_version mqttv311\n"
+        "remote_clientid bridge-siteA\n"
+        "topic bedside/# out 1\n"
+        "cleansession false\n"
+        "local_clientid bridge-siteA-local\n"
+        "try_private true\n"
+        "notifications false\n"
+        "restart_timeout 1 5\n"
+    )
+    site = Broker(tmp_path_factory.mktemp("site"), extra_conf=bridge).start()
+    try:
+        recorder_factory()
+        room = Publisher(site, "kid")
+        try:
+            for i in range(30):
+                room.reading(T0 + i * 2000)
+            wait_until(lambda: count(db_path, "kid") == 30, what="bridged readings")
+        finally:
+            room.close()
+    finally:
+        site.kill()
