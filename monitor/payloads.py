@@ -96,6 +96,8 @@ def cramp_payload(cramp: Cramp) -> bytes:
             "remedy": cramp.remedy,
             "relief_min": cramp.relief_min,
             "deleted": cramp.deleted,
+            # with id, identifies the cramp on its node across edits of ts (the recorder)
+            "created": iso_utc(cramp.created_ms),
         },
         separators=(",", ":"),
     ).encode()

@@ -16,6 +16,7 @@ per node's readings.  Give a dedicated recorder machine a node id of its own.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import re
@@ -31,7 +32,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from monitor.clock import RELEASE_DATE_MS, SystemClock
+from monitor.clock import RELEASE_DATE_MS, InstantError, SystemClock, parse_instant
 from monitor.config import Config
 from monitor.payloads import (
     ALERT_KINDS,
@@ -80,6 +81,7 @@ class CrampAction:
     node: str
     fields: dict  # ts_ms, leg, severity, note, remedy, relief_min, deleted
     received_ms: int
+    origin: tuple[int, int] | None = None  # (id, created_ms) on the node, when sent
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ def decode(
     elif leaf == "cramp":
         fields = parse_cramp(payload, max_bytes)
         _check_instant(fields["ts_ms"], received_ms)
-        action = CrampAction(node, fields, received_ms)
+        action = CrampAction(node, fields, received_ms, _cramp_origin(payload))
     elif leaf.startswith("alert/"):
         kind = leaf[len("alert/") :]
         if kind not in ALERT_KINDS:
@@ -144,6 +146,22 @@ def decode(
     if node == own_node:
         return SkipAction(node)
     return action
+
+
+def _cramp_origin(payload: bytes) -> tuple[int, int] | None:
+    """(id, created_ms) of a cramp on its node; None from nodes that do not send both."""
+    data = json.loads(payload)  # parse_cramp has checked it is a JSON object
+    remote_id, created = data.get("id"), data.get("created")
+    if remote_id is None or created is None:
+        return None
+    if isinstance(remote_id, bool) or not isinstance(remote_id, int) or remote_id < 1:
+        raise PayloadError(f"id must be a positive whole number, got {remote_id!r}")
+    if not isinstance(created, str):
+        raise PayloadError("created must be an ISO 8601 string")
+    try:
+        return remote_id, parse_instant(created)
+    except InstantError as exc:
+        raise PayloadError(f"created: {exc}") from None
 
 
 def _check_instant(ts_ms: int, received_ms: int) -> None:
@@ -208,19 +226,54 @@ def _track_cold_minimum(store: Store, by_node: dict[str, list[Reading]]) -> None
 
 
 def apply_cramp(store: Store, action: CrampAction) -> None:
-    """Bring the (node, ts) cramp to the message's state: fields and deleted flag."""
-    f = action.fields
-    now = action.received_ms
+    """Bring the cramp to the message's state: its instant, fields and deleted flag.
+
+    The cramp is the one recorded for the message's origin (id, created on the node)
+    when known, so an edit of its time moves it; else the one at (node, ts).
+    """
+    f, node, now = action.fields, action.node, action.received_ms
     optional = {k: f.get(k) for k in CRAMP_FIELDS}
-    cramp, created = store.add_cramp(action.node, f["ts_ms"], source="mqtt", now_ms=now, **optional)
-    if not created:
-        changes = {k: v for k, v in optional.items() if getattr(cramp, k) != v}
-        if changes:
-            cramp = store.update_cramp(cramp.id, now_ms=now, **changes) or cramp
+    cramp = None
+    if action.origin is not None:
+        cramp_id = _origin_lookup(store, node, action.origin)
+        cramp = store.get_cramp(cramp_id) if cramp_id is not None else None
+        if cramp is not None and cramp.ts_ms != f["ts_ms"]:
+            try:
+                cramp = store.update_cramp(cramp.id, now_ms=now, ts_ms=f["ts_ms"])
+            except ValueError:  # another cramp is recorded at the new instant: use it
+                log.warning("cramp %s of %s moved onto another cramp's instant", cramp.id, node)
+                cramp = None
+    if cramp is None:
+        cramp, _ = store.add_cramp(node, f["ts_ms"], source="mqtt", now_ms=now, **optional)
+    changes = {k: v for k, v in optional.items() if getattr(cramp, k) != v}
+    if changes:
+        cramp = store.update_cramp(cramp.id, now_ms=now, **changes) or cramp
     if f["deleted"] and not cramp.deleted:
         store.delete_cramp(cramp.id, now_ms=now)
     elif not f["deleted"] and cramp.deleted:
         store.restore_cramp(cramp.id, now_ms=now)
+    if action.origin is not None:
+        _origin_save(store, node, action.origin, cramp.id)
+
+
+def _origin_lookup(store: Store, node: str, origin: tuple[int, int]) -> int | None:
+    with store.lock:
+        row = store.conn.execute(
+            "SELECT cramp_id FROM cramp_origins WHERE node = ? AND remote_id = ?"
+            " AND created_ms = ?",
+            (node, *origin),
+        ).fetchone()
+    return row[0] if row else None
+
+
+def _origin_save(store: Store, node: str, origin: tuple[int, int], cramp_id: int) -> None:
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO cramp_origins (node, remote_id, created_ms, cramp_id)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (node, remote_id, created_ms)"
+            " DO UPDATE SET cramp_id = excluded.cramp_id",
+            (node, *origin, cramp_id),
+        )
 
 
 def apply_alert(store: Store, action: AlertAction) -> None:

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.clock import FakeClock, SystemClock, iso_utc
-from monitor.payloads import PayloadError, Topics, alert_payload, reading_payload
+from monitor.payloads import PayloadError, Topics, alert_payload, cramp_payload, reading_payload
 from monitor.recorder import (
     AlertAction,
     CrampAction,
@@ -196,6 +196,8 @@ MALFORMED = [
     ("kid/cramp", b'{"ts": "2026-06-02T00:00:00Z", "leg": "arm"}'),
     ("kid/cramp", b'{"ts": "2026-06-02T00:00:00Z", "deleted": "yes"}'),
     ("kid/cramp", b'{"ts": "2026-06-02T00:00:00Z", "severity": 2.5}'),
+    ("kid/cramp", b'{"ts": "2026-06-02T00:00:00Z", "id": "7", "created": "2026-06-02T00:00:00Z"}'),
+    ("kid/cramp", b'{"ts": "2026-06-02T00:00:00Z", "id": 7, "created": "noon"}'),
     ("kid/alert/cold", b"MAYBE"),
     ("kid/alert/flood", b"ON"),
     ("kid/status", b"sleeping"),
@@ -354,6 +356,28 @@ def test_cramp_state_is_applied_idempotently(recorder_factory, publishers, db_pa
     pub.send(topic, cramp_message(T0 + 60_000, leg="right", deleted=False))
     wait_until(lambda: state()[1][4] == 0, what="restored")
     assert len(state()) == 2
+
+
+def test_a_cramp_moved_in_time_on_its_node_moves_on_the_recorder(
+    recorder_factory, publishers, db_path, tmp_path
+):
+    recorder_factory()
+    pub = publishers("kid")
+    with Store.open(tmp_path / "kid.db") as node:
+        cramp, _ = node.add_cramp("kid", T0, source="button", now_ms=T0, leg="left")
+        pub.send(pub.topics.cramp, cramp_payload(cramp))
+        cramp = node.update_cramp(cramp.id, now_ms=T0 + 1, ts_ms=T0 - 600_000, severity=2)
+        pub.send(pub.topics.cramp, cramp_payload(cramp))
+        pub.send(pub.topics.cramp, cramp_payload(cramp))  # redelivered
+    with Store.open(tmp_path / "reflashed.db") as node:  # ids start at 1 again
+        other, _ = node.add_cramp("kid", T0 + 3_600_000, source="web", now_ms=T0 + 3_600_000)
+        assert other.id == cramp.id
+        pub.send(pub.topics.cramp, cramp_payload(other))
+    pub.send(pub.topics.status, b"online")  # a marker: everything before it is applied
+    wait_until(lambda: query(db_path, "SELECT status FROM nodes") == [("online",)], what="marker")
+    assert query(
+        db_path, "SELECT ts_ms, leg, severity, deleted_ms IS NULL FROM cramps ORDER BY ts_ms"
+    ) == [(T0 - 600_000, "left", 2, 1), (T0 + 3_600_000, None, None, 1)]
 
 
 def test_alerts_open_and_close_episodes_and_status_is_tracked(
