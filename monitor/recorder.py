@@ -375,6 +375,7 @@ class Recorder:
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         return client
@@ -404,6 +405,10 @@ class Recorder:
         # so a reconnect does not replay them as fresh events.
         opts = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
         client.subscribe([(t, opts) for t in self.topics()])
+
+    def _on_connect_fail(self, client, userdata):
+        m = self.config.mqtt
+        log.warning("cannot reach the broker at %s:%d; retrying", m.host, m.port)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
         failed = [str(rc) for rc in reason_codes if rc.is_failure]

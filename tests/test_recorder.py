@@ -462,6 +462,27 @@ def test_a_crash_between_receipt_and_commit_redelivers(broker, rec_config, tmp_p
             stop_process(proc, 9)
 
 
+def test_a_recorder_started_before_its_broker_connects_when_it_comes_up(
+    rec_config, clock, tmp_path_factory, db_path
+):
+    from tests.support import Broker
+
+    late = Broker(tmp_path_factory.mktemp("late"))
+    config = rec_config.replace(mqtt={"port": late.port})
+    rec = Recorder(config, clock=clock).start()
+    try:
+        assert not rec.ready.is_set()
+        late.start()
+        assert rec.ready.wait(EVENT_TIMEOUT), "recorder did not connect once the broker was up"
+        pub = Publisher(late, "kid")
+        pub.reading(T0)
+        wait_until(lambda: count(db_path) == 1, what="reading through the late broker")
+        pub.close()
+    finally:
+        rec.stop()
+        late.kill()
+
+
 def test_recorder_refuses_to_run_without_mqtt(make_config):
     path, _ = make_config({"mqtt": {"enabled": False}})
     result = run_bedside("recorder", config=path, timeout=60)
