@@ -306,6 +306,29 @@ def test_broker_restart_loses_nothing_that_was_acknowledged(
     assert query(db_path, "SELECT count(DISTINCT ts_ms) FROM readings")[0][0] == 150
 
 
+def test_a_broker_restart_in_mid_stream_loses_no_acknowledged_reading(
+    recorder_factory, publishers, broker, db_path
+):
+    recorder_factory()
+    pub = publishers("kid")
+    infos = {}
+    for i in range(300):  # not waiting for PUBACKs: the restart hits messages in flight
+        ts = T0 + i * 2000
+        infos[ts] = pub.client.publish(pub.topics.reading, reading_payload(Reading(ts, 18)), qos=1)
+        if i == 150:
+            broker.restart()
+    for info in infos.values():
+        info.wait_for_publish(EVENT_TIMEOUT)  # paho resends unacknowledged ones
+    acknowledged = {ts for ts, info in infos.items() if info.is_published()}
+    assert len(acknowledged) > 150  # the test exercised the restart, not a dead broker
+
+    def stored_ts():
+        return {ts for (ts,) in query(db_path, "SELECT ts_ms FROM readings WHERE node = 'kid'")}
+
+    wait_until(lambda: acknowledged <= stored_ts(), what="every acknowledged reading stored")
+    assert count(db_path) == len(stored_ts())  # and each once
+
+
 def test_a_fuzzed_stream_of_malformed_messages_is_survived(recorder_factory, publishers, db_path):
     rec = recorder_factory()
     bad = publishers("fuzzer")
