@@ -556,7 +556,14 @@ def test_three_daemons_one_recorder_every_reading_exactly_once(
             lambda: all(count(dbs[n], n) >= count(db_path, n) + 2 for n in dbs),
             what="daemons kept reading while the recorder was down",
         )
-        recorder_factory(None, SystemClock())
+        recorder = recorder_factory(None, SystemClock())
+        before = {n: count(dbs[n], n) for n in dbs}
+        broker.restart()  # mid-run: sessions and queued messages persist
+        wait_until(
+            lambda: all(count(dbs[n], n) >= before[n] + 2 for n in dbs),
+            what="daemons kept reading across the broker restart",
+        )
+        wait_until(lambda: recorder.ready.is_set(), what="recorder resubscribed")
         for p in procs:
             assert stop_process(p) == 0
         for name, path in dbs.items():
