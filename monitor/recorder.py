@@ -528,7 +528,7 @@ class Recorder:
                         max_bytes=self.max_bytes,
                     )
                 )
-            except PayloadError as exc:
+            except Exception as exc:  # PayloadError, or a parser bug: never the writer's end
                 with self.stats.lock:
                     self.stats.malformed += 1
                 self._warnings.warn("skipped a malformed message on %s: %s", msg.topic[:200], exc)

@@ -191,6 +191,7 @@ MALFORMED = [
         b'{"ts": "2026-06-02T00:00:00Z", "temperature_c": 20, "pad": "' + b"x" * 5000 + b'"}',
     ),
     ("kid/reading", b"\xff\xfe\x00garbage"),
+    ("kid/reading", b"[" * 3000),  # nested deeper than Python's recursion limit
     ("kid/reading", b""),
     ("kid/cramp", b'{"ts": "2026-06-02T00:00:00Z", "severity": 9}'),
     ("kid/cramp", b'{"ts": "2026-06-02T00:00:00Z", "leg": "arm"}'),
