@@ -344,6 +344,7 @@ class Recorder:
         self.stats = Stats()
         self.ready = threading.Event()  # set on every SUBACK; cleared on disconnect
         self.connected = threading.Event()
+        self.failed = threading.Event()  # the writer died: restart to get redeliveries
         self._queue: queue.Queue[Message] = queue.Queue()
         self._stopping = threading.Event()
         self._accepting = True
@@ -505,14 +506,20 @@ class Recorder:
         return batch
 
     def _write_loop(self) -> None:
-        while True:
-            batch = self._take_batch()
-            if batch is None:
-                return
-            actions = self._decode_all(batch)
-            if not self._commit(actions):
-                return  # stopping with the batch uncommitted: the broker keeps it
-            self._ack(batch)
+        try:
+            while True:
+                batch = self._take_batch()
+                if batch is None:
+                    return
+                actions = self._decode_all(batch)
+                if not self._commit(actions):
+                    return  # stopping with the batch uncommitted: the broker keeps it
+                self._ack(batch)
+        except Exception:
+            # A bug, not bad input: stop acknowledging and let `run` exit non-zero, so
+            # the service restarts and the broker redelivers what was not acknowledged.
+            log.exception("the recorder's writer failed")
+            self.failed.set()
 
     def _decode_all(self, batch: list[Message]) -> list[Action]:
         actions: list[Action] = []
@@ -627,7 +634,9 @@ def run(args, config: Config) -> int:
         recorder.own_node,
     )
     while not done.wait(1.0):
-        pass
+        if recorder.failed.is_set():
+            recorder.stop()
+            raise UserError("the recorder's writer failed (see the log); restart it")
     _notify("STOPPING=1")
     recorder.stop()
     s = recorder.stats

@@ -507,6 +507,26 @@ def test_a_recorder_started_before_its_broker_connects_when_it_comes_up(
         late.kill()
 
 
+def test_a_failing_writer_is_reported_and_leaves_the_message_with_the_broker(
+    recorder_factory, publishers, db_path
+):
+    rec = recorder_factory()
+
+    def broken_ack(mid, qos):
+        raise RuntimeError("simulated bug")
+
+    rec.client.ack = broken_ack
+    pub = publishers("kid")
+    pub.reading(T0)
+    assert rec.failed.wait(EVENT_TIMEOUT)
+    rec.stop()
+    del rec.client.ack
+    again = recorder_factory()  # a restart: the unacknowledged message comes again
+    pub.reading(T0 + 2000)
+    wait_until(lambda: again.stats.received == 2, what="redelivered and new message")
+    assert count(db_path) == 2  # stored once
+
+
 def test_recorder_refuses_to_run_without_mqtt(make_config):
     path, _ = make_config({"mqtt": {"enabled": False}})
     result = run_bedside("recorder", config=path, timeout=60)
