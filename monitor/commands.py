@@ -87,6 +87,12 @@ def run_export(args, config: Config) -> int:
     lo, hi = _instant(args.from_, "--from"), _instant(args.to, "--to")
     export = export_readings if args.kind == "readings" else export_cramps
     with Store.open(config.storage.database) as store:
+        known = [n["id"] for n in store.nodes()]
+        if args.node and args.node not in known:  # a typo would otherwise export nothing
+            raise UserError(
+                f"no node {args.node!r} in {config.storage.database}"
+                f" (known: {', '.join(known) or 'none yet'})"
+            )
         export(store, sys.stdout, nodes, lo, hi)
         sys.stdout.flush()
     return 0

@@ -96,6 +96,8 @@ def cramp_payload(cramp: Cramp) -> bytes:
             "remedy": cramp.remedy,
             "relief_min": cramp.relief_min,
             "deleted": cramp.deleted,
+            # with id, identifies the cramp on its node across edits of ts (the recorder)
+            "created": iso_utc(cramp.created_ms),
         },
         separators=(",", ":"),
     ).encode()
@@ -112,6 +114,8 @@ def _load_object(payload: bytes, max_bytes: int) -> dict:
         data = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError(f"not JSON: {exc}") from None
+    except RecursionError:  # '[[[[...' deeper than Python's stack: hostile, not JSON to us
+        raise PayloadError("JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise PayloadError("payload is not a JSON object")
     return data

@@ -184,9 +184,19 @@ class Store:
                 "SELECT coalesce(max(version), 0) FROM schema_migrations"
             ).fetchone()[0]
 
+    def applied_migrations(self) -> set[int]:
+        with self.lock:
+            exists = self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'"
+            ).fetchone()
+            if not exists:
+                return set()
+            return {v for (v,) in self.conn.execute("SELECT version FROM schema_migrations")}
+
     def pending_migrations(self) -> list[tuple[int, str, str]]:
-        current = self.schema_version()
-        return [m for m in _migrations() if m[0] > current]
+        """Every shipped migration not yet recorded (not merely those above the newest)."""
+        applied = self.applied_migrations()
+        return [m for m in _migrations() if m[0] not in applied]
 
     def migrate(self) -> list[str]:
         """Apply pending migrations, each in its own transaction; back up first."""

@@ -67,6 +67,10 @@ class Broker:
             "log_type error",
             "log_type warning",
         ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            # As root, mosquitto drops to user "mosquitto", which cannot write its
+            # persistence file into the test's private temporary directory.
+            lines.append("user root")
         conf.write_text("\n".join(lines) + "\n" + self.extra_conf)
         return conf
 

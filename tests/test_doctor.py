@@ -168,7 +168,7 @@ def test_bad_credentials_are_named(make_config, tmp_path):
     subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwd), "bedside", "right"], check=True)
     passwd.chmod(0o644)
     secured = Broker(
-        tmp_path, extra_conf=f"user root\nallow_anonymous false\npassword_file {passwd}\n"
+        tmp_path, extra_conf=f"allow_anonymous false\npassword_file {passwd}\n"
     )
     secured.start()
     try:

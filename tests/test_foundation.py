@@ -176,3 +176,13 @@ def test_export_into_a_closed_pipe_is_not_a_traceback(make_config):
     assert result.stdout == "timestamp,temperature_c,humidity_pct\n"
     assert "Traceback" not in result.stderr
     assert result.returncode == 0
+
+
+def test_a_migration_skipped_by_number_is_still_applied(db_path):
+    with Store.open(db_path) as s:
+        shipped = {v for v, _, _ in s.pending_migrations()} | s.applied_migrations()
+        assert s.pending_migrations() == []
+        # Simulate a database made before a lower-numbered migration existed.
+        missing = sorted(shipped)[1]
+        s.conn.execute("DELETE FROM schema_migrations WHERE version = ?", (missing,))
+        assert [m[0] for m in s.pending_migrations()] == [missing]

@@ -1,0 +1,649 @@
+"""`bedside recorder`: store every room's MQTT messages in one database (many bedrooms).
+
+Delivery guarantee: the recorder keeps a persistent MQTT v5 session (fixed client id,
+``clean_start=False``, a session expiry) with QoS 1 subscriptions, and acknowledges a
+message to the broker only after the batch holding it is committed (paho's manual
+acknowledgement).  A crash or a stop between receipt and commit therefore leaves the
+message unacknowledged in the session and the broker redelivers it; rows are idempotent
+by (node, instant), so at-least-once delivery gives exactly-once rows.
+
+Own node: the recorder skips the topics of its own ``[node] id``.  With one config on a
+Pi that runs both ``bedside monitor`` and ``bedside recorder`` they share ``[storage]
+database`` and the daemon has already stored those rows (store first, then tell); a
+replay would be ignored anyway by the (node, instant) key, but skipping keeps one writer
+per node's readings.  Give a dedicated recorder machine a node id of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import re
+import signal
+import sqlite3
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from monitor.clock import RELEASE_DATE_MS, InstantError, SystemClock, parse_instant
+from monitor.config import Config
+from monitor.payloads import (
+    ALERT_KINDS,
+    PayloadError,
+    parse_alert,
+    parse_cramp,
+    parse_reading,
+    parse_topic,
+)
+from monitor.store import CRAMP_FIELDS, Reading, Store, StoreError
+
+log = logging.getLogger(__name__)
+
+_NODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+STATUSES = ("online", "offline")
+# A reading stamped more than a day ahead of the recorder's clock is absurd.
+MAX_FUTURE_MS = 86_400_000
+# Rate limit for malformed-message warnings: this many per window, then a summary.
+WARN_BURST, WARN_WINDOW_S = 10, 60.0
+RETRY_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+# -- decoding (pure) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    """One MQTT delivery as the writer sees it (mid/qos/generation for the late ack)."""
+
+    topic: str
+    payload: bytes
+    received_ms: int
+    mid: int = 0
+    qos: int = 0
+    generation: int = 0
+
+
+@dataclass(frozen=True)
+class ReadingAction:
+    node: str
+    reading: Reading
+
+
+@dataclass(frozen=True)
+class CrampAction:
+    node: str
+    fields: dict  # ts_ms, leg, severity, note, remedy, relief_min, deleted
+    received_ms: int
+    origin: tuple[int, int] | None = None  # (id, created_ms) on the node, when sent
+
+
+@dataclass(frozen=True)
+class AlertAction:
+    node: str
+    kind: str
+    active: bool
+    received_ms: int
+
+
+@dataclass(frozen=True)
+class StatusAction:
+    node: str
+    status: str
+    received_ms: int
+
+
+@dataclass(frozen=True)
+class SkipAction:
+    """A well-formed message the recorder deliberately does not store (own node)."""
+
+    node: str
+
+
+Action = ReadingAction | CrampAction | AlertAction | StatusAction | SkipAction
+
+
+def decode(
+    prefix: str,
+    topic: str,
+    payload: bytes,
+    received_ms: int,
+    *,
+    own_node: str | None,
+    max_bytes: int,
+) -> Action:
+    """Turn one message into the store action it asks for; PayloadError if off-contract."""
+    node, leaf = parse_topic(prefix, topic)
+    if not _NODE_ID.match(node):
+        raise PayloadError(f"node id {node[:70]!r} must be 1-64 letters, digits, '-' or '_'")
+    if len(payload) > max_bytes:
+        raise PayloadError(f"payload of {len(payload)} bytes exceeds {max_bytes}")
+    if leaf == "reading":
+        action: Action = ReadingAction(node, parse_reading(payload, max_bytes))
+        _check_instant(action.reading.ts_ms, received_ms)
+    elif leaf == "cramp":
+        fields = parse_cramp(payload, max_bytes)
+        _check_instant(fields["ts_ms"], received_ms)
+        action = CrampAction(node, fields, received_ms, _cramp_origin(payload))
+    elif leaf.startswith("alert/"):
+        kind = leaf[len("alert/") :]
+        if kind not in ALERT_KINDS:
+            raise PayloadError(f"unknown alert kind {kind[:40]!r}")
+        action = AlertAction(node, kind, parse_alert(payload), received_ms)
+    elif leaf == "status":
+        text = payload.decode("utf-8", "replace").strip().lower()
+        if text not in STATUSES:
+            raise PayloadError(f"status must be online or offline, got {text[:20]!r}")
+        action = StatusAction(node, text, received_ms)
+    else:
+        raise PayloadError(f"unknown topic leaf {leaf[:40]!r}")
+    if node == own_node:
+        return SkipAction(node)
+    return action
+
+
+def _cramp_origin(payload: bytes) -> tuple[int, int] | None:
+    """(id, created_ms) of a cramp on its node; None from nodes that do not send both."""
+    data = json.loads(payload)  # parse_cramp has checked it is a JSON object
+    remote_id, created = data.get("id"), data.get("created")
+    if remote_id is None or created is None:
+        return None
+    if isinstance(remote_id, bool) or not isinstance(remote_id, int) or remote_id < 1:
+        raise PayloadError(f"id must be a positive whole number, got {remote_id!r}")
+    if not isinstance(created, str):
+        raise PayloadError("created must be an ISO 8601 string")
+    try:
+        return remote_id, parse_instant(created)
+    except InstantError as exc:
+        raise PayloadError(f"created: {exc}") from None
+
+
+def _check_instant(ts_ms: int, received_ms: int) -> None:
+    if ts_ms < RELEASE_DATE_MS:
+        raise PayloadError(f"ts {ts_ms} is before this software existed (clock not set?)")
+    if ts_ms > received_ms + MAX_FUTURE_MS:
+        raise PayloadError(f"ts {ts_ms} is more than a day in the future")
+
+
+# -- applying a batch ------------------------------------------------------------------
+
+
+@dataclass
+class BatchResult:
+    readings_added: int = 0
+    stored: int = 0  # messages applied (new or already present)
+    skipped: int = 0  # malformed or own-node
+
+
+def apply_batch(store: Store, actions: list[Action]) -> BatchResult:
+    """Apply actions idempotently; readings of all nodes go in one transaction.
+
+    Cramps, alerts and statuses are rare and go through the store's own
+    single-row methods, in arrival order, after the readings.
+    """
+    result = BatchResult()
+    by_node: dict[str, list[Reading]] = defaultdict(list)
+    others: list[Action] = []
+    for action in actions:
+        if isinstance(action, ReadingAction):
+            by_node[action.node].append(action.reading)
+        elif isinstance(action, SkipAction):
+            result.skipped += 1
+        else:
+            others.append(action)
+    if by_node:
+        with store.transaction() as conn:
+            for node, readings in by_node.items():
+                result.readings_added += store.insert_readings(conn, node, readings)
+        result.stored += sum(len(v) for v in by_node.values())
+        _track_cold_minimum(store, by_node)
+    for action in others:
+        if isinstance(action, CrampAction):
+            apply_cramp(store, action)
+        elif isinstance(action, AlertAction):
+            apply_alert(store, action)
+        elif isinstance(action, StatusAction):
+            store.set_node_status(action.node, action.status, action.received_ms)
+        result.stored += 1
+    return result
+
+
+def _track_cold_minimum(store: Store, by_node: dict[str, list[Reading]]) -> None:
+    """Keep an open cold episode's lowest temperature, as the node's own daemon does."""
+    far_future = 2**61  # only episodes without an end overlap it
+    for episode in store.episodes(None, from_ms=far_future, kind="cold"):
+        temps = [
+            r.temperature_c for r in by_node.get(episode.node, ()) if r.ts_ms >= episode.start_ms
+        ]
+        if temps:
+            store.update_episode(episode.id, min_temp_c=min(temps))
+
+
+def apply_cramp(store: Store, action: CrampAction) -> None:
+    """Bring the cramp to the message's state: its instant, fields and deleted flag.
+
+    The cramp is the one recorded for the message's origin (id, created on the node)
+    when known, so an edit of its time moves it; else the one at (node, ts).
+    """
+    f, node, now = action.fields, action.node, action.received_ms
+    optional = {k: f.get(k) for k in CRAMP_FIELDS}
+    cramp = None
+    if action.origin is not None:
+        cramp_id = _origin_lookup(store, node, action.origin)
+        cramp = store.get_cramp(cramp_id) if cramp_id is not None else None
+        if cramp is not None and cramp.ts_ms != f["ts_ms"]:
+            try:
+                cramp = store.update_cramp(cramp.id, now_ms=now, ts_ms=f["ts_ms"])
+            except ValueError:  # another cramp is recorded at the new instant: use it
+                log.warning("cramp %s of %s moved onto another cramp's instant", cramp.id, node)
+                cramp = None
+    if cramp is None:
+        cramp, _ = store.add_cramp(node, f["ts_ms"], source="mqtt", now_ms=now, **optional)
+    changes = {k: v for k, v in optional.items() if getattr(cramp, k) != v}
+    if changes:
+        cramp = store.update_cramp(cramp.id, now_ms=now, **changes) or cramp
+    if f["deleted"] and not cramp.deleted:
+        store.delete_cramp(cramp.id, now_ms=now)
+    elif not f["deleted"] and cramp.deleted:
+        store.restore_cramp(cramp.id, now_ms=now)
+    if action.origin is not None:
+        _origin_save(store, node, action.origin, cramp.id)
+
+
+def _origin_lookup(store: Store, node: str, origin: tuple[int, int]) -> int | None:
+    with store.lock:
+        row = store.conn.execute(
+            "SELECT cramp_id FROM cramp_origins WHERE node = ? AND remote_id = ?"
+            " AND created_ms = ?",
+            (node, *origin),
+        ).fetchone()
+    return row[0] if row else None
+
+
+def _origin_save(store: Store, node: str, origin: tuple[int, int], cramp_id: int) -> None:
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO cramp_origins (node, remote_id, created_ms, cramp_id)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (node, remote_id, created_ms)"
+            " DO UPDATE SET cramp_id = excluded.cramp_id",
+            (node, *origin, cramp_id),
+        )
+
+
+def apply_alert(store: Store, action: AlertAction) -> None:
+    """ON opens an episode unless one is open; OFF closes the open one (idempotent).
+
+    Alert messages carry no instant, so the episode starts/ends when the recorder
+    received the message (later than the truth if the broker held it meanwhile).
+    """
+    open_ = [e for e in store.episodes(action.node, kind=action.kind) if e.end_ms is None]
+    if action.active and not open_:
+        store.start_episode(action.node, action.kind, action.received_ms)
+    elif not action.active:
+        for episode in open_:
+            store.update_episode(episode.id, end_ms=max(action.received_ms, episode.start_ms))
+
+
+# -- the recorder ------------------------------------------------------------------------
+
+
+class _RateLimitedWarnings:
+    """At most WARN_BURST warnings per window; the rest are counted and summarised."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.window_start = clock.monotonic()
+        self.shown = 0
+        self.suppressed = 0
+
+    def warn(self, fmt: str, *args) -> None:
+        now = self.clock.monotonic()
+        if now - self.window_start >= WARN_WINDOW_S:
+            if self.suppressed:
+                log.warning("%d more malformed messages were skipped", self.suppressed)
+            self.window_start, self.shown, self.suppressed = now, 0, 0
+        if self.shown < WARN_BURST:
+            self.shown += 1
+            log.warning(fmt, *args)
+        else:
+            self.suppressed += 1
+
+
+@dataclass
+class Stats:
+    received: int = 0
+    stored: int = 0
+    skipped: int = 0
+    malformed: int = 0
+    readings_added: int = 0
+    batches: int = 0
+    first_commit: float | None = None  # time.monotonic() of the first/last commit
+    first_commit_readings: int = 0  # readings in that first commit (for honest rates)
+    last_commit: float | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+class Recorder:
+    """Subscribe to every node's topics and store them, acknowledging after commit."""
+
+    def __init__(self, config: Config, *, clock=None):
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.prefix = config.mqtt.topic_prefix
+        self.own_node = config.node.id
+        rc = config.recorder
+        self.batch_max = rc.batch_max
+        self.batch_wait_s = rc.batch_wait_s
+        self.max_bytes = rc.max_payload_bytes
+        self.stats = Stats()
+        self.ready = threading.Event()  # set on every SUBACK; cleared on disconnect
+        self.connected = threading.Event()
+        self.failed = threading.Event()  # the writer died: restart to get redeliveries
+        self._queue: queue.Queue[Message] = queue.Queue()
+        self._stopping = threading.Event()
+        self._accepting = True
+        self._gen_lock = threading.Lock()
+        self._generation = 0
+        self._warnings = _RateLimitedWarnings(self.clock)
+        self._store: Store | None = None
+        self._writer: threading.Thread | None = None
+        self.client = self._make_client()
+
+    # -- MQTT -----------------------------------------------------------------------
+
+    def topics(self) -> list[str]:
+        p = self.prefix
+        return [f"{p}/+/reading", f"{p}/+/cramp", f"{p}/+/alert/#", f"{p}/+/status"]
+
+    def _make_client(self) -> mqtt.Client:
+        m, rc = self.config.mqtt, self.config.recorder
+        client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=rc.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        if m.username:
+            client.username_pw_set(m.username, m.password)
+        if m.tls:
+            client.tls_set(ca_certs=m.ca_file, certfile=m.cert_file, keyfile=m.key_file)
+        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        return client
+
+    def _connect_properties(self) -> Properties:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.config.recorder.session_expiry_s
+        # How many unacknowledged messages the broker may send us: room for a full
+        # batch being committed while the next one fills.
+        props.ReceiveMaximum = min(65535, 2 * self.batch_max)
+        return props
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            log.error("broker refused the recorder: %s", reason_code)
+            return
+        with self._gen_lock:
+            self._generation += 1
+        self.connected.set()
+        log.info(
+            "connected to %s:%d (session %s)",
+            self.config.mqtt.host,
+            self.config.mqtt.port,
+            "resumed" if flags.session_present else "new",
+        )
+        # retainHandling=1: retained status/alerts only when the subscription is new,
+        # so a reconnect does not replay them as fresh events.
+        opts = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+        client.subscribe([(t, opts) for t in self.topics()])
+
+    def _on_connect_fail(self, client, userdata):
+        m = self.config.mqtt
+        log.warning("cannot reach the broker at %s:%d; retrying", m.host, m.port)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
+        failed = [str(rc) for rc in reason_codes if rc.is_failure]
+        if failed:
+            log.error("broker refused subscriptions: %s", ", ".join(failed))
+            return
+        self.ready.set()
+        _notify("READY=1")
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        # Message ids belong to a connection: never ack an old mid on a new one.
+        with self._gen_lock:
+            self._generation += 1
+        self.connected.clear()
+        self.ready.clear()
+        if not self._stopping.is_set():
+            log.warning("disconnected from the broker (%s); reconnecting", reason_code)
+
+    def _on_message(self, client, userdata, msg):
+        if not self._accepting:
+            return  # stopping: left unacknowledged, the broker redelivers next session
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            topic = repr(msg._topic)
+        with self._gen_lock:
+            gen = self._generation
+        self._queue.put(Message(topic, msg.payload, self.clock.now_ms(), msg.mid, msg.qos, gen))
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> Recorder:
+        """Open the store, start the writer, connect (retrying in the background)."""
+        self._store = Store.open(self.config.storage.database)
+        self._writer = threading.Thread(target=self._write_loop, name="recorder-writer")
+        self._writer.start()
+        m = self.config.mqtt
+        self.client.connect_async(
+            m.host,
+            m.port,
+            keepalive=m.keepalive_s,
+            clean_start=False,
+            properties=self._connect_properties(),
+        )
+        self.client.loop_start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Commit and acknowledge what was received, then disconnect."""
+        self._accepting = False
+        self._stopping.set()
+        if self._writer is not None:
+            self._writer.join(timeout)
+        try:
+            self.client.disconnect()
+        finally:
+            self.client.loop_stop()
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def __enter__(self) -> Recorder:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- the writer ---------------------------------------------------------------------
+
+    def _take_batch(self) -> list[Message] | None:
+        """Up to batch_max messages, waiting at most batch_wait_s after the first."""
+        while True:
+            try:
+                first = self._queue.get(timeout=0.1)
+                break
+            except queue.Empty:
+                if self._stopping.is_set():
+                    return None
+        batch = [first]
+        deadline = time.monotonic() + self.batch_wait_s
+        while len(batch) < self.batch_max:
+            try:
+                batch.append(self._queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._stopping.is_set():
+                break
+            try:
+                batch.append(self._queue.get(timeout=remaining))
+            except queue.Empty:
+                break
+        return batch
+
+    def _write_loop(self) -> None:
+        try:
+            while True:
+                batch = self._take_batch()
+                if batch is None:
+                    return
+                actions = self._decode_all(batch)
+                if not self._commit(actions):
+                    return  # stopping with the batch uncommitted: the broker keeps it
+                self._ack(batch)
+        except Exception:
+            # A bug, not bad input: stop acknowledging and let `run` exit non-zero, so
+            # the service restarts and the broker redelivers what was not acknowledged.
+            log.exception("the recorder's writer failed")
+            self.failed.set()
+
+    def _decode_all(self, batch: list[Message]) -> list[Action]:
+        actions: list[Action] = []
+        for msg in batch:
+            try:
+                actions.append(
+                    decode(
+                        self.prefix,
+                        msg.topic,
+                        msg.payload,
+                        msg.received_ms,
+                        own_node=self.own_node,
+                        max_bytes=self.max_bytes,
+                    )
+                )
+            except Exception as exc:  # PayloadError, or a parser bug: never the writer's end
+                with self.stats.lock:
+                    self.stats.malformed += 1
+                self._warnings.warn("skipped a malformed message on %s: %s", msg.topic[:200], exc)
+        return actions
+
+    def _commit(self, actions: list[Action]) -> bool:
+        """Apply a batch, retrying a failing database until it works or we stop."""
+        attempt = 0
+        while True:
+            try:
+                result = apply_batch(self._store, actions)
+                break
+            except (sqlite3.Error, StoreError) as exc:
+                delay = RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S) - 1)]
+                attempt += 1
+                log.warning(
+                    "batch of %d messages not committed (%s); retrying in %.1fs",
+                    len(actions),
+                    exc,
+                    delay,
+                )
+                if self._stopping.wait(delay):
+                    return False
+            except Exception:
+                # Not the database: a message the store rejects. Store the others one by one.
+                log.exception("a batch failed; storing its %d messages one by one", len(actions))
+                result = self._apply_singly(actions)
+                break
+        now = time.monotonic()
+        with self.stats.lock:
+            s = self.stats
+            s.batches += 1
+            s.received += len(actions)
+            s.stored += result.stored
+            s.skipped += result.skipped
+            s.readings_added += result.readings_added
+            if result.readings_added:
+                if s.first_commit is None:
+                    s.first_commit, s.first_commit_readings = now, result.readings_added
+                s.last_commit = now
+        return True
+
+    def _apply_singly(self, actions: list[Action]) -> BatchResult:
+        total = BatchResult()
+        for action in actions:
+            try:
+                one = apply_batch(self._store, [action])
+            except Exception as exc:
+                with self.stats.lock:
+                    self.stats.malformed += 1
+                self._warnings.warn("could not store %r: %s", action, exc)
+                continue
+            total.readings_added += one.readings_added
+            total.stored += one.stored
+            total.skipped += one.skipped
+        return total
+
+    def _ack(self, batch: list[Message]) -> None:
+        """PUBACK in arrival order, only for messages of the current connection."""
+        with self._gen_lock:
+            for msg in batch:
+                if msg.qos > 0 and msg.generation == self._generation:
+                    self.client.ack(msg.mid, msg.qos)
+
+
+def _notify(state: str) -> None:
+    try:
+        import sdnotify
+
+        sdnotify.SystemdNotifier().notify(state)
+    except Exception:  # not under systemd, or sdnotify missing: nothing to tell
+        pass
+
+
+def run(args, config: Config) -> int:
+    """`bedside recorder`: run until SIGTERM/SIGINT, then commit, acknowledge and exit."""
+    from monitor.cli import UserError
+
+    if not config.mqtt.enabled:
+        raise UserError("[mqtt] enabled is false: the recorder needs a broker to listen to")
+    recorder = Recorder(config)
+    done = threading.Event()
+
+    def _stop(signum, frame):
+        done.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    recorder.start()
+    log.info(
+        "recording %s/+/... from %s:%d into %s (skipping own node %s)",
+        recorder.prefix,
+        config.mqtt.host,
+        config.mqtt.port,
+        config.storage.database,
+        recorder.own_node,
+    )
+    while not done.wait(1.0):
+        if recorder.failed.is_set():
+            recorder.stop()
+            raise UserError("the recorder's writer failed (see the log); restart it")
+    _notify("STOPPING=1")
+    recorder.stop()
+    s = recorder.stats
+    log.info(
+        "stopped: %d messages stored, %d skipped, %d malformed",
+        s.stored,
+        s.skipped,
+        s.malformed,
+    )
+    return 0
