@@ -130,8 +130,11 @@ def readings():
         {
             "node": node_arg(),
             "readings": [
-                {"ts": iso_utc(r.ts_ms), "temperature_c": r.temperature_c,
-                 "humidity_pct": r.humidity_pct}
+                {
+                    "ts": iso_utc(r.ts_ms),
+                    "temperature_c": r.temperature_c,
+                    "humidity_pct": r.humidity_pct,
+                }
                 for r in rows
             ],
         }
@@ -171,12 +174,16 @@ def cramps():
     include_deleted = request.args.get("include_deleted", "0")
     if include_deleted not in ("0", "1", "true", "false"):
         abort(400, "include_deleted must be 0 or 1")
-    rows = data().reader().cramps(
-        node_arg(),
-        include_deleted=include_deleted in ("1", "true"),
-        newest_first=True,
-        limit=limit,
-        offset=offset,
+    rows = (
+        data()
+        .reader()
+        .cramps(
+            node_arg(),
+            include_deleted=include_deleted in ("1", "true"),
+            newest_first=True,
+            limit=limit,
+            offset=offset,
+        )
     )
     return jsonify({"node": node_arg(), "cramps": [cramp_json(c) for c in rows]})
 

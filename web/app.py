@@ -20,9 +20,7 @@ from web.reportjob import ReportJob
 MAX_BODY_BYTES = 64 * 1024
 
 
-def create_app(
-    config: Config, *, clock=None, test_config: dict[str, Any] | None = None
-) -> Flask:
+def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None = None) -> Flask:
     """Build the dashboard for one config (and one injected clock, for tests)."""
     app = Flask(__name__)
     app.config.update(

@@ -84,22 +84,30 @@ def time_chart(
     v = lo
     while v <= hi:
         y = sy(v)
-        parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{_fmt(y)}" '
-                     f'y2="{_fmt(y)}"/>')
-        parts.append(f'<text class="axis" x="{left - 4}" y="{_fmt(y + 4)}" '
-                     f'text-anchor="end">{v:g}</text>')
+        parts.append(
+            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{_fmt(y)}" y2="{_fmt(y)}"/>'
+        )
+        parts.append(
+            f'<text class="axis" x="{left - 4}" y="{_fmt(y + 4)}" text-anchor="end">{v:g}</text>'
+        )
         v += step
     for i in range(5):
         t = x0 + span * i // 4
         anchor = "start" if i == 0 else "end" if i == 4 else "middle"
-        parts.append(f'<text class="axis" x="{_fmt(sx(t))}" y="{height - 6}" '
-                     f'text-anchor="{anchor}">{escape(label_fn(t))}</text>')
+        parts.append(
+            f'<text class="axis" x="{_fmt(sx(t))}" y="{height - 6}" '
+            f'text-anchor="{anchor}">{escape(label_fn(t))}</text>'
+        )
     if threshold is not None:
         y = sy(threshold)
-        parts.append(f'<line class="threshold" x1="{left}" x2="{width - right}" '
-                     f'y1="{_fmt(y)}" y2="{_fmt(y)}"/>')
-        parts.append(f'<text class="threshold-label" x="{width - right - 2}" '
-                     f'y="{_fmt(y - 4)}" text-anchor="end">cold below {threshold:g} {unit}</text>')
+        parts.append(
+            f'<line class="threshold" x1="{left}" x2="{width - right}" '
+            f'y1="{_fmt(y)}" y2="{_fmt(y)}"/>'
+        )
+        parts.append(
+            f'<text class="threshold-label" x="{width - right - 2}" '
+            f'y="{_fmt(y - 4)}" text-anchor="end">cold below {threshold:g} {unit}</text>'
+        )
     segments: list[list[str]] = []
     prev = None
     for t, val in points:
@@ -116,12 +124,16 @@ def time_chart(
     for t in marks:
         if x0 <= t < x1:
             x = _fmt(sx(t))
-            parts.append(f'<g class="cramp-mark"><title>cramp at {escape(label_fn(t))}</title>'
-                         f'<line x1="{x}" x2="{x}" y1="{top}" y2="{top + ph}"/>'
-                         f'<circle cx="{x}" cy="{top + 6}" r="5"/></g>')
+            parts.append(
+                f'<g class="cramp-mark"><title>cramp at {escape(label_fn(t))}</title>'
+                f'<line x1="{x}" x2="{x}" y1="{top}" y2="{top + ph}"/>'
+                f'<circle cx="{x}" cy="{top + 6}" r="5"/></g>'
+            )
     if not points:
-        parts.append(f'<text class="empty" x="{width / 2}" y="{height / 2}" '
-                     f'text-anchor="middle">no readings</text>')
+        parts.append(
+            f'<text class="empty" x="{width / 2}" y="{height / 2}" '
+            f'text-anchor="middle">no readings</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -174,26 +186,32 @@ def strip_plot(
     while v <= hi:
         x = _fmt(sx(v))
         parts.append(f'<line class="grid" x1="{x}" x2="{x}" y1="{top}" y2="{height - bottom}"/>')
-        parts.append(f'<text class="axis" x="{x}" y="{height - 8}" text-anchor="middle">'
-                     f"{v:g}</text>")
+        parts.append(
+            f'<text class="axis" x="{x}" y="{height - 8}" text-anchor="middle">{v:g}</text>'
+        )
         v += max(1, round((hi - lo) / 8))
     if threshold is not None:
         x = _fmt(sx(threshold))
-        parts.append(f'<line class="threshold" x1="{x}" x2="{x}" y1="{top}" '
-                     f'y2="{height - bottom}"/>')
+        parts.append(
+            f'<line class="threshold" x1="{x}" x2="{x}" y1="{top}" y2="{height - bottom}"/>'
+        )
     for i, (label, vs) in enumerate(groups):
         cy = top + row_h * (i + 0.5)
-        parts.append(f'<text class="label" x="4" y="{_fmt(cy + 4)}">{escape(label)} '
-                     f"({len(vs)})</text>")
+        parts.append(
+            f'<text class="label" x="4" y="{_fmt(cy + 4)}">{escape(label)} ({len(vs)})</text>'
+        )
         for j, val in enumerate(vs):
             jitter = ((j * 37) % 11 - 5) * row_h / 30
-            parts.append(f'<circle class="dot dot-{i}" cx="{_fmt(sx(val))}" '
-                         f'cy="{_fmt(cy + jitter)}" r="4"/>')
+            parts.append(
+                f'<circle class="dot dot-{i}" cx="{_fmt(sx(val))}" cy="{_fmt(cy + jitter)}" r="4"/>'
+            )
         if vs:
             med = sorted(vs)[len(vs) // 2]
             x = _fmt(sx(med))
-            parts.append(f'<line class="median" x1="{x}" x2="{x}" y1="{_fmt(cy - row_h / 3)}" '
-                         f'y2="{_fmt(cy + row_h / 3)}"/>')
+            parts.append(
+                f'<line class="median" x1="{x}" x2="{x}" y1="{_fmt(cy - row_h / 3)}" '
+                f'y2="{_fmt(cy + row_h / 3)}"/>'
+            )
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -217,19 +235,25 @@ def band_chart(
     for frac in (0, 0.5, 1):
         y = _fmt(top + (1 - frac) * ph)
         parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y}" y2="{y}"/>')
-        parts.append(f'<text class="axis" x="{left - 4}" y="{y}" text-anchor="end">'
-                     f"{int(frac * 100)}%</text>")
+        parts.append(
+            f'<text class="axis" x="{left - 4}" y="{y}" text-anchor="end">{int(frac * 100)}%</text>'
+        )
     for i, (label, rate, n) in enumerate(bands):
         x = left + i * bw
         if rate is not None:
             h = rate * ph
-            parts.append(f'<rect class="bar" x="{_fmt(x + bw * 0.15)}" y="{_fmt(top + ph - h)}" '
-                         f'width="{_fmt(bw * 0.7)}" height="{_fmt(h)}"><title>{escape(label)}: '
-                         f"{rate:.0%} of {n} nights</title></rect>")
+            parts.append(
+                f'<rect class="bar" x="{_fmt(x + bw * 0.15)}" y="{_fmt(top + ph - h)}" '
+                f'width="{_fmt(bw * 0.7)}" height="{_fmt(h)}"><title>{escape(label)}: '
+                f"{rate:.0%} of {n} nights</title></rect>"
+            )
         cx = _fmt(x + bw / 2)
-        parts.append(f'<text class="axis" x="{cx}" y="{height - 22}" text-anchor="middle">'
-                     f"{escape(label)}</text>")
-        parts.append(f'<text class="axis small" x="{cx}" y="{height - 8}" '
-                     f'text-anchor="middle">n={n}</text>')
+        parts.append(
+            f'<text class="axis" x="{cx}" y="{height - 22}" text-anchor="middle">'
+            f"{escape(label)}</text>"
+        )
+        parts.append(
+            f'<text class="axis small" x="{cx}" y="{height - 8}" text-anchor="middle">n={n}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))

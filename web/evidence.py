@@ -32,9 +32,9 @@ class EvidenceView:
 def finished_night_end(data, now_ms: int) -> int:
     """End of the most recent night that is over."""
     night = data.tonight_or_last(now_ms)
-    start, end = nights_mod.night_window(night, data.params)
+    end = nights_mod.night_window(night, data.params)[1]
     if end > now_ms:
-        start, end = nights_mod.night_window(night - timedelta(days=1), data.params)
+        end = nights_mod.night_window(night - timedelta(days=1), data.params)[1]
     return end
 
 
@@ -101,9 +101,7 @@ class ChartCache:
 
 def chart_inputs(data, node: str) -> dict:
     store = data.reader()
-    nights = nights_mod.list_nights(
-        store, node, data.params, data.now_ms(), limit=MAX_CHART_NIGHTS
-    )
+    nights = nights_mod.list_nights(store, node, data.params, data.now_ms(), limit=MAX_CHART_NIGHTS)
     valid = [n for n in nights if n.valid and n.finished and n.min_temp_c is not None]
     cramp = [n.min_temp_c for n in valid if n.cramps > 0]
     free = [n.min_temp_c for n in valid if n.cramps == 0]
@@ -113,9 +111,7 @@ def chart_inputs(data, node: str) -> dict:
         bands.setdefault(band, [0, 0])
         bands[band][0] += 1
         bands[band][1] += 1 if n.cramps > 0 else 0
-    band_rows = [
-        (f"{b}–{b + 1}", c / t if t else None, t) for b, (t, c) in sorted(bands.items())
-    ]
+    band_rows = [(f"{b}–{b + 1}", c / t if t else None, t) for b, (t, c) in sorted(bands.items())]
     return {"cramp": cramp, "free": free, "bands": band_rows, "valid": len(valid)}
 
 

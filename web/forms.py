@@ -31,9 +31,7 @@ def from_json(body: object, now_ms: int, *, partial: bool) -> dict:
         raise ValueError("the body must be a JSON object")
     unknown = sorted(set(body) - set(JSON_FIELDS))
     if unknown:
-        raise ValueError(
-            f"unknown field(s) {', '.join(unknown)} (known: {', '.join(JSON_FIELDS)})"
-        )
+        raise ValueError(f"unknown field(s) {', '.join(unknown)} (known: {', '.join(JSON_FIELDS)})")
     out: dict = {}
     for key in CRAMP_FIELDS:
         if key in body:
@@ -45,7 +43,7 @@ def from_json(body: object, now_ms: int, *, partial: bool) -> dict:
     validate_cramp_fields(out)
     if "ts" in body:
         if not isinstance(body["ts"], str):
-            raise ValueError("ts must be an ISO 8601 instant with an offset, e.g. 2026-09-15T03:12:00Z")
+            raise ValueError("ts must be an ISO 8601 instant with an offset (2026-09-15T03:12Z)")
         try:
             out["ts_ms"] = check_instant(parse_instant(body["ts"]), now_ms)
         except InstantError as exc:

@@ -233,9 +233,7 @@ def remedy_table(cramps) -> list[dict]:
     for c in cramps:
         if c.remedy and c.relief_min is not None:
             by.setdefault(c.remedy, []).append(c.relief_min)
-    rows = [
-        {"remedy": r, "count": len(v), "median": statistics.median(v)} for r, v in by.items()
-    ]
+    rows = [{"remedy": r, "count": len(v), "median": statistics.median(v)} for r, v in by.items()]
     return sorted(rows, key=lambda row: (row["median"], -row["count"]))
 
 

@@ -40,8 +40,14 @@ class ServerThread:
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, threads: int = 4):
         from waitress.server import create_server
 
-        self.server = create_server(app, host=host, port=port, threads=threads,
-                                    ident="bedside", clear_untrusted_proxy_headers=True)
+        self.server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="bedside",
+            clear_untrusted_proxy_headers=True,
+        )
         self.host = host
         self.port = self.server.effective_port
         self.url = f"http://{host}:{self.port}"
@@ -91,7 +97,8 @@ def run(args, config: Config) -> int:
     try:
         socket.getaddrinfo(host, None)
     except socket.gaierror:
-        raise UserError(f"[web] host {host!r} is not an address of this machine", EXIT_USAGE) from None
+        message = f"[web] host {host!r} is not an address of this machine"
+        raise UserError(message, EXIT_USAGE) from None
     app = create_app(config)
     print(f"bedside dashboard on http://{host}:{port}", flush=True)
     try:
