@@ -47,7 +47,8 @@ class ReportJob:
             self._failed_at[self._node] = time.monotonic()
             self._errfile.seek(0)
             err = self._errfile.read() or b""
-            self.last_error = err.decode(errors="replace").strip()[-500:] or f"exit {code}"
+            lines = err.decode(errors="replace").strip().splitlines()
+            self.last_error = lines[-1][-300:] if lines else f"exit {code}"
             log.warning("report for %s failed: %s", self._node, self.last_error)
         self._errfile.close()
         self._proc = None
