@@ -55,7 +55,7 @@ def test_readings_in_range(client):
     r = client.get("/api/readings?from=2026-06-03T09:55:00Z&to=2026-06-03T10:00:00Z")
     assert r.status_code == 200
     rows = r.get_json()["readings"]
-    assert [x["ts"] for x in rows][0] == "2026-06-03T09:55:00Z"
+    assert rows[0]["ts"] == "2026-06-03T09:55:00Z"
     assert len(rows) == 5
 
 
