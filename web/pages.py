@@ -140,6 +140,11 @@ def now_context(node: str) -> dict:
     }
 
 
+@bp.get("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="icon.svg"), 301)
+
+
 @bp.get("/")
 def now():
     return render_template("now.html", **now_context(room()), page="now")
