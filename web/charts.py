@@ -54,13 +54,13 @@ def time_chart(
     label_fn: Callable[[int], str],
     threshold: float | None = None,
     marks: Sequence[int] = (),
-    width: int = 640,
-    height: int = 220,
+    width: int = 420,
+    height: int = 190,
     title: str = "Temperature",
     unit: str = "°C",
 ) -> Markup:
     """A line over time with an optional threshold line and vertical marks (cramps)."""
-    left, right, top, bottom = 34, 8, 10, 24
+    left, right, top, bottom = 30, 8, 10, 24
     pw, ph = width - left - right, height - top - bottom
     x0, x1 = x_range
     span = max(1, x1 - x0)
@@ -161,8 +161,8 @@ def strip_plot(
     groups: Sequence[tuple[str, Sequence[float]]],
     *,
     threshold: float | None = None,
-    width: int = 640,
-    height: int = 180,
+    width: int = 420,
+    height: int = 150,
 ) -> Markup:
     """Each night as a dot on a temperature axis, one row per group (cramp / cramp-free)."""
     values = [v for _, vs in groups for v in vs]
@@ -171,7 +171,7 @@ def strip_plot(
     if not values:
         return Markup('<p class="muted">No valid nights yet.</p>')
     lo, hi = _nice_range(min(values), max(values))
-    left, right, top, bottom = 130, 10, 10, 26
+    left, right, top, bottom = 118, 10, 10, 24
     pw = width - left - right
     row_h = (height - top - bottom) / max(1, len(groups))
 
@@ -219,13 +219,13 @@ def strip_plot(
 def band_chart(
     bands: Sequence[tuple[str, float | None, int]],
     *,
-    width: int = 640,
-    height: int = 200,
+    width: int = 420,
+    height: int = 180,
 ) -> Markup:
     """Cramp rate (share of nights with a cramp) per temperature band, with n under each."""
     if not bands:
         return Markup('<p class="muted">No valid nights yet.</p>')
-    left, right, top, bottom = 34, 8, 12, 40
+    left, right, top, bottom = 42, 8, 12, 38
     pw, ph = width - left - right, height - top - bottom
     bw = pw / len(bands)
     parts = [

@@ -95,7 +95,7 @@ def require_write():
     return None
 
 
-def night_chart(node: str, night: date, *, width: int = 640):
+def night_chart(node: str, night: date, *, width: int = 420):
     d = data()
     store = d.reader()
     start, end = nights_mod.night_window(night, d.params)
