@@ -74,8 +74,10 @@ def build_db(years: float) -> Path:
     for suffix in ("-wal", "-shm"):
         Path(str(tmp) + suffix).unlink(missing_ok=True)
     tmp.rename(path)
-    print(f"  built {path.name}: {store_count(path)} readings in {time.monotonic() - t0:.0f} s",
-          flush=True)
+    print(
+        f"  built {path.name}: {store_count(path)} readings in {time.monotonic() - t0:.0f} s",
+        flush=True,
+    )
     return path
 
 
@@ -118,7 +120,9 @@ def measure(db: Path, requests: int) -> dict:
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [sys.executable, __file__, "--serve", str(db), "--port", str(port)],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     try:
         proc.stdout.readline()  # the URL: listening
@@ -167,8 +171,11 @@ def main() -> int:
         print(f"{y:g} year(s) of 30-s readings:", flush=True)
         table[y] = measure(build_db(y), requests)
         for page, r in table[y].items():
-            print(f"  {page:<12} p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  "
-                  f"(first {r['cold']:7.1f} ms)  RSS {r['rss']:5.1f} MB", flush=True)
+            print(
+                f"  {page:<12} p50 {r['p50']:6.1f} ms  p95 {r['p95']:6.1f} ms  "
+                f"(first {r['cold']:7.1f} ms)  RSS {r['rss']:5.1f} MB",
+                flush=True,
+            )
     small, big = years
     print(f"growth {big:g}y / {small:g}y (p95):", flush=True)
     for page in PAGES:

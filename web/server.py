@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import signal
 import socket
 import threading
 from collections.abc import Callable
@@ -100,10 +101,23 @@ def run(args, config: Config) -> int:
         message = f"[web] host {host!r} is not an address of this machine"
         raise UserError(message, EXIT_USAGE) from None
     app = create_app(config)
-    print(f"bedside dashboard on http://{host}:{port}", flush=True)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt  # waitress closes its sockets and returns
+
+    previous = signal.signal(signal.SIGTERM, on_term)
     try:
-        serve(app, host, port, config.web.threads)
+        serve(
+            app,
+            host,
+            port,
+            config.web.threads,
+            ready=lambda url: print(f"bedside dashboard on {url}", flush=True),
+        )
+    except KeyboardInterrupt:
+        pass
     finally:
+        signal.signal(signal.SIGTERM, previous)
         app.extensions["bedside"]["job"].stop()
         app.extensions["bedside"]["data"].close()
     return 0
