@@ -59,8 +59,23 @@
     document.addEventListener("visibilitychange", poll);
   }
 
+  // The evidence page while a report is being computed: reload once it is stored.
+  function setupReportWait() {
+    var marker = document.getElementById("computing");
+    if (!marker || !window.fetch) return;
+    var timer = setInterval(function () {
+      fetch(marker.dataset.poll, { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.json(); })
+        .then(function (ev) {
+          if (!ev.computing) { clearInterval(timer); window.location.reload(); }
+        })
+        .catch(function () {});
+    }, 5000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setupRoomPicker();
     setupLive();
+    setupReportWait();
   });
 })();
