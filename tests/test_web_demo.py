@@ -136,3 +136,32 @@ def test_fuzzed_cramp_bodies_never_500_and_never_half_write(client, filled, body
         assert after == before
     else:
         assert NODE in {c.node for c in after}
+
+
+def test_report_job_runs_one_child_at_a_time_and_backs_off(web_config, monkeypatch, tmp_path):
+    from web import reportjob
+
+    job = reportjob.ReportJob(web_config())
+    marker = tmp_path / "ran"
+    monkeypatch.setattr(
+        job,
+        "command",
+        lambda node: [
+            "python3",
+            "-c",
+            f"import time, pathlib; time.sleep(0.5); pathlib.Path({str(marker)!r}).touch()",
+        ],
+    )
+    assert job.start(NODE) is True
+    assert job.running()
+    assert job.start(NODE) is False  # one at a time
+    assert job.wait(30) == 0
+    assert marker.exists() and not job.running()
+    assert job.start(NODE) is False  # ran a moment ago: not again on every page view
+    monkeypatch.setattr(
+        job, "command", lambda node: ["python3", "-c", "raise SystemExit('no data')"]
+    )
+    assert job.start("other") is True
+    assert job.wait(30) == 1
+    assert job.last_error == "no data"
+    assert job.start("other") is False  # backs off after a failure

@@ -20,6 +20,9 @@ from monitor.config import Config
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_FAILURE_S = 600.0
+# A report that ran but left the data "stale" (e.g. too few nights to store one) is not
+# re-run on every page view.
+RERUN_AFTER_S = 120.0
 
 
 class ReportJob:
@@ -31,6 +34,7 @@ class ReportJob:
         self._node: str | None = None
         self._errfile = None
         self._failed_at: dict[str, float] = {}
+        self._started_at: dict[str, float] = {}
         self.last_error: str | None = None
 
     def running(self) -> bool:
@@ -72,6 +76,9 @@ class ReportJob:
             failed = self._failed_at.get(node)
             if failed is not None and time.monotonic() - failed < RETRY_AFTER_FAILURE_S:
                 return False
+            started = self._started_at.get(node)
+            if started is not None and time.monotonic() - started < RERUN_AFTER_S:
+                return False
             env = dict(os.environ)
             if self.config.source == "defaults":
                 env.pop("BEDSIDE_CONFIG", None)
@@ -92,6 +99,7 @@ class ReportJob:
                 return False
             self._errfile = errors
             self._node = node
+            self._started_at[node] = time.monotonic()
             log.info("computing the evidence report for %s in a child process", node)
             return True
 
