@@ -33,7 +33,7 @@ REMEDY_RELIEF = {"stretch": (2, 6), "massage": (4, 10), "heat": (6, 15), "reposi
 
 def cramp_probability(min_temp_c: float) -> float:
     """The demo's made-up person: colder nights, more cramps (so the evidence shows something)."""
-    return 0.06 + 0.5 / (1 + math.exp((min_temp_c - 17.6) * 1.6))
+    return 0.05 + 0.6 / (1 + math.exp((min_temp_c - 18.2) * 2.2))
 
 
 def fill_history(store: Store, node: str, tz: str, seed: int, weeks: int, now_ms: int) -> dict:
