@@ -88,8 +88,12 @@ def store_count(path: Path) -> int:
 
 def serve(db: str, port: int) -> None:
     """Child process: the real app under waitress, report job off."""
+    import logging
+
     from monitor.config import parse
     from web import create_app
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     from web.server import serve as waitress_serve
 
     config = parse(
