@@ -165,3 +165,47 @@ def test_report_job_runs_one_child_at_a_time_and_backs_off(web_config, monkeypat
     assert job.wait(30) == 1
     assert job.last_error == "no data"
     assert job.start("other") is False  # backs off after a failure
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=st.sampled_from(
+        [
+            "/api/readings",
+            "/api/nights",
+            "/api/cramps",
+            "/api/current",
+            "/nights",
+            "/cramps",
+            "/",
+            "/evidence",
+            "/api/evidence",
+        ]
+    ),
+    params=st.dictionaries(
+        st.sampled_from(
+            ["from", "to", "limit", "offset", "node", "room", "page", "include_deleted"]
+        ),
+        st.text(max_size=30) | st.sampled_from(["2026-06-03T09:00:00Z", "0", "-1", "1e99"]),
+        max_size=4,
+    ),
+)
+def test_fuzzed_queries_never_500(client, path, params):
+    r = client.get(path, query_string=params)
+    assert r.status_code in (200, 400, 404), (path, params, r.status_code)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/nights/9999-12-31",
+        "/nights/0001-01-01",
+        "/cramps/99999999999999999999999/edit",
+        "/api/cramps/99999999999999999999999",
+    ],
+)
+def test_absurd_ids_and_dates_are_404(client, path):
+    assert client.get(path).status_code in (404, 405)
+    assert client.delete(path).status_code in (404, 405)

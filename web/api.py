@@ -204,7 +204,7 @@ def add_cramp():
 
 
 def _existing(cramp_id: int):
-    cramp = data().reader().get_cramp(cramp_id)
+    cramp = data().reader().get_cramp(cramp_id) if cramp_id < 2**63 else None
     if cramp is None:
         abort(404, f"no cramp with id {cramp_id}")
     return cramp

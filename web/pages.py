@@ -31,6 +31,8 @@ MODE_COOKIE = "bedside_mode"
 COOKIE_AGE = 400 * 86400
 NIGHTS_PER_PAGE = 14
 CRAMPS_PER_PAGE = 30
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+FIRST_NIGHT, LAST_NIGHT = date(1970, 1, 2), date(2199, 12, 30)
 _chart_cache = evidence.ChartCache()
 
 
@@ -168,7 +170,7 @@ def log_cramp():
 
 
 def _cramp_or_404(cramp_id: int):
-    cramp = data().reader().get_cramp(cramp_id)
+    cramp = data().reader().get_cramp(cramp_id) if cramp_id <= MAX_ID else None
     if cramp is None:
         abort(404, "no such cramp")
     return cramp
@@ -300,6 +302,8 @@ def night_page(night: str):
         day = date.fromisoformat(night)
     except ValueError:
         abort(404, "no such night (use YYYY-MM-DD)")
+    if not FIRST_NIGHT <= day <= LAST_NIGHT:
+        abort(404, "no such night")
     d = data()
     node = room()
     summary = nights_mod.summarize(d.reader(), node, day, d.params, d.now_ms())
