@@ -12,6 +12,7 @@ import logging
 import math
 import random
 import signal
+import socket
 import tempfile
 import threading
 from datetime import UTC, datetime, time, timedelta
@@ -169,12 +170,22 @@ def start_daemon(config: Config):
     return daemon
 
 
+def _check_port(port: int) -> None:
+    """Fail before minutes of history-filling if the dashboard's port is taken."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise UserError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+
+
 def run(args, config: Config) -> int:
     from web.app import create_app
     from web.server import serve
 
     if args.weeks < 0 or args.weeks > 520:
         raise UserError("--weeks must be from 0 to 520")
+    _check_port(args.port)
     tmp = None
     if args.database:
         database = Path(args.database).expanduser()

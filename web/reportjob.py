@@ -122,4 +122,5 @@ class ReportJob:
                 except subprocess.TimeoutExpired:
                     self._proc.kill()
                     self._proc.wait()
+                self._node = None  # stopped on purpose: not a failure
             self._poll()
