@@ -7,6 +7,7 @@ completely before anything is written.
 from __future__ import annotations
 
 import dataclasses
+from datetime import date, datetime
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
@@ -141,18 +142,27 @@ def readings():
     )
 
 
+def _fields(obj) -> dict:
+    """A night summary's fields, whatever record type the nights module uses."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    if hasattr(obj, "_asdict"):
+        return dict(obj._asdict())
+    return dict(vars(obj))
+
+
 def night_json(n) -> dict:
     out = {}
-    for f in dataclasses.fields(n):
-        value = getattr(n, f.name)
-        if f.name == "night":
-            value = value.isoformat()
-        elif f.name in ("start_ms", "end_ms"):
-            out[f.name.replace("_ms", "")] = iso_utc(value)
-            continue
-        out[f.name] = value
-    threshold = ext()["config"].analysis.cold_below_c
-    out["cold"] = None if n.min_temp_c is None else n.min_temp_c < threshold
+    for key, value in _fields(n).items():
+        if key.endswith("_ms") and isinstance(value, int) and not isinstance(value, bool):
+            out[key[:-3]] = iso_utc(value)
+        elif isinstance(value, date | datetime):
+            out[key] = value.isoformat()
+        elif value is None or isinstance(value, str | int | float | bool):
+            out[key] = value
+    if out.get("cold") is None:
+        threshold = ext()["config"].analysis.cold_below_c
+        out["cold"] = None if n.min_temp_c is None else n.min_temp_c < threshold
     return out
 
 

@@ -7,6 +7,7 @@ read-only connection opened for the request and closed at its end.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -113,8 +114,7 @@ class DataAccess:
                 health = sensor_health(node)
             except Exception:  # a newer daemon feature; the page must not depend on it
                 health = None
-            if health is not None and not isinstance(health, dict):
-                health = dict(getattr(health, "__dict__", {}) or {"status": str(health)})
+            health = _as_dict(health)
         night = self.tonight_or_last(now)
         start, end = nights_mod.night_window(night, self.params)
         tonight = store.cramps(node, start, end)
@@ -164,6 +164,17 @@ class DataAccess:
         if start < end:
             return start <= local < end
         return local >= start or local < end
+
+
+def _as_dict(value) -> dict | None:
+    """Sensor health as a flat dict, whether the store returns a dict or a record."""
+    if value is None or isinstance(value, dict):
+        return value
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    if hasattr(value, "_asdict"):
+        return dict(value._asdict())
+    return {"status": str(value)}
 
 
 def _clock(text: str) -> time:
