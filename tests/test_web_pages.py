@@ -189,6 +189,7 @@ def test_evidence_page_with_report(client, filled, monkeypatch):
     assert 'id="verdict"' in html
     assert "computed 08:05, 2 nights ago" in html
     assert "1.80 (95% CI 1.10–2.90)" in html  # logistic
+    assert 'id="key-number"' in html and "<strong>1.80</strong>" in html
     assert "2.13 (95% CI 1.20–3.60)" in html  # relative risk
     assert "About 25 more valid nights" in html
     assert "Cramp nights" in html and "n=" in html
