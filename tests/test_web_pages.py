@@ -290,3 +290,11 @@ def test_live_fragment_follows_new_readings(client, filled, web_clock):
         s.add_reading(NODE, Reading(NOON_MS + 30_000, 19.25, 45.0))
     assert client.get("/api/current").get_json()["version"] != before
     assert '<span id="temp">19.2</span>' in client.get("/now/live").get_data(as_text=True)
+
+
+def test_error_pages_follow_night_mode(app_factory, filled):
+    from monitor.clock import FakeClock
+
+    client = app_factory(clock=FakeClock(CRAMP_MS)).test_client()
+    r = client.get("/no/such/page")
+    assert r.status_code == 404 and '<body class="night"' in r.get_data(as_text=True)

@@ -72,16 +72,18 @@ def night_mode() -> bool:
 
 @bp.app_context_processor
 def common():
-    if request.blueprint != "pages":
+    if request.path.startswith("/api/"):
         return {}
     try:
         nodes = data().nodes()
-    except Exception:
-        nodes = []
+        current_room = room()
+        night = night_mode()
+    except Exception:  # an error page must render even when the database cannot be read
+        nodes, current_room, night = [], config().node.id, False
     return {
         "rooms": nodes if len(nodes) > 1 else [],
-        "room": room(),
-        "night": night_mode(),
+        "room": current_room,
+        "night": night,
         "mode": request.cookies.get(MODE_COOKIE, "auto"),
         "logged_in": security.logged_in(config()),
         "password_required": security.password_required(config()),
