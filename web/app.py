@@ -15,6 +15,7 @@ from monitor.clock import SystemClock
 from monitor.config import Config
 from web import security
 from web.data import DataAccess
+from web.evidence import ChartCache
 from web.reportjob import ReportJob
 
 MAX_BODY_BYTES = 64 * 1024
@@ -41,7 +42,13 @@ def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None
     clock = clock or SystemClock()
     data = DataAccess(config, clock)
     job = ReportJob(config, enabled=app.config["REPORT_JOB_ENABLED"])
-    app.extensions["bedside"] = {"config": config, "clock": clock, "data": data, "job": job}
+    app.extensions["bedside"] = {
+        "config": config,
+        "clock": clock,
+        "data": data,
+        "job": job,
+        "charts": ChartCache(),  # evidence chart inputs, per app (and so per database)
+    }
 
     from web import filters
     from web.api import bp as api_bp

@@ -33,7 +33,6 @@ NIGHTS_PER_PAGE = 14
 CRAMPS_PER_PAGE = 30
 MAX_ID = 2**63 - 1  # SQLite's largest integer
 FIRST_NIGHT, LAST_NIGHT = date(1970, 1, 2), date(2199, 12, 30)
-_chart_cache = evidence.ChartCache()
 
 
 def ext() -> dict:
@@ -329,7 +328,9 @@ def evidence_page():
     view = evidence.load(d, ext()["job"], node)
     report = view.report.report if view.report else {}
     key = (view.report.created_ms, view.report.data_version) if view.report else (None, None)
-    inputs = _chart_cache.get(d, node, (*key, d.tonight_or_last(d.now_ms())))
+    inputs = ext()["charts"].get(
+        d, node, (*key, d.reader().data_version(), d.tonight_or_last(d.now_ms()))
+    )
     bands = evidence.dose_response(report) or inputs["bands"]
     return render_template(
         "evidence.html",
