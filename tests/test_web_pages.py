@@ -298,3 +298,13 @@ def test_error_pages_follow_night_mode(app_factory, filled):
     client = app_factory(clock=FakeClock(CRAMP_MS)).test_client()
     r = client.get("/no/such/page")
     assert r.status_code == 404 and '<body class="night"' in r.get_data(as_text=True)
+
+
+def test_strip_plot_bins_years_of_nights():
+    from web import charts
+
+    few = charts.strip_plot([("a", [17.0, 18.5])], threshold=18.0)
+    assert few.count("<circle") == 2
+    many = charts.strip_plot([("a", [15 + (i % 50) / 10 for i in range(1800)])])
+    assert 10 < many.count("<circle") <= 30
+    assert "36 nights" in many

@@ -11,7 +11,9 @@ from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
-GAP_MS = 10 * 60_000  # a longer silence breaks the line instead of bridging it
+GAP_MS = 10 * 60_000
+MAX_DOTS = 200  # beyond this many nights the strip plot bins them
+BIN_C = 0.2  # a longer silence breaks the line instead of bridging it
 
 
 def _fmt(x: float) -> str:
@@ -200,11 +202,24 @@ def strip_plot(
         parts.append(
             f'<text class="label" x="4" y="{_fmt(cy + 4)}">{escape(label)} ({len(vs)})</text>'
         )
-        for j, val in enumerate(vs):
-            jitter = ((j * 37) % 11 - 5) * row_h / 30
-            parts.append(
-                f'<circle class="dot dot-{i}" cx="{_fmt(sx(val))}" cy="{_fmt(cy + jitter)}" r="4"/>'
-            )
+        if len(vs) <= MAX_DOTS:
+            for j, val in enumerate(vs):
+                jitter = ((j * 37) % 11 - 5) * row_h / 30
+                parts.append(
+                    f'<circle class="dot dot-{i}" cx="{_fmt(sx(val))}" '
+                    f'cy="{_fmt(cy + jitter)}" r="4"/>'
+                )
+        else:  # years of nights: one circle per 0.2 °C bin, area by count (bounded SVG)
+            bins: dict[int, int] = {}
+            for val in vs:
+                bins[round(val / BIN_C)] = bins.get(round(val / BIN_C), 0) + 1
+            top_count = max(bins.values())
+            for b, count in sorted(bins.items()):
+                r = 1.5 + 6.5 * math.sqrt(count / top_count)
+                parts.append(
+                    f'<circle class="dot dot-{i}" cx="{_fmt(sx(b * BIN_C))}" cy="{_fmt(cy)}" '
+                    f'r="{_fmt(r)}"><title>{count} nights</title></circle>'
+                )
         if vs:
             med = sorted(vs)[len(vs) // 2]
             x = _fmt(sx(med))

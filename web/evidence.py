@@ -82,18 +82,18 @@ def load(data, job, node: str) -> EvidenceView:
 
 
 class ChartCache:
-    """Night-count chart inputs, cached per (node, report): they change once a night."""
+    """Rendered evidence charts, cached per node and key: they change about once a night."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[tuple, dict]] = {}
 
-    def get(self, data, node: str, key: tuple) -> dict:
+    def get(self, node: str, key: tuple, build) -> dict:
         with self._lock:
             hit = self._cache.get(node)
             if hit and hit[0] == key:
                 return hit[1]
-        value = chart_inputs(data, node)
+        value = build()
         with self._lock:
             self._cache[node] = (key, value)
         return value

@@ -328,19 +328,25 @@ def evidence_page():
     view = evidence.load(d, ext()["job"], node)
     report = view.report.report if view.report else {}
     key = (view.report.created_ms, view.report.data_version) if view.report else (None, None)
-    inputs = ext()["charts"].get(
-        d, node, (*key, d.reader().data_version(), d.tonight_or_last(d.now_ms()))
-    )
-    bands = evidence.dose_response(report) or inputs["bands"]
+    threshold = config().analysis.cold_below_c
+
+    def build() -> dict:
+        inputs = evidence.chart_inputs(d, node)
+        groups = [("Cramp nights", inputs["cramp"]), ("Cramp-free nights", inputs["free"])]
+        bands = evidence.dose_response(report) or inputs["bands"]
+        return {
+            "strip": charts.strip_plot(groups, threshold=threshold),
+            "bands": charts.band_chart(bands),
+        }
+
+    key = (*key, d.reader().data_version(), d.tonight_or_last(d.now_ms()))
+    rendered = ext()["charts"].get(node, key, build)
     return render_template(
         "evidence.html",
         view=view,
         r=report,
-        strip=charts.strip_plot(
-            [("Cramp nights", inputs["cramp"]), ("Cramp-free nights", inputs["free"])],
-            threshold=config().analysis.cold_below_c,
-        ),
-        bands=charts.band_chart(bands),
+        strip=rendered["strip"],
+        bands=rendered["bands"],
         nights_needed=evidence.nights_needed(report),
         page="evidence",
     )
