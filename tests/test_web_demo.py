@@ -209,3 +209,31 @@ def test_fuzzed_queries_never_500(client, path, params):
 def test_absurd_ids_and_dates_are_404(client, path):
     assert client.get(path).status_code in (404, 405)
     assert client.delete(path).status_code in (404, 405)
+
+
+def test_web_process_never_imports_scipy_or_statsmodels(tmp_path, filled):
+    """The dashboard stays light: every page served, and no statistics stack loaded."""
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    script = f"""
+import sys
+from monitor.config import parse
+from web import create_app
+config = parse('[node]\\nid = "{NODE}"\\ntimezone = "Europe/Berlin"\\n'
+               '[storage]\\ndatabase = "{filled}"\\n[mqtt]\\nenabled = false\\n')
+app = create_app(config, test_config={{"REPORT_JOB_ENABLED": False}})
+client = app.test_client()
+for path in ["/", "/nights", "/nights/2026-06-02", "/cramps", "/evidence", "/export",
+             "/rooms", "/api/current", "/api/nights", "/api/cramps", "/api/evidence"]:
+    assert client.get(path).status_code == 200, path
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("scipy", "statsmodels", "numpy"))
+print("HEAVY", heavy[:5])
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY []" in out.stdout

@@ -308,3 +308,18 @@ def test_strip_plot_bins_years_of_nights():
     many = charts.strip_plot([("a", [15 + (i % 50) / 10 for i in range(1800)])])
     assert 10 < many.count("<circle") <= 30
     assert "36 nights" in many
+
+
+def test_evidence_is_per_room(app_factory, filled, monkeypatch):
+    from monitor import reports
+
+    with Store.open(filled) as s:
+        fill(s, "kids", NOON_MS - 3_600_000, NOON_MS, temp=lambda ts: 16.0)
+    asked = []
+    monkeypatch.setattr(reports, "latest_report", lambda store, node: asked.append(node))
+    client = app_factory().test_client()
+    client.get("/evidence")
+    client.get("/room?id=kids")
+    client.get("/evidence")
+    assert client.get("/api/evidence?node=kids").get_json()["node"] == "kids"
+    assert asked == [NODE, "kids", "kids"]
