@@ -76,7 +76,14 @@ def serve(app, host: str, port: int, threads: int, ready: Callable[[str], None] 
     from waitress.server import create_server
 
     try:
-        server = create_server(app, host=host, port=port, threads=threads, ident="bedside")
+        server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="bedside",
+            clear_untrusted_proxy_headers=True,
+        )
     except OSError as exc:
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     url = f"http://{host if ':' not in host else f'[{host}]'}:{server.effective_port}"
