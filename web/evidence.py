@@ -6,7 +6,9 @@ process): the report comes from the store; the charts only count nights.
 
 from __future__ import annotations
 
+import logging
 import math
+import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +18,7 @@ from monitor import reports as reports_mod
 from monitor.store import Store
 
 MAX_CHART_NIGHTS = 3660
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -65,7 +68,11 @@ def computed_words(data, created_ms: int, now_ms: int) -> str:
 def load(data, job, node: str) -> EvidenceView:
     store = data.reader()
     now = data.now_ms()
-    stored = reports_mod.latest_report(store, node)
+    try:
+        stored = reports_mod.latest_report(store, node)
+    except sqlite3.Error as exc:  # e.g. the reports table's migration is not applied yet
+        log.warning("cannot read the stored report for %s: %s", node, exc)
+        stored = None
     stale = is_stale(store, data, node, stored, now)
     if stale:
         job.start(node)
