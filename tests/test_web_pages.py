@@ -323,3 +323,9 @@ def test_evidence_is_per_room(app_factory, filled, monkeypatch):
     client.get("/evidence")
     assert client.get("/api/evidence?node=kids").get_json()["node"] == "kids"
     assert asked == [NODE, "kids", "kids"]
+
+
+def test_night_page_keeps_day_mode_by_day(client):
+    html = client.get("/nights/2026-06-02").get_data(as_text=True)
+    assert '<body class="day"' in html
+    assert "Night of Tuesday 02 June 2026" in html

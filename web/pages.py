@@ -311,7 +311,7 @@ def night_page(night: str):
     svg, cramps, _ = night_chart(node, day)
     return render_template(
         "night.html",
-        night=day,
+        day=day,
         summary=summary,
         svg=svg,
         cramps=cramps,
