@@ -222,6 +222,8 @@ SPEC_REPORT = {
     "case_crossover": None,
     "verdict": "supports",
     "nights_needed": 25,
+    "humidity": {"mean_cramp_nights": 51.2, "mean_other_nights": 49.8},
+    "power": 0.42,
 }
 
 

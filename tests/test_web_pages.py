@@ -192,6 +192,7 @@ def test_evidence_page_with_report(client, filled, monkeypatch):
     assert 'id="key-number"' in html and "<strong>1.80</strong>" in html
     assert "2.13 (95% CI 1.20–3.60)" in html  # relative risk
     assert "About 25 more valid nights" in html
+    assert "mean cramp nights 51.2" in html and "<th>Power</th><td>0.42</td>" in html
     assert "Cramp nights" in html and "n=" in html
 
 

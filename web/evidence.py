@@ -157,3 +157,46 @@ def nights_needed(report: dict) -> int | None:
             if isinstance(value, int | float):
                 return int(value)
     return None
+
+
+SPEC_KEYS = {
+    "nights",
+    "cold_threshold_c",
+    "table",
+    "fisher_p",
+    "relative_risk",
+    "mann_whitney",
+    "logistic",
+    "case_crossover",
+    "verdict",
+    "dose_response",
+    "nights_needed",
+}
+
+
+def extra_figures(report: dict) -> list[tuple[str, str]]:
+    """The report's keys beyond the spec (humidity, power, ...) as readable rows."""
+    rows = []
+    for key, value in report.items():
+        if key in SPEC_KEYS:
+            continue
+        label = key.replace("_", " ")
+        if _scalar(value):
+            rows.append((label, _show(value)))
+        elif isinstance(value, dict) and value and all(_scalar(v) for v in value.values()):
+            rows.append(
+                (label, ", ".join(f"{k.replace('_', ' ')} {_show(v)}" for k, v in value.items()))
+            )
+    return rows
+
+
+def _scalar(value) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _show(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)

@@ -348,6 +348,7 @@ def evidence_page():
         strip=rendered["strip"],
         bands=rendered["bands"],
         nights_needed=evidence.nights_needed(report),
+        extras=evidence.extra_figures(report),
         page="evidence",
     )
 
