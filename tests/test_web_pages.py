@@ -330,3 +330,21 @@ def test_night_page_keeps_day_mode_by_day(client):
     html = client.get("/nights/2026-06-02").get_data(as_text=True)
     assert '<body class="day"' in html
     assert "Night of Tuesday 02 June 2026" in html
+
+
+def test_logout_favicon_and_all_rooms_export(app_factory, filled):
+    with Store.open(filled) as s:
+        fill(s, "kids", NOON_MS - 120_000, NOON_MS, temp=lambda ts: 16.0)
+    client = app_factory({"web": {"password": "pw"}}).test_client()
+    token = csrf_of(client, "/login")
+    client.post("/login", data={"csrf_token": token, "password": "pw"})
+    token = csrf_of(client)
+    assert "Log out" in client.get("/").get_data(as_text=True)
+    assert client.post("/logout").status_code == 400  # no token
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert "Log in" in client.get("/").get_data(as_text=True)
+    assert client.get("/favicon.ico").status_code == 301
+    csv = client.get("/export/readings.csv?all=1").get_data(as_text=True).splitlines()
+    assert csv[0] == "timestamp,temperature_c,humidity_pct,node"
+    assert any(line.endswith(",kids") for line in csv)
+    assert 'href="/export/cramps.csv?all=1"' in client.get("/export").get_data(as_text=True)
