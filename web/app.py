@@ -1,0 +1,82 @@
+"""create_app(config): the dashboard's Flask application.
+
+Nothing here opens a database or a socket at import time; the factory only
+wires the blueprints, the security layer and the per-request store access.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from monitor.clock import SystemClock
+from monitor.config import Config
+from web import security
+from web.data import DataAccess
+from web.evidence import ChartCache
+from web.reportjob import ReportJob
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the dashboard for one config (and one injected clock, for tests)."""
+    app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="bedside_session",
+        JSON_SORT_KEYS=False,
+        REPORT_JOB_ENABLED=True,
+    )
+    app.config["SECRET_KEY"] = security.secret_key(config)
+    if test_config:
+        app.config.update(test_config)
+    app.jinja_env.autoescape = True  # every template, whatever its extension
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    clock = clock or SystemClock()
+    data = DataAccess(config, clock)
+    job = ReportJob(config, enabled=app.config["REPORT_JOB_ENABLED"])
+    app.extensions["bedside"] = {
+        "config": config,
+        "clock": clock,
+        "data": data,
+        "job": job,
+        "charts": ChartCache(),  # evidence chart inputs, per app (and so per database)
+    }
+
+    from web import filters
+    from web.api import bp as api_bp
+    from web.pages import bp as pages_bp
+
+    filters.register(app, config)
+    security.register(app, config)
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(api_bp)
+    app.teardown_appcontext(data.close_request)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.response is not None:
+            return exc.response
+        if request.path.startswith("/api/") or request.path == "/healthz":
+            response = jsonify({"error": exc.description or exc.name})
+            response.status_code = exc.code or 500
+            if exc.code == 405 and exc.valid_methods:
+                response.headers["Allow"] = ", ".join(exc.valid_methods)
+            return response
+        return render_template("error.html", code=exc.code, message=exc.description), exc.code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        app.logger.exception("unexpected error on %s", request.path)
+        if request.path.startswith("/api/") or request.path == "/healthz":
+            return jsonify({"error": "internal error (see the server log)"}), 500
+        return render_template("error.html", code=500, message="Something went wrong."), 500
+
+    return app

@@ -1,0 +1,274 @@
+"""Server-rendered SVG charts: small, no JavaScript, fast on a Pi Zero 2's browser.
+
+Pure functions from numbers to SVG markup (escaped with markupsafe); colours
+come from CSS classes so night mode restyles them without a second render.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+from markupsafe import Markup, escape
+
+GAP_MS = 10 * 60_000
+MAX_DOTS = 200  # beyond this many nights the strip plot bins them
+BIN_C = 0.2  # a longer silence breaks the line instead of bridging it
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.1f}"
+
+
+def downsample(points: Sequence[tuple[int, float]], buckets: int) -> list[tuple[int, float]]:
+    """Mean per time bucket, so a night of 30-s readings becomes a few hundred points."""
+    if len(points) <= buckets or not points:
+        return list(points)
+    lo, hi = points[0][0], points[-1][0]
+    span = max(1, hi - lo)
+    out: list[tuple[int, float]] = []
+    cur, acc_t, acc_v, n = None, 0, 0.0, 0
+    for t, v in points:
+        b = min(buckets - 1, (t - lo) * buckets // span)
+        if b != cur and n:
+            out.append((acc_t // n, acc_v / n))
+            acc_t, acc_v, n = 0, 0.0, 0
+        cur = b
+        acc_t += t
+        acc_v += v
+        n += 1
+    if n:
+        out.append((acc_t // n, acc_v / n))
+    return out
+
+
+def _nice_range(lo: float, hi: float, pad: float = 0.5) -> tuple[float, float]:
+    lo, hi = math.floor(lo - pad), math.ceil(hi + pad)
+    if hi - lo < 2:
+        hi = lo + 2
+    return lo, hi
+
+
+def time_chart(
+    points: Sequence[tuple[int, float]],
+    *,
+    x_range: tuple[int, int],
+    label_fn: Callable[[int], str],
+    threshold: float | None = None,
+    marks: Sequence[int] = (),
+    width: int = 420,
+    height: int = 190,
+    title: str = "Temperature",
+    unit: str = "°C",
+) -> Markup:
+    """A line over time with an optional threshold line and vertical marks (cramps)."""
+    left, right, top, bottom = 30, 8, 10, 24
+    pw, ph = width - left - right, height - top - bottom
+    x0, x1 = x_range
+    span = max(1, x1 - x0)
+    values = [v for _, v in points]
+    if threshold is not None:
+        values.append(threshold)
+    lo, hi = _nice_range(min(values), max(values)) if values else (15.0, 25.0)
+
+    def sx(t: int) -> float:
+        return left + (t - x0) / span * pw
+
+    def sy(v: float) -> float:
+        return top + (hi - v) / (hi - lo) * ph
+
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(title)}</title>",
+    ]
+    step = max(1, round((hi - lo) / 4))
+    v = lo
+    while v <= hi:
+        y = sy(v)
+        parts.append(
+            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{_fmt(y)}" y2="{_fmt(y)}"/>'
+        )
+        parts.append(
+            f'<text class="axis" x="{left - 4}" y="{_fmt(y + 4)}" text-anchor="end">{v:g}</text>'
+        )
+        v += step
+    for i in range(5):
+        t = x0 + span * i // 4
+        anchor = "start" if i == 0 else "end" if i == 4 else "middle"
+        parts.append(
+            f'<text class="axis" x="{_fmt(sx(t))}" y="{height - 6}" '
+            f'text-anchor="{anchor}">{escape(label_fn(t))}</text>'
+        )
+    if threshold is not None:
+        y = sy(threshold)
+        parts.append(
+            f'<line class="threshold" x1="{left}" x2="{width - right}" '
+            f'y1="{_fmt(y)}" y2="{_fmt(y)}"/>'
+        )
+        parts.append(
+            f'<text class="threshold-label" x="{width - right - 2}" '
+            f'y="{_fmt(y - 4)}" text-anchor="end">cold below {threshold:g} {unit}</text>'
+        )
+    segments: list[list[str]] = []
+    prev = None
+    for t, val in points:
+        if prev is None or t - prev > GAP_MS:
+            segments.append([])
+        segments[-1].append(f"{_fmt(sx(t))},{_fmt(sy(val))}")
+        prev = t
+    for seg in segments:
+        if len(seg) == 1:
+            x, y = seg[0].split(",")
+            parts.append(f'<circle class="line-dot" cx="{x}" cy="{y}" r="2"/>')
+        else:
+            parts.append(f'<polyline class="line" points="{" ".join(seg)}"/>')
+    for t in marks:
+        if x0 <= t < x1:
+            x = _fmt(sx(t))
+            parts.append(
+                f'<g class="cramp-mark"><title>cramp at {escape(label_fn(t))}</title>'
+                f'<line x1="{x}" x2="{x}" y1="{top}" y2="{top + ph}"/>'
+                f'<circle cx="{x}" cy="{top + 6}" r="5"/></g>'
+            )
+    if not points:
+        parts.append(
+            f'<text class="empty" x="{width / 2}" y="{height / 2}" '
+            f'text-anchor="middle">no readings</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def sparkline(points: Sequence[tuple[int, float]], *, width: int = 240, height: int = 48) -> Markup:
+    """The last hour's trend, no axes."""
+    if len(points) < 2:
+        return Markup("")
+    ts = [t for t, _ in points]
+    vs = [v for _, v in points]
+    lo, hi = min(vs) - 0.2, max(vs) + 0.2
+    t0, span = ts[0], max(1, ts[-1] - ts[0])
+    coords = " ".join(
+        f"{_fmt(2 + (t - t0) / span * (width - 4))},{_fmt(2 + (hi - v) / (hi - lo) * (height - 4))}"
+        for t, v in points
+    )
+    return Markup(
+        f'<svg class="spark" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="trend over the last hour" xmlns="http://www.w3.org/2000/svg">'
+        f'<polyline class="line" points="{coords}"/></svg>'
+    )
+
+
+def strip_plot(
+    groups: Sequence[tuple[str, Sequence[float]]],
+    *,
+    threshold: float | None = None,
+    width: int = 420,
+    height: int = 150,
+) -> Markup:
+    """Each night as a dot on a temperature axis, one row per group (cramp / cramp-free)."""
+    values = [v for _, vs in groups for v in vs]
+    if threshold is not None:
+        values.append(threshold)
+    if not values:
+        return Markup('<p class="muted">No valid nights yet.</p>')
+    lo, hi = _nice_range(min(values), max(values))
+    left, right, top, bottom = 118, 10, 10, 24
+    pw = width - left - right
+    row_h = (height - top - bottom) / max(1, len(groups))
+
+    def sx(v: float) -> float:
+        return left + (v - lo) / (hi - lo) * pw
+
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="minimum night temperature by group" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    v = lo
+    while v <= hi:
+        x = _fmt(sx(v))
+        parts.append(f'<line class="grid" x1="{x}" x2="{x}" y1="{top}" y2="{height - bottom}"/>')
+        parts.append(
+            f'<text class="axis" x="{x}" y="{height - 8}" text-anchor="middle">{v:g}</text>'
+        )
+        v += max(1, round((hi - lo) / 8))
+    if threshold is not None:
+        x = _fmt(sx(threshold))
+        parts.append(
+            f'<line class="threshold" x1="{x}" x2="{x}" y1="{top}" y2="{height - bottom}"/>'
+        )
+    for i, (label, vs) in enumerate(groups):
+        cy = top + row_h * (i + 0.5)
+        parts.append(
+            f'<text class="label" x="4" y="{_fmt(cy + 4)}">{escape(label)} ({len(vs)})</text>'
+        )
+        if len(vs) <= MAX_DOTS:
+            for j, val in enumerate(vs):
+                jitter = ((j * 37) % 11 - 5) * row_h / 30
+                parts.append(
+                    f'<circle class="dot dot-{i}" cx="{_fmt(sx(val))}" '
+                    f'cy="{_fmt(cy + jitter)}" r="4"/>'
+                )
+        else:  # years of nights: one circle per 0.2 °C bin, area by count (bounded SVG)
+            bins: dict[int, int] = {}
+            for val in vs:
+                bins[round(val / BIN_C)] = bins.get(round(val / BIN_C), 0) + 1
+            top_count = max(bins.values())
+            for b, count in sorted(bins.items()):
+                r = 1.5 + 6.5 * math.sqrt(count / top_count)
+                parts.append(
+                    f'<circle class="dot dot-{i}" cx="{_fmt(sx(b * BIN_C))}" cy="{_fmt(cy)}" '
+                    f'r="{_fmt(r)}"><title>{count} nights</title></circle>'
+                )
+        if vs:
+            med = sorted(vs)[len(vs) // 2]
+            x = _fmt(sx(med))
+            parts.append(
+                f'<line class="median" x1="{x}" x2="{x}" y1="{_fmt(cy - row_h / 3)}" '
+                f'y2="{_fmt(cy + row_h / 3)}"/>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def band_chart(
+    bands: Sequence[tuple[str, float | None, int]],
+    *,
+    width: int = 420,
+    height: int = 180,
+) -> Markup:
+    """Cramp rate (share of nights with a cramp) per temperature band, with n under each."""
+    if not bands:
+        return Markup('<p class="muted">No valid nights yet.</p>')
+    left, right, top, bottom = 42, 8, 12, 38
+    pw, ph = width - left - right, height - top - bottom
+    bw = pw / len(bands)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="cramp rate by 1 degree band" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for frac in (0, 0.5, 1):
+        y = _fmt(top + (1 - frac) * ph)
+        parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y}" y2="{y}"/>')
+        parts.append(
+            f'<text class="axis" x="{left - 4}" y="{y}" text-anchor="end">{int(frac * 100)}%</text>'
+        )
+    for i, (label, rate, n) in enumerate(bands):
+        x = left + i * bw
+        if rate is not None:
+            h = rate * ph
+            parts.append(
+                f'<rect class="bar" x="{_fmt(x + bw * 0.15)}" y="{_fmt(top + ph - h)}" '
+                f'width="{_fmt(bw * 0.7)}" height="{_fmt(h)}"><title>{escape(label)}: '
+                f"{rate:.0%} of {n} nights</title></rect>"
+            )
+        cx = _fmt(x + bw / 2)
+        parts.append(
+            f'<text class="axis" x="{cx}" y="{height - 22}" text-anchor="middle">'
+            f"{escape(label)}</text>"
+        )
+        parts.append(
+            f'<text class="axis small" x="{cx}" y="{height - 8}" text-anchor="middle">n={n}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -1,0 +1,130 @@
+"""`bedside web`: the dashboard served by waitress (never Flask's debug server)."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Callable
+
+from monitor.cli import EXIT_USAGE, UserError
+from monitor.config import Config
+
+log = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(config: Config, host: str) -> None:
+    """Refuse to serve the network with open writes unless the config says so."""
+    if is_loopback(host) or config.web.password or config.web.allow_anonymous_writes:
+        return
+    raise UserError(
+        f"refusing to serve {host} without [web] password "
+        "(set one, or allow_anonymous_writes = true to accept writes from anyone on the network)",
+        EXIT_USAGE,
+    )
+
+
+class ServerThread:
+    """The real app over HTTP in a background thread (tests, the demo, benchmarks)."""
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, threads: int = 4):
+        from waitress.server import create_server
+
+        self.server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="bedside",
+            clear_untrusted_proxy_headers=True,
+        )
+        self.host = host
+        self.port = self.server.effective_port
+        self.url = f"http://{host}:{self.port}"
+        self._thread = threading.Thread(target=self._run, name="web", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except OSError:  # the socket closed under asyncore's loop on shutdown
+            pass
+
+    def start(self) -> ServerThread:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.close()
+        task_dispatcher = getattr(self.server, "task_dispatcher", None)
+        if task_dispatcher is not None:
+            task_dispatcher.shutdown(timeout=5)
+        self._thread.join(10)
+
+
+def serve(app, host: str, port: int, threads: int, ready: Callable[[str], None] | None = None):
+    from waitress.server import create_server
+
+    try:
+        server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="bedside",
+            clear_untrusted_proxy_headers=True,
+        )
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{server.effective_port}"
+    if ready:
+        ready(url)
+    try:
+        server.run()
+    finally:
+        server.close()
+
+
+def run(args, config: Config) -> int:
+    from web.app import create_app
+
+    host = getattr(args, "host", None) or config.web.host
+    port = getattr(args, "port", None)
+    port = config.web.port if port is None else port
+    check_exposure(config, host)
+    try:
+        socket.getaddrinfo(host, None)
+    except socket.gaierror:
+        message = f"[web] host {host!r} is not an address of this machine"
+        raise UserError(message, EXIT_USAGE) from None
+    app = create_app(config)
+
+    def on_term(signum, frame):
+        raise KeyboardInterrupt  # waitress closes its sockets and returns
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        serve(
+            app,
+            host,
+            port,
+            config.web.threads,
+            ready=lambda url: print(f"bedside dashboard on {url}", flush=True),
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        app.extensions["bedside"]["job"].stop()
+        app.extensions["bedside"]["data"].close()
+    return 0
