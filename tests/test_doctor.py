@@ -167,9 +167,7 @@ def test_bad_credentials_are_named(make_config, tmp_path):
     passwd = tmp_path / "passwd"
     subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwd), "bedside", "right"], check=True)
     passwd.chmod(0o644)
-    secured = Broker(
-        tmp_path, extra_conf=f"allow_anonymous false\npassword_file {passwd}\n"
-    )
+    secured = Broker(tmp_path, extra_conf=f"allow_anonymous false\npassword_file {passwd}\n")
     secured.start()
     try:
         mqtt = {"enabled": True, "port": secured.port, "host": "127.0.0.1", "username": "bedside"}
