@@ -21,7 +21,7 @@ UNIT_DIR=/etc/systemd/system
 BIN_LINK=/usr/local/bin/bedside
 UDEV_RULE=/etc/udev/rules.d/60-bedside-gpio.rules
 SERVICE_USER=bedside
-UNITS=(bedside-monitor.service bedside-web.service bedside-report.service bedside-report.timer)
+UNITS=(bedside-monitor.service bedside-web.service bedside-report.service bedside-report.timer bedside-recorder.service)
 ENABLE=(bedside-monitor.service bedside-web.service bedside-report.timer)
 
 ROOT=""

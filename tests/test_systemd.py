@@ -43,6 +43,7 @@ def one(unit: dict, section: str, key: str) -> str:
 def test_expected_units_are_shipped():
     assert UNITS == [
         "bedside-monitor.service",
+        "bedside-recorder.service",
         "bedside-report.service",
         "bedside-report.timer",
         "bedside-web.service",
@@ -67,7 +68,13 @@ def test_systemd_analyze_verify_accepts_every_unit(tmp_path):
 
 @pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed")
 @pytest.mark.parametrize(
-    "name", ["bedside-monitor.service", "bedside-web.service", "bedside-report.service"]
+    "name",
+    [
+        "bedside-monitor.service",
+        "bedside-web.service",
+        "bedside-report.service",
+        "bedside-recorder.service",
+    ],
 )
 def test_security_exposure_stays_low(name):
     """`systemd-analyze security` rates 0 (locked down) to 10 (unconfined); keep ours under 2."""
@@ -124,7 +131,13 @@ def test_monitor_unit_runs_as_bedside_with_only_gpio_devices():
 
 
 @pytest.mark.parametrize(
-    "name", ["bedside-monitor.service", "bedside-web.service", "bedside-report.service"]
+    "name",
+    [
+        "bedside-monitor.service",
+        "bedside-web.service",
+        "bedside-report.service",
+        "bedside-recorder.service",
+    ],
 )
 def test_every_service_is_sandboxed(name):
     service = parse_unit(name)["Service"]
