@@ -66,10 +66,13 @@ class Dataset:
         for i, (ms, temp, hum) in enumerate(self.readings):
             stamp = _stamp(ms, i, zone, fixed)
             rows.append([stamp, f"{temp:.2f}", "" if hum is None else f"{hum:.1f}"])
+        copies = []
         for i in rng.sample(range(len(rows)), min(self.duplicates, len(rows))):
             again = list(rows[i])
             again[0] = _stamp(self.readings[i][0], i + 1, zone, fixed)  # same instant, new offset
-            rows.insert(rng.randrange(len(rows)), again)
+            copies.append(again)
+        for again in copies:  # identical values: a true duplicate, whichever copy is kept
+            rows.insert(rng.randrange(len(rows) + 1), again)
         r_path, c_path = folder / "readings.csv", folder / "cramps.csv"
         with open(r_path, "w", newline="") as fh:
             w = csv.writer(fh)
@@ -82,6 +85,8 @@ class Dataset:
                 leg = ["left", "right", "", "both"][i % 4]
                 sev = "" if i % 3 == 0 else str(1 + i % 5)
                 w.writerow([_stamp(ms, i, zone, fixed), leg, sev, "calf, woke up" if i % 5 else ""])
+            if self.cramps:  # the first cramp again, in another offset: the same cramp
+                w.writerow([_stamp(self.cramps[0], 1, zone, fixed), "left", "2", "again"])
         return r_path, c_path
 
 
@@ -115,6 +120,7 @@ def synth(
     spread: float = 2.0,
     step_s: int = 300,
     phase_s: int = 60,
+    start_clock: tuple[int, int] = (12, 0),
     jitter_s: int = 0,
     gaps: list[tuple[int, int]] = (),
     cramp_slope: float = 0.9,
@@ -130,8 +136,8 @@ def synth(
     """
     rng = random.Random(seed)
     zone = ZoneInfo(tz)
-    start = local_ms(tz, first.year, first.month, first.day, 12, 0) + phase_s * 1000
-    end = start + days * DAY_MS
+    start = local_ms(tz, first.year, first.month, first.day, *start_clock) + phase_s * 1000
+    end = start + days * DAY_MS - (start_clock[0] - 12) * 3_600_000 * 2
     mins = dict(mins or {})
     for k in range(-1, days + 1):
         d = first + timedelta(days=k)
@@ -173,6 +179,17 @@ def keep_bins(ds: Dataset, night_start_ms: int, night_end_ms: int, keep: int) ->
     """
     cut = night_start_ms + keep * BIN_MS
     ds.readings = [r for r in ds.readings if not (cut <= r[0] < night_end_ms)]
+    return ds
+
+
+def pin_min(ds: Dataset, start_ms: int, end_ms: int, value: float) -> Dataset:
+    """Make `value` the night's exact minimum (one reading equals it, none is below)."""
+    inside = [i for i, r in enumerate(ds.readings) if start_ms <= r[0] < end_ms]
+    for i in inside:
+        ms, temp, hum = ds.readings[i]
+        ds.readings[i] = (ms, max(temp, value + 0.01), hum)
+    ms, _, hum = ds.readings[inside[len(inside) // 2]]
+    ds.readings[inside[len(inside) // 2]] = (ms, value, hum)
     return ds
 
 
@@ -232,15 +249,33 @@ def all_datasets() -> list[Dataset]:
             30,
             seed=6,
             mean_min=18.0,
+            phase_s=0,  # readings exactly at cramp instants and window edges
             extra_cramps=extra,
             duplicates=400,
         )
     )
+    for d in (27, 29):  # minimum exactly at the threshold: not cold ("strictly below")
+        pin_min(out[-1], local_ms(tz, 2026, 5, d, 20, 0), local_ms(tz, 2026, 5, d + 1, 8, 0), 18.0)
 
     # +05:30: night bins from 14:30 UTC; irregular 2-minute readings.
     tz = "Asia/Kolkata"
     out.append(
-        synth("kolkata", tz, _d(2026, 1, 10), 28, seed=7, step_s=120, jitter_s=50, mean_min=17)
+        synth(
+            "kolkata",
+            tz,
+            _d(2026, 1, 10),
+            28,
+            seed=7,
+            step_s=120,
+            jitter_s=50,
+            mean_min=17,
+            start_clock=(20, 50),  # the first and last nights are partly covered
+            extra_cramps=[
+                local_ms(tz, 2026, 1, 3, 23, 0),  # nights without any reading
+                local_ms(tz, 2026, 2, 20, 2, 0),
+                local_ms(tz, 2026, 1, 10, 21, 0),  # in the partly covered first night
+            ],
+        )
     )
 
     # Europe/Berlin spring: the 11-hour night of 28 March; coverage just above/below 80 %.
@@ -369,6 +404,8 @@ def all_datasets() -> list[Dataset]:
             jitter_s=120,
         )
     )
+    tz = "Europe/London"
+    pin_min(out[-1], local_ms(tz, 2026, 3, 20, 22, 30), local_ms(tz, 2026, 3, 21, 6, 15), 16.5)
 
     # 22:00-06:20 is exactly 100 bins; 55/100 >= 0.55 although 0.55 * 100 > 55 in floats.
     tz = "Europe/Madrid"
@@ -386,6 +423,52 @@ def all_datasets() -> list[Dataset]:
         keep_bins(ds, local_ms(tz, 2026, 1, d, 22, 0), local_ms(tz, 2026, 1, d + 1, 6, 20), 55)
     keep_bins(ds, local_ms(tz, 2026, 1, 20, 22, 0), local_ms(tz, 2026, 1, 21, 6, 20), 54)
     out.append(ds)
+
+    # A night_end that a clock change makes missing (29 March 02:30) or doubled (1 Nov 01:30):
+    # zoneinfo's fold=0 reading, so the night of 28 March ends at 01:30 UTC (6.5 hours), and
+    # the night of 31 October ends at the first 01:30 (EDT); 01:20 EST is already daytime.
+    tz = "Europe/Berlin"
+    out.append(
+        synth(
+            "berlin-night-end-in-gap",
+            tz,
+            _d(2026, 3, 14),
+            25,
+            seed=20,
+            night_end="02:30",
+            extra_cramps=[
+                local_ms(tz, 2026, 3, 29, 1, 59, 59),
+                local_ms(tz, 2026, 3, 29, 3, 29, 59),  # == 02:29:59 +01:00: before the end
+                local_ms(tz, 2026, 3, 29, 3, 30),  # == 02:30 +01:00: daytime
+            ],
+        )
+    )
+    tz = "America/New_York"
+    out.append(
+        synth(
+            "new-york-night-end-doubled",
+            tz,
+            _d(2026, 10, 18),
+            25,
+            seed=21,
+            night_start="21:00",
+            night_end="01:30",
+            min_coverage=0.9,
+            extra_cramps=[
+                local_ms(tz, 2026, 11, 1, 1, 20, fold=0),  # in the night of 31 October
+                local_ms(tz, 2026, 11, 1, 1, 20, fold=1),  # after its end: daytime
+                local_ms(tz, 2026, 11, 2, 1, 29, 59),
+            ],
+        )
+    )
+
+    # Too little data: one night and one cramp; three weeks without a single cramp.
+    out.append(
+        synth("one-night", "Asia/Tokyo", _d(2026, 4, 2), 1, seed=22, cramp_nights={_d(2026, 4, 2)})
+    )
+    out.append(
+        synth("no-cramps", "Pacific/Auckland", _d(2026, 9, 15), 21, seed=23, cramp_nights=set())
+    )
 
     # Multi-hour gaps everywhere (sensor unplugged), which also starve referent exposures.
     tz = "America/Sao_Paulo"
