@@ -462,6 +462,50 @@ def all_datasets() -> list[Dataset]:
         )
     )
 
+    # Five cramps in the one bitterly cold night: every case is colder than all its
+    # referents (separation inside the conditional logit).
+    tz = "Europe/Lisbon"
+    first = _d(2026, 12, 3)
+    mins = {first + timedelta(days=k): 17.0 + (k * 7 % 5) * 0.6 for k in range(20)}
+    mins[_d(2026, 12, 13)] = 9.0
+    out.append(
+        synth(
+            "cc-separation",
+            tz,
+            first,
+            20,
+            seed=24,
+            mins=mins,
+            cramp_nights=set(),
+            extra_cramps=[local_ms(tz, 2026, 12, 13 + (h < 12), h, 10) for h in (22, 0, 2, 4, 6)],
+        )
+    )
+
+    # The literal "D to D+1" when night_start is before night_end: 30.5-hour nights that
+    # overlap (a cramp can fall in two of them). And a night_start in the spring-forward gap.
+    out.append(
+        synth(
+            "literal-d-plus-1",
+            "Europe/Berlin",
+            _d(2026, 3, 14),
+            25,
+            seed=30,
+            night_start="00:30",
+            night_end="07:00",
+        )
+    )
+    out.append(
+        synth(
+            "night-start-in-gap",
+            "Europe/Berlin",
+            _d(2026, 3, 14),
+            25,
+            seed=30,
+            night_start="02:30",
+            night_end="01:00",
+        )
+    )
+
     # Too little data: one night and one cramp; three weeks without a single cramp.
     out.append(
         synth("one-night", "Asia/Tokyo", _d(2026, 4, 2), 1, seed=22, cramp_nights={_d(2026, 4, 2)})

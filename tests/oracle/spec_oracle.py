@@ -181,7 +181,10 @@ def exposure(times: np.ndarray, temps: np.ndarray, t_ms: int) -> float | None:
     bins = {int((ms - w0) // BIN_MS) for ms in times[lo:hi]}
     if len(bins) < 6:
         return None
-    return float(np.mean(temps[lo:hi]))
+    # The mean exactly rounded once (math.fsum): nearly separated conditional logits turn
+    # last-bit differences of summation order into 1e-4 differences of the interval.
+    window = [float(v) for v in temps[lo:hi]]
+    return math.fsum(window) / len(window)
 
 
 def case_crossover(readings, valid_nights: list[Night], p: Params) -> dict | None:
@@ -192,7 +195,7 @@ def case_crossover(readings, valid_nights: list[Night], p: Params) -> dict | Non
     temps = np.array([r[1] for r in readings], dtype=float)
     y, x, g = [], [], []
     used = 0
-    cramps = sorted(c for n in valid_nights for c in n.cramps)
+    cramps = sorted({c for n in valid_nights for c in n.cramps})  # a cramp may be in 2 nights
     for k, c in enumerate(cramps):
         e = exposure(times, temps, c)
         if e is None:
