@@ -210,15 +210,20 @@ def all_datasets() -> list[Dataset]:
         local_ms(tz, 2026, 3, 31, 23, 30),  # last day of a month
     ]
     out.append(synth("sydney-april", tz, _d(2026, 3, 14), 34, seed=2, extra_cramps=extra))
+    # ... and the 13-hour night of 4 April holds 125 of its 156 bins: 0.801, valid.
+    keep_bins(out[-1], local_ms(tz, 2026, 4, 4, 20, 0), local_ms(tz, 2026, 4, 5, 8, 0), 125)
 
     # Clocks go forward 02:00 -> 03:00 on Sun 4 October 2026: 02:30 does not exist.
     extra = [local_ms(tz, 2026, 10, 10, 2, 30), local_ms(tz, 2026, 10, 1, 0, 5)]
     out.append(synth("sydney-october", tz, _d(2026, 9, 20), 30, seed=3, extra_cramps=extra))
+    # ... and the 11-hour night of 3 October holds 105 of its 132 bins: 0.795, not valid.
+    keep_bins(out[-1], local_ms(tz, 2026, 10, 3, 20, 0), local_ms(tz, 2026, 10, 4, 8, 0), 105)
 
     # New York: DST from Sun 8 March (02:00 missing) and to Sun 1 Nov (01:00-02:00 doubled).
     tz = "America/New_York"
     extra = [local_ms(tz, 2026, 3, 12, 2, 30), local_ms(tz, 2026, 3, 31, 7, 59, 59)]
     out.append(synth("new-york-march", tz, _d(2026, 2, 25), 33, seed=4, extra_cramps=extra))
+    keep_bins(out[-1], local_ms(tz, 2026, 3, 7, 20, 0), local_ms(tz, 2026, 3, 8, 8, 0), 106)
     extra = [
         local_ms(tz, 2026, 11, 1, 1, 30, fold=1),
         local_ms(tz, 2026, 11, 5, 1, 30),
@@ -503,6 +508,23 @@ def all_datasets() -> list[Dataset]:
             seed=30,
             night_start="02:30",
             night_end="01:00",
+        )
+    )
+
+    # Lord Howe Island shifts its clocks by 30 minutes: 11.5- and 12.5-hour nights.
+    tz = "Australia/Lord_Howe"
+    out.append(
+        synth(
+            "lord-howe-half-hour-dst",
+            tz,
+            _d(2026, 3, 22),
+            24,
+            seed=25,
+            phase_s=17,
+            extra_cramps=[
+                local_ms(tz, 2026, 4, 5, 1, 45, fold=1),  # the doubled half hour
+                local_ms(tz, 2026, 4, 11, 1, 45),  # referent on 5 April -> fold=0
+            ],
         )
     )
 
