@@ -9,10 +9,10 @@ exactly.
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 
+from tests.oracle.compare import differences
 from tests.oracle.datasets import all_datasets
 from tests.oracle.spec_oracle import analyze_files, build_nights, read_cramps, read_readings
 from tests.support import run_bedside
@@ -45,31 +45,6 @@ CONTRACT_KEYS = {
     "case_crossover",
     "verdict",
 }
-
-
-def differences(expected, got, path="report") -> list[str]:
-    """Every place the product's value leaves the oracle's (empty when they agree)."""
-    if isinstance(expected, dict):
-        if not isinstance(got, dict):
-            return [f"{path}: expected an object, got {got!r}"]
-        out = []
-        for key, value in expected.items():
-            if key not in got:
-                out.append(f"{path}.{key}: missing")
-            else:
-                out += differences(value, got[key], f"{path}.{key}")
-        return out
-    if expected is None or isinstance(expected, bool | str):
-        return [] if got == expected else [f"{path}: expected {expected!r}, got {got!r}"]
-    if isinstance(expected, int):
-        ok = isinstance(got, int) and not isinstance(got, bool) and got == expected
-        return [] if ok else [f"{path}: expected int {expected!r}, got {got!r}"]
-    ok = (
-        isinstance(got, int | float)
-        and not isinstance(got, bool)
-        and math.isclose(got, expected, rel_tol=1e-4)
-    )
-    return [] if ok else [f"{path}: expected {expected!r}, got {got!r}"]
 
 
 def _param(name):
