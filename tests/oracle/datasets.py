@@ -528,6 +528,11 @@ def all_datasets() -> list[Dataset]:
         )
     )
 
+    # No readings at all: the cramp is in no valid night.
+    out.append(
+        Dataset("no-readings", "Europe/Oslo", [], [local_ms("Europe/Oslo", 2026, 1, 5, 23, 0)])
+    )
+
     # Too little data: one night and one cramp; three weeks without a single cramp.
     out.append(
         synth("one-night", "Asia/Tokyo", _d(2026, 4, 2), 1, seed=22, cramp_nights={_d(2026, 4, 2)})
