@@ -1,0 +1,1 @@
+"""An independent implementation of /work/shared/analysis-spec.md, for cross-checking."""

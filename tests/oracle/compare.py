@@ -1,0 +1,30 @@
+"""Compare a contract dict with the oracle's: numbers within a relative 1e-4, the rest exactly."""
+
+from __future__ import annotations
+
+import math
+
+
+def differences(expected, got, path="report") -> list[str]:
+    """Every place the product's value leaves the oracle's (empty when they agree)."""
+    if isinstance(expected, dict):
+        if not isinstance(got, dict):
+            return [f"{path}: expected an object, got {got!r}"]
+        out = []
+        for key, value in expected.items():
+            if key not in got:
+                out.append(f"{path}.{key}: missing")
+            else:
+                out += differences(value, got[key], f"{path}.{key}")
+        return out
+    if expected is None or isinstance(expected, bool | str):
+        return [] if got == expected else [f"{path}: expected {expected!r}, got {got!r}"]
+    if isinstance(expected, int):
+        ok = isinstance(got, int) and not isinstance(got, bool) and got == expected
+        return [] if ok else [f"{path}: expected int {expected!r}, got {got!r}"]
+    ok = (
+        isinstance(got, int | float)
+        and not isinstance(got, bool)
+        and math.isclose(got, expected, rel_tol=1e-4)
+    )
+    return [] if ok else [f"{path}: expected {expected!r}, got {got!r}"]
