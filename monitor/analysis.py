@@ -88,10 +88,11 @@ def _guarded_fit(fit):
 
 
 def _or_colder(beta: float, lo: float, hi: float, p: float) -> dict | None:
+    """exp(-beta) and its flipped interval; None if any part is not a finite number."""
     values = {
-        "or_per_degree_colder": math.exp(-beta),
-        "ci_low": math.exp(-hi),
-        "ci_high": math.exp(-lo),
+        "or_per_degree_colder": _exp_guard(-beta),
+        "ci_low": _exp_guard(-hi),
+        "ci_high": _exp_guard(-lo),
         "p": p,
     }
     if not all(math.isfinite(v) for v in values.values()):
@@ -198,15 +199,21 @@ def humidity_logistic(valid: list[NightSummary]) -> dict | None:
 
 
 def exposure(store: Store, node: str, t_ms: int) -> float | None:
-    """Mean temperature in [t - 60 min, t); None unless >= 6 of its 12 5-minute bins hold data."""
+    """Mean temperature in [t - 60 min, t); None unless >= 6 of its 12 5-minute bins hold data.
+
+    The mean is exactly rounded (math.fsum): in a nearly separated conditional
+    logit a last-bit difference in an exposure moves the interval visibly.
+    """
     lo = t_ms - EXPOSURE_MS
     with store.lock:
-        bins, mean = store.conn.execute(
-            "SELECT count(DISTINCT (ts_ms - ?) / ?), avg(temperature_c) FROM readings"
+        rows = store.conn.execute(
+            "SELECT (ts_ms - ?) / ?, temperature_c FROM readings"
             " WHERE node = ? AND ts_ms >= ? AND ts_ms < ?",
             (lo, EXPOSURE_BIN_MS, node, lo, t_ms),
-        ).fetchone()
-    return mean if bins >= EXPOSURE_MIN_BINS else None
+        ).fetchall()
+    if len({b for b, _ in rows}) < EXPOSURE_MIN_BINS:
+        return None
+    return math.fsum(t for _, t in rows) / len(rows)
 
 
 def referent_instants(t_ms: int, timezone: str) -> list[int]:

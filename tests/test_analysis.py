@@ -302,3 +302,10 @@ def test_report_is_stored_with_its_data_version(store, db_path):
     assert got == saved
     assert (got.data_version, got.created_ms, got.report["verdict"]) == (4, 2000, report["verdict"])
     assert latest_report(store, "other") is None
+
+
+def test_an_odds_ratio_too_large_for_a_float_is_null_not_a_crash():
+    from monitor.analysis import _or_colder
+
+    assert _or_colder(-800.0, -900.0, -700.0, 0.5) is None
+    assert _or_colder(0.0, -0.1, 0.1, 0.5)["or_per_degree_colder"] == 1.0

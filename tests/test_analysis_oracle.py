@@ -26,13 +26,7 @@ WARM_FIRST = {"sydney-april", "custom-flags", "float-coverage-edge", "new-york-n
 
 # Datasets on which the product disagrees with the spec's text (see the report); strict, so
 # the test flips to XPASS -> failure once the product is fixed and the mark must go.
-KNOWN_BUGS: dict[str, str] = {
-    "cc-separation": (
-        "monitor.analysis.exposure averages with SQLite avg() (left-to-right float sum); in a "
-        "nearly separated conditional logit the last-bit difference from an exactly rounded "
-        "mean moves the CI by ~1e-4 relative. Fix: math.fsum over the window's readings."
-    ),
-}
+KNOWN_BUGS: dict[str, str] = {}  # dataset -> reason, marked xfail(strict) until fixed
 
 CONTRACT_KEYS = {
     "nights",
