@@ -360,6 +360,48 @@ class Store:
                 (node, stream, acked_ms),
             )
 
+    # -- sensor health (migration 0002; written by the daemon) ----------------------------
+
+    def set_sensor_health(
+        self,
+        node: str,
+        *,
+        status: str,
+        consecutive_failures: int,
+        failure_rate: float,
+        last_good_ms: int | None,
+        updated_ms: int,
+        last_error: str | None = None,
+    ) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO sensor_health (node, status, consecutive_failures, failure_rate,"
+                " last_good_ms, last_error, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (node) DO UPDATE SET status = excluded.status,"
+                " consecutive_failures = excluded.consecutive_failures,"
+                " failure_rate = excluded.failure_rate, last_good_ms = excluded.last_good_ms,"
+                " last_error = excluded.last_error, updated_ms = excluded.updated_ms",
+                (
+                    node,
+                    status,
+                    consecutive_failures,
+                    failure_rate,
+                    last_good_ms,
+                    last_error,
+                    updated_ms,
+                ),
+            )
+
+    def sensor_health(self, node: str) -> dict | None:
+        """{node, status, consecutive_failures, failure_rate, last_good_ms, last_error,
+        updated_ms} or None when the daemon has not reported yet."""
+        with self.lock:
+            cur = self.conn.execute("SELECT * FROM sensor_health WHERE node = ?", (node,))
+            row = cur.fetchone()
+            if row is None:
+                return None
+            return dict(zip([d[0] for d in cur.description], row, strict=True))
+
     # -- cramps ---------------------------------------------------------------------
 
     def add_cramp(
