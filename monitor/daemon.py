@@ -27,7 +27,6 @@ import signal
 import socket
 import sqlite3
 import threading
-from pathlib import Path
 
 from monitor.cli import UserError
 from monitor.clock import SystemClock
@@ -36,7 +35,7 @@ from monitor.config import Config
 from monitor.payloads import Topics
 from monitor.relay import Relay, RelayError
 from monitor.sampler import ClockGuard, Sampler, SensorHealth
-from monitor.sensor import SensorError, open_sensor
+from monitor.sensor import SensorError, is_raspberry_pi, open_sensor
 from monitor.store import Reading, Store
 
 log = logging.getLogger("monitor.daemon")
@@ -60,18 +59,11 @@ def sd_notify(state: str) -> bool:
     return True
 
 
-def _is_raspberry_pi() -> bool:
-    try:
-        return "raspberry pi" in Path("/proc/device-tree/model").read_text().lower()
-    except OSError:
-        return False
-
-
 def choose_pin_factory(config: Config):
     """MockFactory for the demo/tests (see the module doc), else None (gpiozero's default)."""
     wanted = os.environ.get("GPIOZERO_PIN_FACTORY", "").strip().lower()
     if wanted == "mock" or (
-        not wanted and config.sensor.kind == "simulated" and not _is_raspberry_pi()
+        not wanted and config.sensor.kind == "simulated" and not is_raspberry_pi()
     ):
         from gpiozero.pins.mock import MockFactory
 

@@ -134,6 +134,14 @@ class FakeDhtDevice:
         self.exited = True
 
 
+def is_raspberry_pi() -> bool:
+    try:
+        with open("/proc/device-tree/model", encoding="utf-8", errors="replace") as f:
+            return "raspberry pi" in f.read().lower()
+    except OSError:
+        return False
+
+
 def _open_dht_device(model: str, pin: int, use_pulseio: bool):
     """Create the adafruit device; importing board off a Pi is turned into SensorError."""
     hint = (

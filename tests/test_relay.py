@@ -1,0 +1,263 @@
+"""The MQTT relay against a real mosquitto: topics, payloads, discovery, the outbox."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from monitor.clock import RELEASE_DATE_MS, iso_utc
+from monitor.payloads import parse_reading
+from monitor.relay import Relay
+from monitor.store import Reading
+from tests.support import EVENT_TIMEOUT, Broker, Subscriber
+
+pytestmark = pytest.mark.broker
+
+T0 = RELEASE_DATE_MS + 30 * 86_400_000
+
+
+def readings(n: int, start: int = T0) -> list[Reading]:
+    return [Reading(start + i * 30_000, 18.0 + i / 10, 50.0 + i / 10) for i in range(n)]
+
+
+def mqtt_config(make_config, broker: Broker, **mqtt):
+    _, config = make_config(
+        {"mqtt": {"enabled": True, "host": broker.host, "port": broker.port, **mqtt}}
+    )
+    return config
+
+
+def reading_ts(seen) -> list[int]:
+    return [parse_reading(p).ts_ms for t, p, _ in seen if t == "bedside/testroom/reading"]
+
+
+def wait_until(predicate, timeout: float = EVENT_TIMEOUT):
+    """Poll a condition written by another thread (the database) with a generous deadline."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def relay_factory(store):
+    relays = []
+
+    def make(config) -> Relay:
+        relay = Relay(config, store)
+        relay.start()
+        relays.append(relay)
+        return relay
+
+    yield make
+    for relay in relays:
+        if relay._thread is not None:
+            relay.stop()
+
+
+def test_topics_payloads_status_discovery_and_state(
+    make_config, broker, subscriber, store, relay_factory
+):
+    config = mqtt_config(make_config, broker)
+    relay = relay_factory(config)
+    assert relay.connected.wait(EVENT_TIMEOUT)
+    rows = readings(5)
+    store.add_readings("testroom", rows)
+    relay.wake_outbox()
+    seen = subscriber.wait_for(lambda s: len(reading_ts(s)) >= 5 and s)
+    assert reading_ts(seen) == [r.ts_ms for r in rows]  # in order, each once
+    first = json.loads(subscriber.on("bedside/testroom/reading")[0])
+    assert first == {"ts": iso_utc(T0), "temperature_c": 18.0, "humidity_pct": 50.0}
+    subscriber.wait_for(lambda s: any(t == "bedside/testroom/state" for t, _, _ in s))
+    state = [(p, r) for t, p, r in subscriber.seen if t == "bedside/testroom/state"][-1]
+    assert parse_reading(state[0]) == rows[-1]
+    assert ("bedside/testroom/status", b"online", False) in subscriber.seen or any(
+        t == "bedside/testroom/status" and p == b"online" for t, p, _ in subscriber.seen
+    )
+    # The retained view a newcomer (Home Assistant) gets:
+    late = Subscriber(broker, ["bedside/#", "homeassistant/#"])
+    try:
+        late.wait_for(lambda s: len({t for t, _, r in s if r}) >= 6)
+        retained = {t: p for t, p, r in late.seen if r}
+        assert retained["bedside/testroom/status"] == b"online"
+        assert parse_reading(retained["bedside/testroom/state"]) == rows[-1]
+        temp = json.loads(retained["homeassistant/sensor/testroom_temperature/config"])
+        hum = json.loads(retained["homeassistant/sensor/testroom_humidity/config"])
+        assert temp["device_class"] == "temperature" and temp["unit_of_measurement"] == "°C"
+        assert hum["device_class"] == "humidity" and hum["unit_of_measurement"] == "%"
+        for cfg in (temp, hum):
+            assert cfg["state_class"] == "measurement"
+            assert cfg["state_topic"] == "bedside/testroom/state"
+            assert cfg["availability_topic"] == "bedside/testroom/status"
+            assert cfg["unique_id"].startswith("bedside_testroom_")
+            assert cfg["device"]["identifiers"] == ["bedside_testroom"]
+        assert temp["value_template"] == "{{ value_json.temperature_c }}"
+        assert not any(t == "bedside/testroom/reading" for t, _, _ in late.seen)  # not retained
+    finally:
+        late.close()
+
+
+def test_first_start_does_not_flood_imported_history(
+    make_config, broker, subscriber, store, relay_factory
+):
+    history = readings(50, start=T0 - 86_400_000)
+    store.add_readings("testroom", history)
+    relay = relay_factory(mqtt_config(make_config, broker))
+    assert store.outbox_watermark("testroom") == history[-1].ts_ms  # persisted at once
+    assert relay.connected.wait(EVENT_TIMEOUT)
+    new = readings(2)
+    store.add_readings("testroom", new)
+    relay.wake_outbox()
+    subscriber.wait_for(lambda s: len(reading_ts(s)) >= 2)
+    assert reading_ts(subscriber.seen) == [r.ts_ms for r in new]
+
+
+def test_watermark_is_saved_on_stop_and_a_restart_sends_only_new_rows(
+    make_config, broker, subscriber, store
+):
+    config = mqtt_config(make_config, broker)
+    relay = Relay(config, store)
+    relay.start()
+    first = readings(3)
+    store.add_readings("testroom", first)
+    relay.wake_outbox()
+    subscriber.wait_for(lambda s: len(reading_ts(s)) >= 3)
+    relay.stop()
+    assert store.outbox_watermark("testroom") == first[-1].ts_ms
+    assert subscriber.wait_for(
+        lambda s: [p for t, p, _ in s if t == "bedside/testroom/status"][-1:] == [b"offline"]
+    )
+    relay = Relay(config, store)
+    relay.start()
+    try:
+        later = readings(2, start=first[-1].ts_ms + 30_000)
+        store.add_readings("testroom", later)
+        relay.wake_outbox()
+        subscriber.wait_for(lambda s: len(reading_ts(s)) >= 5)
+        assert reading_ts(subscriber.seen) == [r.ts_ms for r in first + later]
+    finally:
+        relay.stop()
+
+
+def test_broker_stopped_mid_run_then_every_stored_reading_arrives(
+    make_config, broker, store, relay_factory
+):
+    sub = Subscriber(broker, "bedside/#", client_id="outage-test", clean_session=False)
+    try:
+        relay = relay_factory(mqtt_config(make_config, broker))
+        before = readings(3)
+        store.add_readings("testroom", before)
+        relay.wake_outbox()
+        sub.wait_for(lambda s: len(reading_ts(s)) >= 3)
+        broker.stop()
+        wait_until(lambda: not relay.connected.is_set())
+        during = readings(20, start=before[-1].ts_ms + 30_000)
+        for r in during:  # the daemon keeps storing while the broker is away
+            store.add_reading("testroom", r)
+            relay.wake_outbox()
+        broker.start()
+        expected = {r.ts_ms for r in before + during}
+        sub.wait_for(lambda s: expected <= set(reading_ts(s)))
+        wait_until(lambda: relay.acked_ms == during[-1].ts_ms)
+    finally:
+        sub.close()
+
+
+def test_retained_states_and_discovery_are_resent_on_reconnect(
+    make_config, tmp_path, store, relay_factory
+):
+    broker = Broker(tmp_path / "volatile", persistence=False)
+    (tmp_path / "volatile").mkdir()
+    broker.start()
+    try:
+        relay = relay_factory(mqtt_config(make_config, broker))
+        assert relay.connected.wait(EVENT_TIMEOUT)
+        relay.set_retained("bedside/testroom/alert/cold", b"ON")
+        broker.stop()  # forgets every retained message
+        wait_until(lambda: not relay.connected.is_set())
+        broker.start()
+        sub = Subscriber(broker, ["bedside/#", "homeassistant/#"])
+        try:
+            # The restarted broker knows nothing: whatever arrives was re-sent by the relay.
+            sub.wait_for(
+                lambda s: (
+                    {
+                        "bedside/testroom/alert/cold",
+                        "bedside/testroom/status",
+                        "homeassistant/sensor/testroom_temperature/config",
+                    }
+                    <= {t for t, _, _ in s}
+                )
+            )
+            assert sub.on("bedside/testroom/alert/cold")[-1] == b"ON"
+        finally:
+            sub.close()
+    finally:
+        broker.kill()
+
+
+def test_discovery_is_resent_when_home_assistant_comes_online(
+    make_config, broker, subscriber, relay_factory
+):
+    relay = relay_factory(mqtt_config(make_config, broker))
+    topic = "homeassistant/sensor/testroom_temperature/config"
+    subscriber.wait_for(lambda s: sum(t == topic for t, _, _ in s) >= 1)
+    wait_until(lambda: relay.connected.is_set())
+    subscriber.client.publish("homeassistant/status", b"online", qos=1)
+    subscriber.wait_for(lambda s: sum(t == topic for t, _, _ in s) >= 2)
+
+
+def test_custom_discovery_prefix_and_discovery_off(
+    make_config, broker, subscriber, store, relay_factory
+):
+    relay = relay_factory(mqtt_config(make_config, broker, discovery_prefix="ha"))
+    subscriber.wait_for(lambda s: any(t == "ha/sensor/testroom_humidity/config" for t, _, _ in s))
+    assert relay.connected.is_set()
+    assert not any(t.startswith("homeassistant/") for t, _, _ in subscriber.seen)
+
+
+def test_cramps_are_published_and_marked_on_puback(
+    make_config, broker, subscriber, store, relay_factory
+):
+    relay = relay_factory(mqtt_config(make_config, broker))
+    cramp, _ = store.add_cramp("testroom", T0, source="web", now_ms=T0, leg="left", severity=3)
+    relay.wake_outbox()
+    subscriber.wait_for(lambda s: any(t == "bedside/testroom/cramp" for t, _, _ in s))
+    body = json.loads(subscriber.on("bedside/testroom/cramp")[0])
+    assert body["id"] == cramp.id and body["leg"] == "left" and body["deleted"] is False
+    wait_until(lambda: store.get_cramp(cramp.id).published)
+    store.delete_cramp(cramp.id, now_ms=T0 + 1000)  # an undo is published too
+    relay.wake_outbox()
+    subscriber.wait_for(lambda s: len([1 for t, _, _ in s if t == "bedside/testroom/cramp"]) >= 2)
+    assert json.loads(subscriber.on("bedside/testroom/cramp")[-1])["deleted"] is True
+    wait_until(lambda: store.get_cramp(cramp.id).published)
+    assert store.unpublished_cramps("testroom") == []
+
+
+def test_broker_down_from_the_start_is_logged_once(
+    make_config, tmp_path, store, caplog, relay_factory
+):
+    broker = Broker(tmp_path / "late")
+    (tmp_path / "late").mkdir()
+    config = mqtt_config(make_config, broker)
+    with caplog.at_level("INFO", logger="monitor.relay"):
+        relay = relay_factory(config)
+        wait_until(lambda: any("cannot reach" in r.getMessage() for r in caplog.records))
+        store.add_readings("testroom", readings(2))
+        broker.start()
+        try:
+            sub = Subscriber(broker, "bedside/#")
+            try:
+                relay.wake_outbox()
+                sub.wait_for(lambda s: any(t == "bedside/testroom/state" for t, _, _ in s))
+            finally:
+                sub.close()
+            wait_until(lambda: relay.acked_ms == readings(2)[-1].ts_ms)
+        finally:
+            broker.kill()
+    outage = [r for r in caplog.records if "cannot reach" in r.getMessage()]
+    recovered = [r for r in caplog.records if "connected again" in r.getMessage()]
+    assert len(outage) == 1 and len(recovered) == 1
