@@ -147,30 +147,37 @@ class _Instants:
         return parse_instant(text)
 
 
-def _reading_record(rec: dict, node: str, instant=parse_instant) -> tuple[str, Reading]:
-    """One CSV record as (node, Reading); ValueError/InstantError say what is wrong."""
-    ts = instant(rec["timestamp"])
+def _reading_row(rec: dict, node: str) -> tuple[str, int, float, float | None]:
+    """One CSV record as (node, ts_ms, temperature, humidity); ValueError says what is wrong."""
+    ts = parse_instant(rec["timestamp"])
     temp = _float(rec["temperature_c"], "temperature_c", TEMPERATURE_RANGE, True)
     hum = _float(rec["humidity_pct"], "humidity_pct", HUMIDITY_RANGE, False)
-    return _node_of(rec, node), Reading(ts, temp, hum)
+    return _node_of(rec, node), ts, temp, hum
 
 
-def parse_readings(
+ReadingRow = tuple[str, int, float, float | None]
+
+
+def parse_reading_rows(
     stream: TextIO,
     node: str,
     name: str = "readings.csv",
     progress: Callable[[int], None] | None = None,
-) -> dict[str, list[Reading]]:
-    """Parse a readings CSV into {node: [Reading]}; CsvError names bad lines."""
+) -> dict[str, list[ReadingRow]]:
+    """Parse a readings CSV into {node: [(node, ts_ms, temperature, humidity)]}.
+
+    CsvError names the bad lines.  The tuples go straight into
+    Store.insert_reading_rows (no object per row: a year is a million rows).
+    """
     header, reader = _open_rows(stream, READINGS_HEADER, [], name)
     if header == READINGS_HEADER:
-        return _parse_plain_readings(reader, header, node, name, progress)
+        return _parse_plain_rows(reader, header, node, name, progress)
     errors: list[str] = []
-    by_node: dict[str, list[Reading]] = defaultdict(list)
+    by_node: dict[str, list[ReadingRow]] = defaultdict(list)
     for line, rec in _iter_records(reader, header, name, errors):
         try:
-            row_node, reading = _reading_record(rec, node)
-            by_node[row_node].append(reading)
+            row = _reading_row(rec, node)
+            by_node[row[0]].append(row)
         except (InstantError, ValueError) as exc:
             errors.append(f"{name}: line {line}: {exc}")
         if len(errors) >= MAX_ERRORS_SHOWN:
@@ -182,11 +189,24 @@ def parse_readings(
     return by_node
 
 
-def _parse_plain_readings(reader, header, node, name, progress) -> dict[str, list[Reading]]:
+def parse_readings(
+    stream: TextIO,
+    node: str,
+    name: str = "readings.csv",
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, list[Reading]]:
+    """Parse a readings CSV into {node: [Reading]}; CsvError names bad lines."""
+    return {
+        n: [Reading(ts, t, h) for _, ts, t, h in rows]
+        for n, rows in parse_reading_rows(stream, node, name, progress).items()
+    }
+
+
+def _parse_plain_rows(reader, header, node, name, progress) -> dict[str, list[ReadingRow]]:
     """The usual three-column file, fast: rows that fail the quick checks take the
     careful path above, so messages and results are the same."""
     errors: list[str] = []
-    rows: list[Reading] = []
+    rows: list[ReadingRow] = []
     append = rows.append
     instant = _Instants()
     hours, minute_second, slow = instant.hours, _MINUTE_SECOND_MS, instant.slow
@@ -204,7 +224,7 @@ def _parse_plain_readings(reader, header, node, name, progress) -> dict[str, lis
                 base = hours.get(ts_text[:14])  # instant(ts_text), inlined
                 offset = minute_second.get(ts_text[14:])
                 ts = base + offset if base is not None and offset is not None else slow(ts_text)
-                append(Reading(ts, temp, hum))
+                append((node, ts, temp, hum))
             except ValueError:
                 line = reader.line_num
                 if not row or (len(row) == 1 and not row[0].strip()):
@@ -213,7 +233,7 @@ def _parse_plain_readings(reader, header, node, name, progress) -> dict[str, lis
                     errors.append(f"{name}: line {line}: expected {width} fields, found {len(row)}")
                 else:
                     try:
-                        append(_reading_record(dict(zip(header, row, strict=True)), node)[1])
+                        append(_reading_row(dict(zip(header, row, strict=True)), node))
                     except (InstantError, ValueError) as exc:
                         errors.append(f"{name}: line {line}: {exc}")
                 if len(errors) >= MAX_ERRORS_SHOWN:
@@ -262,9 +282,9 @@ def import_readings(
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Parse everything, then write every node's rows in one transaction."""
-    by_node = parse_readings(stream, node, name, progress)
+    by_node = parse_reading_rows(stream, node, name, progress)
     with store.transaction() as conn:
-        added = sum(store.insert_readings(conn, n, rows) for n, rows in by_node.items())
+        added = sum(store.insert_reading_rows(conn, n, rows) for n, rows in by_node.items())
     return ImportResult(sum(len(v) for v in by_node.values()), added, sorted(by_node))
 
 

@@ -128,7 +128,7 @@ class Daemon:
             stack.callback(sensor.close)
             relay = None
             if config.mqtt.enabled:
-                relay = self.relay = Relay(config, store)
+                relay = self.relay = Relay(config, store, clock=clock)
                 relay.start()
                 stack.callback(relay.stop)
             pin_factory = self._pin_factory

@@ -43,6 +43,7 @@ from collections import OrderedDict
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from monitor.clock import SystemClock
 from monitor.config import Config
 from monitor.payloads import Topics, cramp_payload, discovery_messages, reading_payload
 from monitor.store import Store
@@ -62,11 +63,12 @@ class RelayError(Exception):
 class Relay:
     """Publishes the store's outbox and retained states to one broker."""
 
-    def __init__(self, config: Config, store: Store, *, client_id: str | None = None):
+    def __init__(self, config: Config, store: Store, *, clock=None, client_id: str | None = None):
         self.config = config
         self.mqtt = config.mqtt
         self.node = config.node.id
         self.store = store
+        self._mono = (clock or SystemClock()).monotonic  # paces watermark writes
         self.topics = Topics(self.mqtt.topic_prefix, self.node)
         self.discovery_status_topic = f"{self.mqtt.discovery_prefix}/status"
         self._events: queue.SimpleQueue = queue.SimpleQueue()  # ("ack", mid) / ("session", n)
@@ -88,7 +90,7 @@ class Relay:
         self._state_ts: int | None = None
         self.acked_ms = 0
         self._persisted_ms = 0
-        self._last_persist = time.monotonic()
+        self._last_persist = 0.0
         self._cursor = 0
         self.client = self._make_client(client_id)
 
@@ -141,7 +143,7 @@ class Relay:
                     newest.ts_ms,
                 )
         self.acked_ms = self._persisted_ms = self._cursor = wm
-        self._last_persist = time.monotonic()
+        self._last_persist = self._mono()
         self.client.connect_async(self.mqtt.host, self.mqtt.port, self.mqtt.keepalive_s)
         self.client.loop_start()
         self._thread = threading.Thread(target=self._outbox_loop, name="relay-outbox", daemon=True)
@@ -343,7 +345,7 @@ class Relay:
     def _persist(self, force: bool) -> None:
         if self.acked_ms <= self._persisted_ms:
             return
-        now = time.monotonic()
+        now = self._mono()
         if force or now - self._last_persist >= PERSIST_EVERY_S:
             self.store.set_outbox_watermark(self.node, self.acked_ms)
             self._persisted_ms = self.acked_ms
