@@ -9,7 +9,8 @@ LED, alerts) hear about the cycle; systemd's watchdog is fed.
 Pins: the components get one gpiozero pin factory through DaemonContext.  It
 is ``MockFactory`` when ``GPIOZERO_PIN_FACTORY=mock``, or when the sensor is
 simulated on a machine that is not a Raspberry Pi (demo, CI); otherwise None,
-and gpiozero picks its default (lgpio on a Pi).  A factory the daemon created
+and gpiozero picks its default (lgpio on a Pi).  With no button, LED or
+buzzer configured it is None and gpiozero is never imported (memory).  A factory the daemon created
 is closed on shutdown, releasing every pin.
 
 systemd: with ``NOTIFY_SOCKET`` set, READY=1 once store and sensor are up,
@@ -33,7 +34,6 @@ from monitor.clock import SystemClock
 from monitor.components import DaemonContext, build_components
 from monitor.config import Config
 from monitor.payloads import Topics
-from monitor.relay import Relay, RelayError
 from monitor.sampler import ClockGuard, Sampler, SensorHealth
 from monitor.sensor import SensorError, is_raspberry_pi, open_sensor
 from monitor.store import Reading, Store
@@ -59,9 +59,19 @@ def sd_notify(state: str) -> bool:
     return True
 
 
+def uses_gpio(config: Config) -> bool:
+    """Whether any component will drive a pin (the DHT goes through Blinka, not gpiozero)."""
+    return config.button.enabled or config.led.pin is not None or config.buzzer.pin is not None
+
+
 def choose_pin_factory(config: Config):
-    """MockFactory for the demo/tests (see the module doc), else None (gpiozero's default)."""
+    """MockFactory for the demo/tests (see the module doc), else None (gpiozero's default).
+
+    None too when no button, LED or buzzer is configured: gpiozero is not even imported.
+    """
     wanted = os.environ.get("GPIOZERO_PIN_FACTORY", "").strip().lower()
+    if not uses_gpio(config):
+        return None
     if wanted == "mock" or (
         not wanted and config.sensor.kind == "simulated" and not is_raspberry_pi()
     ):
@@ -90,7 +100,7 @@ class Daemon:
         self.stored = 0
         self.last_reading: Reading | None = None
         self.error: BaseException | None = None
-        self.relay: Relay | None = None
+        self.relay = None  # the Relay when MQTT is enabled
         self.store: Store | None = None
         self._health_status: str | None = None
         self._health_written = 0.0
@@ -128,7 +138,10 @@ class Daemon:
             stack.callback(sensor.close)
             relay = None
             if config.mqtt.enabled:
+                from monitor.relay import Relay  # paho & co. cost ~10 MB: only when used
+
                 relay = self.relay = Relay(config, store, clock=clock)
+                relay.piggyback = True
                 relay.start()
                 stack.callback(relay.stop)
             pin_factory = self._pin_factory
@@ -175,7 +188,7 @@ class Daemon:
             log.info("shutting down: flushing the outbox, saying offline, releasing pins")
 
     def _loop(self, stop, sampler: Sampler, guard: ClockGuard, store, relay, components) -> None:
-        clock, node, interval = self.clock, self.config.node.id, self.config.sensor.interval_s
+        clock, interval = self.clock, self.config.sensor.interval_s
         next_due = clock.monotonic()
         while not stop.is_set():
             sample = sampler.sample(stop)
@@ -185,7 +198,7 @@ class Daemon:
             if sample is not None and guard.accept(sample.ts_ms):
                 candidate = Reading(sample.ts_ms, sample.temperature_c, sample.humidity_pct)
                 try:
-                    store.add_reading(node, candidate)  # committed before anyone hears of it
+                    self._store_reading(store, relay, candidate)
                 except sqlite3.Error as exc:
                     log.error("could not store a reading: %s", exc)
                 else:
@@ -209,6 +222,18 @@ class Daemon:
             if next_due < now:  # a slow cycle: skip what was missed rather than burst
                 next_due = now
             clock.sleep(next_due - now, until=stop)
+
+    def _store_reading(self, store: Store, relay, reading: Reading) -> None:
+        """Commit the reading (before anyone hears of it), with the outbox watermark when
+        it is due: one fsync'd commit instead of two (SD-card wear)."""
+        node = self.config.node.id
+        watermark = relay.watermark_due() if relay is not None else None
+        with store.transaction() as conn:
+            store.insert_readings(conn, node, [reading])
+            if watermark is not None:
+                store.write_outbox_watermark(conn, node, watermark)
+        if watermark is not None:
+            relay.watermark_saved(watermark)
 
     def _record_health(self, store: Store, health: SensorHealth) -> None:
         snap = health.snapshot()
@@ -242,8 +267,13 @@ def run(args, config: Config) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    user_errors: tuple[type[Exception], ...] = (SensorError,)
+    if config.mqtt.enabled:
+        from monitor.relay import RelayError
+
+        user_errors += (RelayError,)
     try:
         Daemon(config).run(stop)
-    except (SensorError, RelayError) as exc:
+    except user_errors as exc:
         raise UserError(str(exc)) from None
     return 0

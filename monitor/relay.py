@@ -7,7 +7,8 @@ Readings
     acknowledged watermark (``Store.outbox_watermark``), with at most
     ``WINDOW`` unacknowledged at a time.  PUBACKs (``on_publish``) advance an
     in-memory contiguous watermark; it is written to the database at most every
-    ``PERSIST_EVERY_S`` and on shutdown, to spare the SD card.  After a crash
+    ``PERSIST_EVERY_S`` (by the daemon, in the same commit as a reading, see
+    :meth:`Relay.watermark_due`) and on shutdown, to spare the SD card.  After a crash
     up to a minute of readings is therefore sent again: delivery is
     at-least-once and consumers are idempotent by (node, ts).
     **First start** (no watermark yet): the watermark is set to the newest
@@ -92,6 +93,10 @@ class Relay:
         self._persisted_ms = 0
         self._last_persist = 0.0
         self._cursor = 0
+        self._persist_lock = threading.Lock()
+        # True when the daemon saves the watermark with its readings (watermark_due).
+        self.piggyback = False
+        self.bytes_published = 0  # MQTT PUBLISH packet bytes handed to paho (bench figures)
         self.client = self._make_client(client_id)
 
     # -- setup -----------------------------------------------------------------------
@@ -158,7 +163,7 @@ class Relay:
             self._thread = None
         self._stopping = True
         if self.connected.is_set():
-            info = self.client.publish(self.topics.status, b"offline", qos=1, retain=True)
+            info = self._publish(self.topics.status, b"offline", qos=1, retain=True)
             try:
                 info.wait_for_publish(timeout=FLUSH_TIMEOUT_S)
             except (RuntimeError, ValueError):
@@ -177,7 +182,7 @@ class Relay:
         with self._retained_lock:
             self._retained[topic] = payload
         if self.connected.is_set():
-            self.client.publish(topic, payload, qos=1, retain=True)
+            self._publish(topic, payload, qos=1, retain=True)
 
     # -- paho callbacks (network thread): enqueue, publish connection state -------------
 
@@ -193,12 +198,12 @@ class Relay:
                     reason_code,
                 )
             return
-        client.publish(self.topics.status, b"online", qos=1, retain=True)
+        self._publish(self.topics.status, b"online", qos=1, retain=True)
         self._publish_discovery()
         with self._retained_lock:
             retained = list(self._retained.items())
         for topic, payload in retained:
-            client.publish(topic, payload, qos=1, retain=True)
+            self._publish(topic, payload, qos=1, retain=True)
         if self.mqtt.discovery:
             client.subscribe(self.discovery_status_topic, qos=1)
         if self._outage_since is not None:
@@ -253,7 +258,12 @@ class Relay:
         for topic, payload in discovery_messages(
             self.topics, self.mqtt.discovery_prefix, self.config.node.name
         ):
-            self.client.publish(topic, payload, qos=1, retain=True)
+            self._publish(topic, payload, qos=1, retain=True)
+
+    def _publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False):
+        # fixed header (~3) + topic length (2) + topic + packet id (2) + payload
+        self.bytes_published += 7 + len(topic.encode()) + len(payload)
+        return self.client.publish(topic, payload, qos=qos, retain=retain)
 
     # -- the outbox thread ---------------------------------------------------------------
 
@@ -321,14 +331,14 @@ class Relay:
             return
         rows = self.store.readings_after(self.node, self._cursor, room)
         for r in rows:
-            info = self.client.publish(self.topics.reading, reading_payload(r), qos=1)
+            info = self._publish(self.topics.reading, reading_payload(r), qos=1)
             self._mids[info.mid] = ("reading", r.ts_ms)
             self._inflight[r.ts_ms] = False
             self._cursor = r.ts_ms
         if len(rows) < room:  # caught up: the retained state is the newest reading
             newest = rows[-1] if rows else self.store.newest_reading(self.node)
             if newest is not None and newest.ts_ms != self._state_ts:
-                self.client.publish(self.topics.state, reading_payload(newest), qos=1, retain=True)
+                self._publish(self.topics.state, reading_payload(newest), qos=1, retain=True)
                 self._state_ts = newest.ts_ms
 
     def _pump_cramps(self) -> None:
@@ -338,18 +348,36 @@ class Relay:
             key = (cramp.id, cramp.updated_ms)
             if key in self._cramps_inflight:
                 continue
-            info = self.client.publish(self.topics.cramp, cramp_payload(cramp), qos=1)
+            info = self._publish(self.topics.cramp, cramp_payload(cramp), qos=1)
             self._mids[info.mid] = ("cramp", key)
             self._cramps_inflight.add(key)
 
+    def watermark_due(self) -> int | None:
+        """The acknowledged watermark when it is time to save it, for the daemon to write
+        in the same transaction as its next reading (then call :meth:`watermark_saved`)."""
+        with self._persist_lock:
+            acked = self.acked_ms
+            if acked > self._persisted_ms and self._mono() - self._last_persist >= PERSIST_EVERY_S:
+                return acked
+        return None
+
+    def watermark_saved(self, acked_ms: int) -> None:
+        with self._persist_lock:
+            self._persisted_ms = max(self._persisted_ms, acked_ms)
+            self._last_persist = self._mono()
+
     def _persist(self, force: bool) -> None:
-        if self.acked_ms <= self._persisted_ms:
-            return
-        now = self._mono()
-        if force or now - self._last_persist >= PERSIST_EVERY_S:
-            self.store.set_outbox_watermark(self.node, self.acked_ms)
-            self._persisted_ms = self.acked_ms
-            self._last_persist = now
+        """Save the watermark ourselves on shutdown, or when no reading has carried it
+        for a while (sensor down; ``piggyback`` False without a daemon)."""
+        with self._persist_lock:
+            acked = self.acked_ms
+            if acked <= self._persisted_ms:
+                return
+            wait = PERSIST_EVERY_S * (2 if self.piggyback else 1)
+            if not force and self._mono() - self._last_persist < wait:
+                return
+        self.store.set_outbox_watermark(self.node, acked)
+        self.watermark_saved(acked)
 
     def _finish(self) -> None:
         """On shutdown: collect the PUBACKs still coming (briefly), then save the watermark."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import statistics
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -33,6 +32,13 @@ RANGES = {
     "dht11": ((0.0, 50.0), (20.0, 90.0)),
     "simulated": ((-40.0, 80.0), (0.0, 100.0)),
 }
+
+
+def _median(values) -> float:
+    """statistics.median without importing statistics (decimal, fractions: ~2 MB RSS)."""
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +75,7 @@ class ReadingFilter:
             if not lo <= value <= hi:
                 return f"{label} {value:g} {unit} is outside {lo:g}..{hi:g} for a {self.model}"
         if self.recent:
-            median = statistics.median(self.recent)
+            median = _median(self.recent)
             if abs(temperature - median) > self.max_jump_c:
                 pending = self.pending
                 if pending is not None and abs(temperature - pending) <= self.max_jump_c:

@@ -367,12 +367,19 @@ class Store:
 
     def set_outbox_watermark(self, node: str, acked_ms: int, stream: str = "reading") -> None:
         with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO outbox_state (node, stream, acked_ms) VALUES (?, ?, ?)"
-                " ON CONFLICT (node, stream)"
-                " DO UPDATE SET acked_ms = max(acked_ms, excluded.acked_ms)",
-                (node, stream, acked_ms),
-            )
+            self.write_outbox_watermark(conn, node, acked_ms, stream)
+
+    def write_outbox_watermark(
+        self, conn: sqlite3.Connection, node: str, acked_ms: int, stream: str = "reading"
+    ) -> None:
+        """set_outbox_watermark inside a caller's transaction (the daemon saves it in the
+        same commit as a reading: one fsync fewer); never moves backwards."""
+        conn.execute(
+            "INSERT INTO outbox_state (node, stream, acked_ms) VALUES (?, ?, ?)"
+            " ON CONFLICT (node, stream)"
+            " DO UPDATE SET acked_ms = max(acked_ms, excluded.acked_ms)",
+            (node, stream, acked_ms),
+        )
 
     # -- sensor health (migration 0002; written by the daemon) ----------------------------
 
