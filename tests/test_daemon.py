@@ -143,6 +143,10 @@ def test_mqtt_disabled_still_reads_and_stores(make_config, db_path, tmp_path):
     assert "readings are stored only" in log.read_text()
 
 
+def received_ts(sub: Subscriber) -> list[int]:
+    return [parse_reading(p).ts_ms for t, p, _ in list(sub.seen) if t.endswith("/reading")]
+
+
 @pytest.mark.broker
 def test_sigkill_between_store_and_publish_then_the_outbox_replays(
     make_config, db_path, broker, tmp_path
@@ -160,19 +164,38 @@ def test_sigkill_between_store_and_publish_then_the_outbox_replays(
     sub = Subscriber(broker, "bedside/#")
     proc = start_bedside("monitor", config=path, log=tmp_path / "run2.log")
     try:
-
-        def received():
-            return {parse_reading(p).ts_ms for t, p, _ in sub.seen if t.endswith("/reading")}
-
-        sub.wait_for(lambda s: set(unpublished) <= received())
-        later = sub.wait_for(lambda s: received() - set(unpublished))  # and the live ones
+        sub.wait_for(lambda s: set(unpublished) <= set(received_ts(sub)))
+        later = sub.wait_for(lambda s: set(received_ts(sub)) - set(unpublished))  # live ones
         assert min(later) > max(unpublished)
     finally:
         code = stop_process(proc, signal.SIGTERM)
         sub.close()
     assert code == 0
-    got = [parse_reading(p).ts_ms for t, p, _ in sub.seen if t.endswith("/reading")]
-    assert got[: len(unpublished)] == unpublished  # replayed in order, before new ones
+    assert received_ts(sub)[: len(unpublished)] == unpublished  # in order, before new ones
+
+
+@pytest.mark.broker
+def test_sigkill_while_publishing_then_every_stored_reading_arrives(
+    make_config, db_path, broker, tmp_path
+):
+    path, _ = monitor_config(make_config, broker)
+    sub = Subscriber(broker, "bedside/#")
+    proc = start_bedside("monitor", config=path, log=tmp_path / "run1.log")
+    try:
+        sub.wait_for(lambda s: len(received_ts(sub)) >= 2)
+    finally:
+        proc.kill()  # somewhere between store, publish and PUBACK
+        proc.wait(EVENT_TIMEOUT)
+    stored = stored_ts(db_path)
+    proc = start_bedside("monitor", config=path, log=tmp_path / "run2.log")
+    try:
+        # At least once: what was in flight (or acknowledged but not yet saved) comes again.
+        sub.wait_for(lambda s: set(stored) <= set(received_ts(sub)))
+        sub.wait_for(lambda s: max(received_ts(sub)) > max(stored))  # the new run is live
+    finally:
+        code = stop_process(proc, signal.SIGTERM)
+        sub.close()
+    assert code == 0
 
 
 @pytest.mark.broker

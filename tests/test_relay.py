@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -16,6 +17,9 @@ from tests.support import EVENT_TIMEOUT, Broker, Subscriber
 pytestmark = pytest.mark.broker
 
 T0 = RELEASE_DATE_MS + 30 * 86_400_000
+# mosquitto started as root drops to the mosquitto user, who cannot read files in
+# pytest's private temporary directories (password file, certificates).
+AS_ROOT = "user root\n" if os.geteuid() == 0 else ""
 
 
 def readings(n: int, start: int = T0) -> list[Reading]:
@@ -261,3 +265,148 @@ def test_broker_down_from_the_start_is_logged_once(
     outage = [r for r in caplog.records if "cannot reach" in r.getMessage()]
     recovered = [r for r in caplog.records if "connected again" in r.getMessage()]
     assert len(outage) == 1 and len(recovered) == 1
+
+
+def test_watermark_is_due_at_most_every_60_s_of_the_injected_clock(
+    make_config, broker, subscriber, store
+):
+    from monitor.clock import FakeClock
+
+    clock = FakeClock()
+    relay = Relay(mqtt_config(make_config, broker), store, clock=clock)
+    relay.piggyback = True
+    relay.start()
+    try:
+        rows = readings(3)
+        store.add_readings("testroom", rows)
+        relay.wake_outbox()
+        wait_until(lambda: relay.acked_ms == rows[-1].ts_ms)
+        assert relay.watermark_due() is None  # acknowledged, but saved less than 60 s ago
+        assert store.outbox_watermark("testroom") == 0
+        clock.advance(61)
+        due = relay.watermark_due()
+        assert due == rows[-1].ts_ms
+        store.set_outbox_watermark("testroom", due)  # what the daemon does with its reading
+        relay.watermark_saved(due)
+        assert relay.watermark_due() is None
+        more = readings(2, start=rows[-1].ts_ms + 30_000)
+        store.add_readings("testroom", more)
+        relay.wake_outbox()
+        wait_until(lambda: relay.acked_ms == more[-1].ts_ms)
+        assert store.outbox_watermark("testroom") == rows[-1].ts_ms
+    finally:
+        relay.stop()
+    assert store.outbox_watermark("testroom") == more[-1].ts_ms  # flushed on stop
+
+
+def test_username_and_password(make_config, tmp_path, store, caplog, relay_factory):
+    import subprocess
+
+    workdir = tmp_path / "auth"
+    workdir.mkdir()
+    passwd = workdir / "passwd"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), "bedside", "s3cret"], check=True)
+    auth = f"{AS_ROOT}allow_anonymous false\npassword_file {passwd}\n"
+    broker = Broker(workdir, extra_conf=auth).start()
+    try:
+        good = relay_factory(
+            mqtt_config(make_config, broker, username="bedside", password="s3cret")
+        )
+        store.add_readings("testroom", readings(2))
+        good.wake_outbox()
+        wait_until(lambda: good.acked_ms == readings(2)[-1].ts_ms)  # the broker PUBACKed
+        with caplog.at_level("WARNING", logger="monitor.relay"):
+            bad = Relay(
+                mqtt_config(make_config, broker, username="bedside", password="wrong"),
+                store,
+                client_id="bedside-wrong",
+            )
+            bad.start()
+            try:
+                wait_until(lambda: any("refused" in r.getMessage() for r in caplog.records))
+                assert not bad.connected.is_set()
+            finally:
+                bad.stop()
+        refused = [r for r in caplog.records if "refused" in r.getMessage()]
+        assert len(refused) == 1 and "username/password" in refused[0].getMessage()
+    finally:
+        broker.kill()
+
+
+def test_tls_with_a_private_ca(make_config, tmp_path, store, relay_factory):
+    import subprocess
+
+    d = tmp_path / "tls"
+    d.mkdir()
+
+    def ssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
+
+    ssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=bedside test CA",
+    )
+    ssl(
+        "req",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    )
+    (d / "san.ext").write_text("subjectAltName = IP:127.0.0.1\n")
+    ssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    )
+    broker = Broker(
+        d,
+        extra_conf=f"{AS_ROOT}cafile {d}/ca.crt\ncertfile {d}/server.crt\nkeyfile {d}/server.key\n",
+    ).start()
+    try:
+        relay = relay_factory(mqtt_config(make_config, broker, tls=True, ca_file=str(d / "ca.crt")))
+        store.add_readings("testroom", readings(2))
+        relay.wake_outbox()
+        wait_until(lambda: relay.acked_ms == readings(2)[-1].ts_ms)
+    finally:
+        broker.kill()
+
+
+def test_missing_ca_file_is_a_clear_error(make_config, broker, store):
+    from monitor.relay import RelayError
+
+    config = mqtt_config(make_config, broker, ca_file="/nonexistent/ca.crt")
+    with pytest.raises(RelayError, match=r"\[mqtt\] TLS settings do not work \(ca_file="):
+        Relay(config, store)
