@@ -81,6 +81,22 @@ def choose_pin_factory(config: Config):
     return None
 
 
+def _check_watchdog(config: Config) -> None:
+    """Warn when systemd's WatchdogSec is too short for one read cycle with its retries."""
+    usec = os.environ.get("WATCHDOG_USEC", "")
+    if not usec.isdigit():
+        return
+    cycle_s = config.sensor.interval_s + 2 * config.sensor.retries + 5
+    if int(usec) / 1e6 < cycle_s:
+        log.warning(
+            "systemd WatchdogSec=%g s is shorter than one read cycle (%g s with retries):"
+            " systemd will restart a healthy daemon; use at least %d s",
+            int(usec) / 1e6,
+            cycle_s,
+            int(3 * config.sensor.interval_s),
+        )
+
+
 def _noop(*_args) -> None:
     return None
 
@@ -182,6 +198,7 @@ class Daemon:
                 if relay
                 else "off ([mqtt] enabled = false): readings are stored only",
             )
+            _check_watchdog(config)
             sd_notify("READY=1")
             self.ready.set()
             self._loop(stop, sampler, guard, store, relay, components)

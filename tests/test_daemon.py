@@ -247,3 +247,13 @@ def test_dht_without_hardware_is_a_one_line_error(make_config, tmp_path):
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "cannot open the DHT22 on GPIO4" in result.stderr
+
+
+def test_a_watchdog_shorter_than_a_cycle_is_warned_about(make_config, monkeypatch, caplog):
+    _, config = make_config({"sensor": {"interval_s": 30}})
+    monkeypatch.setenv("WATCHDOG_USEC", str(20_000_000))
+    stop = threading.Event()
+    monkeypatch.setattr("monitor.daemon.build_components", lambda ctx: [Recorder(ctx, stop, 1)])
+    with caplog.at_level("WARNING", logger="monitor.daemon"):
+        Daemon(config, clock=FakeClock()).run(stop)
+    assert any("WatchdogSec=20 s" in r.getMessage() for r in caplog.records)
