@@ -67,6 +67,11 @@ class Broker:
             "log_type error",
             "log_type warning",
         ]
+        if os.geteuid() == 0:
+            # Started as root, mosquitto drops to the mosquitto user, who can neither
+            # write persistence nor read password/certificate files in pytest's
+            # private temporary directories.
+            lines.append("user root")
         conf.write_text("\n".join(lines) + "\n" + self.extra_conf)
         return conf
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest
@@ -17,9 +16,6 @@ from tests.support import EVENT_TIMEOUT, Broker, Subscriber
 pytestmark = pytest.mark.broker
 
 T0 = RELEASE_DATE_MS + 30 * 86_400_000
-# mosquitto started as root drops to the mosquitto user, who cannot read files in
-# pytest's private temporary directories (password file, certificates).
-AS_ROOT = "user root\n" if os.geteuid() == 0 else ""
 
 
 def readings(n: int, start: int = T0) -> list[Reading]:
@@ -306,7 +302,7 @@ def test_username_and_password(make_config, tmp_path, store, caplog, relay_facto
     workdir.mkdir()
     passwd = workdir / "passwd"
     subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), "bedside", "s3cret"], check=True)
-    auth = f"{AS_ROOT}allow_anonymous false\npassword_file {passwd}\n"
+    auth = f"allow_anonymous false\npassword_file {passwd}\n"
     broker = Broker(workdir, extra_conf=auth).start()
     try:
         good = relay_factory(
@@ -393,7 +389,7 @@ def test_tls_with_a_private_ca(make_config, tmp_path, store, relay_factory):
     )
     broker = Broker(
         d,
-        extra_conf=f"{AS_ROOT}cafile {d}/ca.crt\ncertfile {d}/server.crt\nkeyfile {d}/server.key\n",
+        extra_conf=f"cafile {d}/ca.crt\ncertfile {d}/server.crt\nkeyfile {d}/server.key\n",
     ).start()
     try:
         relay = relay_factory(mqtt_config(make_config, broker, tls=True, ca_file=str(d / "ca.crt")))
