@@ -84,7 +84,6 @@ class Relay:
         self._ever_connected = False
         # Bookkeeping owned by the outbox thread.
         self._session = 0
-        self._seen_session = 0
         self._mids: dict[int, tuple] = {}
         self._inflight: OrderedDict[int, bool] = OrderedDict()  # ts_ms -> acked
         self._cramps_inflight: set[tuple[int, int]] = set()
@@ -295,7 +294,6 @@ class Relay:
                 return
             timeout = None
             if kind == "session":
-                self._seen_session = value
                 self._reset_tracking()
             elif kind == "ack":
                 self._acked(value)

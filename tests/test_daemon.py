@@ -257,3 +257,17 @@ def test_a_watchdog_shorter_than_a_cycle_is_warned_about(make_config, monkeypatc
     with caplog.at_level("WARNING", logger="monitor.daemon"):
         Daemon(config, clock=FakeClock()).run(stop)
     assert any("WatchdogSec=20 s" in r.getMessage() for r in caplog.records)
+
+
+def test_sd_notify_reaches_an_abstract_socket(monkeypatch):
+    from monitor.daemon import sd_notify
+
+    name = f"bedside-test-{threading.get_native_id()}-{time.monotonic_ns()}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind("\0" + name)
+        server.settimeout(EVENT_TIMEOUT)
+        monkeypatch.setenv("NOTIFY_SOCKET", "@" + name)
+        assert sd_notify("READY=1")
+        assert server.recv(64) == b"READY=1"
+    monkeypatch.delenv("NOTIFY_SOCKET")
+    assert not sd_notify("READY=1")  # not under systemd: a quiet no-op

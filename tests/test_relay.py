@@ -406,3 +406,16 @@ def test_missing_ca_file_is_a_clear_error(make_config, broker, store):
     config = mqtt_config(make_config, broker, ca_file="/nonexistent/ca.crt")
     with pytest.raises(RelayError, match=r"\[mqtt\] TLS settings do not work \(ca_file="):
         Relay(config, store)
+
+
+def test_a_cramp_written_by_another_process_is_found_by_polling(
+    make_config, broker, subscriber, store, db_path, relay_factory
+):
+    from monitor.store import Store
+
+    relay_factory(mqtt_config(make_config, broker))
+    with Store.open(db_path) as web:  # the web process's own connection, no wake-up call
+        cramp, _ = web.add_cramp("testroom", T0, source="web", now_ms=T0, leg="both")
+    subscriber.wait_for(lambda s: any(t == "bedside/testroom/cramp" for t, _, _ in s))
+    assert json.loads(subscriber.on("bedside/testroom/cramp")[0])["id"] == cramp.id
+    wait_until(lambda: store.get_cramp(cramp.id).published)
