@@ -149,7 +149,6 @@ class Daemon:
         store = self.store = Store.open(config.storage.database)
         with contextlib.ExitStack() as stack:
             stack.callback(store.close)
-            stack.callback(sd_notify, "STOPPING=1")
             sensor = self._sensor or open_sensor(config, clock)
             stack.callback(sensor.close)
             relay = None
@@ -199,6 +198,7 @@ class Daemon:
                 else "off ([mqtt] enabled = false): readings are stored only",
             )
             _check_watchdog(config)
+            stack.callback(sd_notify, "STOPPING=1")  # registered last: sent first on the way out
             sd_notify("READY=1")
             self.ready.set()
             self._loop(stop, sampler, guard, store, relay, components)
@@ -222,6 +222,12 @@ class Daemon:
                     reading = candidate
                     guard.stored(reading.ts_ms)
                     self.stored += 1
+                    if self.stored == 1:
+                        log.info(
+                            "first reading stored: %.1f °C, %s %%RH",
+                            reading.temperature_c,
+                            "-" if reading.humidity_pct is None else f"{reading.humidity_pct:.0f}",
+                        )
                     if relay is not None:
                         relay.wake_outbox()
             self._record_health(store, sampler.health)
