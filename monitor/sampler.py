@@ -25,7 +25,9 @@ from monitor.clock import RELEASE_DATE_MS, iso_utc
 
 log = logging.getLogger(__name__)
 
-MIN_READ_GAP_S = 2.0  # the DHT cannot be read more often than this
+# The DHT cannot be read more often than every 2 s, and adafruit_dht silently returns
+# its cached measurement when asked again within 2 s: keep a little margin.
+MIN_READ_GAP_S = 2.1
 # (temperature range, humidity range) the sensor can report, from the datasheets.
 RANGES = {
     "dht22": ((-40.0, 80.0), (0.0, 100.0)),
