@@ -111,22 +111,73 @@ def _node_of(record: dict, default: str) -> str:
     return node
 
 
-def parse_readings(
+# 'MM:SSZ' -> milliseconds, for the fast timestamp path below.
+_MINUTE_SECOND_MS = {
+    f"{m:02d}:{sec:02d}Z": m * 60_000 + sec * 1000 for m in range(60) for sec in range(60)
+}
+
+
+class _Instants:
+    """parse_instant with a fast path for the common 'YYYY-MM-DDTHH:MM:SSZ' form.
+
+    'YYYY-MM-DDTHH:' is parsed once by parse_instant and cached; 'MM:SSZ' is
+    looked up.  Anything else goes through parse_instant (same results, same
+    errors); the import benchmark (bench/bench_import.py) is why this exists.
+    """
+
+    def __init__(self):
+        self.hours: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        base = self.hours.get(text[:14])
+        if base is not None:
+            offset = _MINUTE_SECOND_MS.get(text[14:])
+            if offset is not None:
+                return base + offset
+        return self.slow(text)
+
+    def slow(self, text: str) -> int:
+        if len(text) == 20 and text[13] == ":" and text[14:] in _MINUTE_SECOND_MS:
+            try:
+                base = parse_instant(text[:14] + "00:00Z")
+            except InstantError:
+                return parse_instant(text)
+            self.hours[text[:14]] = base
+            return base + _MINUTE_SECOND_MS[text[14:]]
+        return parse_instant(text)
+
+
+def _reading_row(rec: dict, node: str) -> tuple[str, int, float, float | None]:
+    """One CSV record as (node, ts_ms, temperature, humidity); ValueError says what is wrong."""
+    ts = parse_instant(rec["timestamp"])
+    temp = _float(rec["temperature_c"], "temperature_c", TEMPERATURE_RANGE, True)
+    hum = _float(rec["humidity_pct"], "humidity_pct", HUMIDITY_RANGE, False)
+    return _node_of(rec, node), ts, temp, hum
+
+
+ReadingRow = tuple[str, int, float, float | None]
+
+
+def parse_reading_rows(
     stream: TextIO,
     node: str,
     name: str = "readings.csv",
     progress: Callable[[int], None] | None = None,
-) -> dict[str, list[Reading]]:
-    """Parse a readings CSV into {node: [Reading]}; CsvError names bad lines."""
+) -> dict[str, list[ReadingRow]]:
+    """Parse a readings CSV into {node: [(node, ts_ms, temperature, humidity)]}.
+
+    CsvError names the bad lines.  The tuples go straight into
+    Store.insert_reading_rows (no object per row: a year is a million rows).
+    """
     header, reader = _open_rows(stream, READINGS_HEADER, [], name)
+    if header == READINGS_HEADER:
+        return _parse_plain_rows(reader, header, node, name, progress)
     errors: list[str] = []
-    by_node: dict[str, list[Reading]] = defaultdict(list)
+    by_node: dict[str, list[ReadingRow]] = defaultdict(list)
     for line, rec in _iter_records(reader, header, name, errors):
         try:
-            ts = parse_instant(rec["timestamp"])
-            temp = _float(rec["temperature_c"], "temperature_c", TEMPERATURE_RANGE, True)
-            hum = _float(rec["humidity_pct"], "humidity_pct", HUMIDITY_RANGE, False)
-            by_node[_node_of(rec, node)].append(Reading(ts, temp, hum))
+            row = _reading_row(rec, node)
+            by_node[row[0]].append(row)
         except (InstantError, ValueError) as exc:
             errors.append(f"{name}: line {line}: {exc}")
         if len(errors) >= MAX_ERRORS_SHOWN:
@@ -136,6 +187,64 @@ def parse_readings(
     if errors:
         raise CsvError(errors)
     return by_node
+
+
+def parse_readings(
+    stream: TextIO,
+    node: str,
+    name: str = "readings.csv",
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, list[Reading]]:
+    """Parse a readings CSV into {node: [Reading]}; CsvError names bad lines."""
+    return {
+        n: [Reading(ts, t, h) for _, ts, t, h in rows]
+        for n, rows in parse_reading_rows(stream, node, name, progress).items()
+    }
+
+
+def _parse_plain_rows(reader, header, node, name, progress) -> dict[str, list[ReadingRow]]:
+    """The usual three-column file, fast: rows that fail the quick checks take the
+    careful path above, so messages and results are the same."""
+    errors: list[str] = []
+    rows: list[ReadingRow] = []
+    append = rows.append
+    instant = _Instants()
+    hours, minute_second, slow = instant.hours, _MINUTE_SECOND_MS, instant.slow
+    t_lo, t_hi = TEMPERATURE_RANGE
+    h_lo, h_hi = HUMIDITY_RANGE
+    width = len(header)
+    try:
+        for row in reader:
+            try:
+                ts_text, t_text, h_text = row
+                temp = float(t_text)
+                hum = float(h_text) if h_text else None
+                if not t_lo <= temp <= t_hi or (hum is not None and not h_lo <= hum <= h_hi):
+                    raise ValueError
+                base = hours.get(ts_text[:14])  # instant(ts_text), inlined
+                offset = minute_second.get(ts_text[14:])
+                ts = base + offset if base is not None and offset is not None else slow(ts_text)
+                append((node, ts, temp, hum))
+            except ValueError:
+                line = reader.line_num
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # blank line
+                if len(row) != width:
+                    errors.append(f"{name}: line {line}: expected {width} fields, found {len(row)}")
+                else:
+                    try:
+                        append(_reading_row(dict(zip(header, row, strict=True)), node))
+                    except (InstantError, ValueError) as exc:
+                        errors.append(f"{name}: line {line}: {exc}")
+                if len(errors) >= MAX_ERRORS_SHOWN:
+                    break
+            if progress is not None and reader.line_num % 20000 == 0:
+                progress(reader.line_num)
+    except csv.Error as exc:
+        errors.append(f"{name}: line {reader.line_num}: {exc}")
+    if errors:
+        raise CsvError(errors)
+    return {node: rows} if rows else {}
 
 
 def parse_cramps(stream: TextIO, node: str, name: str = "cramps.csv") -> dict[str, list[dict]]:
@@ -173,9 +282,9 @@ def import_readings(
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Parse everything, then write every node's rows in one transaction."""
-    by_node = parse_readings(stream, node, name, progress)
+    by_node = parse_reading_rows(stream, node, name, progress)
     with store.transaction() as conn:
-        added = sum(store.insert_readings(conn, n, rows) for n, rows in by_node.items())
+        added = sum(store.insert_reading_rows(conn, n, rows) for n, rows in by_node.items())
     return ImportResult(sum(len(v) for v in by_node.values()), added, sorted(by_node))
 
 

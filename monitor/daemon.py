@@ -1,7 +1,302 @@
-"""The sensor daemon (`bedside monitor`). Placeholder until the daemon lands."""
+"""The sensor daemon (`bedside monitor`): read, store, then tell.
+
+Each cycle (every ``[sensor] interval_s``): the sampler reads with retries and
+filters; a plausible reading stamped by a plausible clock is committed to the
+store; the relay is woken to publish it (the store is the outbox, so a crash
+between store and publish only delays the message); the components (button,
+LED, alerts) hear about the cycle; systemd's watchdog is fed.
+
+Pins: the components get one gpiozero pin factory through DaemonContext.  It
+is ``MockFactory`` when ``GPIOZERO_PIN_FACTORY=mock``, or when the sensor is
+simulated on a machine that is not a Raspberry Pi (demo, CI); otherwise None,
+and gpiozero picks its default (lgpio on a Pi).  With no button, LED or
+buzzer configured it is None and gpiozero is never imported (memory).  A factory the daemon created
+is closed on shutdown, releasing every pin.
+
+systemd: with ``NOTIFY_SOCKET`` set, READY=1 once store and sensor are up,
+WATCHDOG=1 every cycle (use ``WatchdogSec`` of a few intervals), STOPPING=1 on
+the way out.  SIGTERM/SIGINT stop the loop; shutdown flushes the outbox
+watermark, publishes ``offline``, closes the components and releases the pins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sqlite3
+import threading
 
 from monitor.cli import UserError
+from monitor.clock import SystemClock
+from monitor.components import DaemonContext, build_components
+from monitor.config import Config
+from monitor.payloads import Topics
+from monitor.sampler import ClockGuard, Sampler, SensorHealth
+from monitor.sensor import SensorError, is_raspberry_pi, open_sensor
+from monitor.store import Reading, Store
+
+log = logging.getLogger("monitor.daemon")
+
+HEALTH_EVERY_S = 600.0  # sensor_health row: on a status change, else at most this often
 
 
-def run(args, config) -> int:
-    raise UserError("the daemon is not built yet")
+def sd_notify(state: str) -> bool:
+    """Tell systemd (Type=notify) something; a no-op without NOTIFY_SOCKET."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return False
+    if address.startswith("@"):  # abstract namespace
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.connect(address)
+            sock.sendall(state.encode())
+    except OSError:
+        return False
+    return True
+
+
+def uses_gpio(config: Config) -> bool:
+    """Whether any component will drive a pin (the DHT goes through Blinka, not gpiozero)."""
+    return config.button.enabled or config.led.pin is not None or config.buzzer.pin is not None
+
+
+def choose_pin_factory(config: Config):
+    """MockFactory for the demo/tests (see the module doc), else None (gpiozero's default).
+
+    None too when no button, LED or buzzer is configured: gpiozero is not even imported.
+    """
+    wanted = os.environ.get("GPIOZERO_PIN_FACTORY", "").strip().lower()
+    if not uses_gpio(config):
+        return None
+    if wanted == "mock" or (
+        not wanted and config.sensor.kind == "simulated" and not is_raspberry_pi()
+    ):
+        from gpiozero.pins.mock import MockFactory
+
+        return MockFactory()
+    return None
+
+
+def _check_watchdog(config: Config) -> None:
+    """Warn when systemd's WatchdogSec is too short for one read cycle with its retries."""
+    usec = os.environ.get("WATCHDOG_USEC", "")
+    if not usec.isdigit():
+        return
+    cycle_s = config.sensor.interval_s + 2 * config.sensor.retries + 5
+    if int(usec) / 1e6 < cycle_s:
+        log.warning(
+            "systemd WatchdogSec=%g s is shorter than one read cycle (%g s with retries):"
+            " systemd will restart a healthy daemon; use at least %d s",
+            int(usec) / 1e6,
+            cycle_s,
+            int(3 * config.sensor.interval_s),
+        )
+
+
+def _noop(*_args) -> None:
+    return None
+
+
+class Daemon:
+    """The read loop and everything it owns; ``run`` blocks, ``start``/``stop`` use a thread."""
+
+    def __init__(self, config: Config, *, clock=None, sensor=None, pin_factory=None):
+        self.config = config
+        self.clock = clock or SystemClock()
+        self._sensor = sensor
+        self._pin_factory = pin_factory
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.ready = threading.Event()  # store, sensor, relay and components are up
+        self.cycles = 0
+        self.stored = 0
+        self.last_reading: Reading | None = None
+        self.error: BaseException | None = None
+        self.relay = None  # the Relay when MQTT is enabled
+        self.store: Store | None = None
+        self._health_status: str | None = None
+        self._health_written = 0.0
+
+    # -- thread API (the demo) -------------------------------------------------------------
+
+    def start(self) -> None:
+        def main():
+            try:
+                self.run(self._stop)
+            except BaseException as exc:
+                self.error = exc
+                log.error("the monitor stopped: %s", exc)
+                self.ready.set()  # do not leave a waiter hanging
+
+        self._thread = threading.Thread(target=main, name="bedside-monitor", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self, stop_event: threading.Event | None = None) -> None:
+        stop = stop_event if stop_event is not None else self._stop
+        config, clock, node = self.config, self.clock, self.config.node.id
+        store = self.store = Store.open(config.storage.database)
+        with contextlib.ExitStack() as stack:
+            stack.callback(store.close)
+            sensor = self._sensor or open_sensor(config, clock)
+            stack.callback(sensor.close)
+            relay = None
+            if config.mqtt.enabled:
+                from monitor.relay import Relay  # paho & co. cost ~10 MB: only when used
+
+                relay = self.relay = Relay(config, store, clock=clock)
+                relay.piggyback = True
+                relay.start()
+                stack.callback(relay.stop)
+            pin_factory = self._pin_factory
+            if pin_factory is None:
+                pin_factory = choose_pin_factory(config)
+                if pin_factory is not None:
+                    stack.callback(pin_factory.close)
+            ctx = DaemonContext(
+                config=config,
+                store=store,
+                clock=clock,
+                topics=Topics(config.mqtt.topic_prefix, node),
+                set_retained=relay.set_retained if relay else _noop,
+                wake_outbox=relay.wake_outbox if relay else _noop,
+                pin_factory=pin_factory,
+            )
+            components = build_components(ctx)
+            for component in components:
+                component.start()
+                stack.callback(component.close)
+            sampler = Sampler(
+                sensor,
+                clock,
+                model=config.sensor.kind,
+                retries=config.sensor.retries,
+                max_jump_c=config.sensor.max_jump_c,
+            )
+            newest = store.newest_reading(node)
+            guard = ClockGuard(newest.ts_ms if newest else None)
+            log.info(
+                "monitoring node %s: %s sensor%s every %g s into %s; MQTT %s",
+                node,
+                config.sensor.kind,
+                "" if config.sensor.kind == "simulated" else f" on GPIO{config.sensor.pin}",
+                config.sensor.interval_s,
+                store.path,
+                f"{config.mqtt.host}:{config.mqtt.port}"
+                if relay
+                else "off ([mqtt] enabled = false): readings are stored only",
+            )
+            _check_watchdog(config)
+            stack.callback(sd_notify, "STOPPING=1")  # registered last: sent first on the way out
+            sd_notify("READY=1")
+            self.ready.set()
+            self._loop(stop, sampler, guard, store, relay, components)
+            log.info("shutting down: flushing the outbox, saying offline, releasing pins")
+
+    def _loop(self, stop, sampler: Sampler, guard: ClockGuard, store, relay, components) -> None:
+        clock, interval = self.clock, self.config.sensor.interval_s
+        next_due = clock.monotonic()
+        while not stop.is_set():
+            sample = sampler.sample(stop)
+            if sample is None and stop.is_set():
+                break
+            reading = None
+            if sample is not None and guard.accept(sample.ts_ms):
+                candidate = Reading(sample.ts_ms, sample.temperature_c, sample.humidity_pct)
+                try:
+                    self._store_reading(store, relay, candidate)
+                except sqlite3.Error as exc:
+                    log.error("could not store a reading: %s", exc)
+                else:
+                    reading = candidate
+                    guard.stored(reading.ts_ms)
+                    self.stored += 1
+                    if self.stored == 1:
+                        log.info(
+                            "first reading stored: %.1f °C, %s %%RH",
+                            reading.temperature_c,
+                            "-" if reading.humidity_pct is None else f"{reading.humidity_pct:.0f}",
+                        )
+                    if relay is not None:
+                        relay.wake_outbox()
+            self._record_health(store, sampler.health)
+            now_ms = clock.now_ms()
+            for component in components:
+                try:
+                    component.on_reading(reading, now_ms)
+                except Exception:
+                    log.exception("component %s failed on a reading", type(component).__name__)
+            sd_notify("WATCHDOG=1")
+            self.last_reading = reading if reading is not None else self.last_reading
+            self.cycles += 1
+            next_due += interval
+            now = clock.monotonic()
+            if next_due < now:  # a slow cycle: skip what was missed rather than burst
+                next_due = now
+            clock.sleep(next_due - now, until=stop)
+
+    def _store_reading(self, store: Store, relay, reading: Reading) -> None:
+        """Commit the reading (before anyone hears of it), with the outbox watermark when
+        it is due: one fsync'd commit instead of two (SD-card wear)."""
+        node = self.config.node.id
+        watermark = relay.watermark_due() if relay is not None else None
+        with store.transaction() as conn:
+            store.insert_readings(conn, node, [reading])
+            if watermark is not None:
+                store.write_outbox_watermark(conn, node, watermark)
+        if watermark is not None:
+            relay.watermark_saved(watermark)
+
+    def _record_health(self, store: Store, health: SensorHealth) -> None:
+        snap = health.snapshot()
+        mono = self.clock.monotonic()
+        if snap.status == self._health_status and mono - self._health_written < HEALTH_EVERY_S:
+            return
+        try:
+            store.set_sensor_health(
+                self.config.node.id,
+                status=snap.status,
+                consecutive_failures=snap.consecutive_failures,
+                failure_rate=snap.failure_rate,
+                last_good_ms=snap.last_good_ms,
+                last_error=snap.last_error,
+                updated_ms=self.clock.now_ms(),
+            )
+        except sqlite3.Error as exc:
+            log.error("could not store sensor health: %s", exc)
+            return
+        self._health_status = snap.status
+        self._health_written = mono
+
+
+def run(args, config: Config) -> int:
+    """`bedside monitor`: run until SIGTERM/SIGINT, then shut down cleanly (exit 0)."""
+    stop = threading.Event()
+
+    def on_signal(signum, _frame):
+        log.info("received %s; stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    user_errors: tuple[type[Exception], ...] = (SensorError,)
+    if config.mqtt.enabled:
+        from monitor.relay import RelayError
+
+        user_errors += (RelayError,)
+    try:
+        Daemon(config).run(stop)
+    except user_errors as exc:
+        raise UserError(str(exc)) from None
+    return 0

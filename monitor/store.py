@@ -24,6 +24,8 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
+PAGE_SIZE = 512  # bytes; see Store.open
+WAL_AUTOCHECKPOINT_PAGES = 1000  # the SQLite default: checkpoint every ~0.5 MB of WAL
 LEGS = ("left", "right", "both")
 REMEDIES = ("stretch", "reposition", "heat", "massage", "other")
 SOURCES = ("button", "web", "cli", "import", "mqtt")
@@ -120,8 +122,13 @@ class Store:
                 check_same_thread=False,
             )
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            # SD-card wear (bench/bench_daemon.py): a committed reading writes one WAL
+            # frame per changed page (readings leaf + nodes row), so small pages keep
+            # a day of 30-s readings at a few MB. Only takes effect on a new database.
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
+            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
             conn.execute("PRAGMA foreign_keys = ON")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from None
@@ -283,6 +290,13 @@ class Store:
         stored night summaries get recomputed; live appends do not.
         """
         rows = [(node, r.ts_ms, r.temperature_c, r.humidity_pct) for r in readings]
+        return self.insert_reading_rows(conn, node, rows)
+
+    def insert_reading_rows(
+        self, conn: sqlite3.Connection, node: str, rows: list[tuple[str, int, float, float | None]]
+    ) -> int:
+        """insert_readings for ready-made (node, ts_ms, temperature_c, humidity_pct) tuples
+        (every tuple's node is ``node``): the CSV import's fast path, no objects per row."""
         if not rows:
             return 0
         newest = conn.execute("SELECT max(ts_ms) FROM readings WHERE node = ?", (node,)).fetchone()[
@@ -363,12 +377,61 @@ class Store:
 
     def set_outbox_watermark(self, node: str, acked_ms: int, stream: str = "reading") -> None:
         with self.transaction() as conn:
+            self.write_outbox_watermark(conn, node, acked_ms, stream)
+
+    def write_outbox_watermark(
+        self, conn: sqlite3.Connection, node: str, acked_ms: int, stream: str = "reading"
+    ) -> None:
+        """set_outbox_watermark inside a caller's transaction (the daemon saves it in the
+        same commit as a reading: one fsync fewer); never moves backwards."""
+        conn.execute(
+            "INSERT INTO outbox_state (node, stream, acked_ms) VALUES (?, ?, ?)"
+            " ON CONFLICT (node, stream)"
+            " DO UPDATE SET acked_ms = max(acked_ms, excluded.acked_ms)",
+            (node, stream, acked_ms),
+        )
+
+    # -- sensor health (migration 0002; written by the daemon) ----------------------------
+
+    def set_sensor_health(
+        self,
+        node: str,
+        *,
+        status: str,
+        consecutive_failures: int,
+        failure_rate: float,
+        last_good_ms: int | None,
+        updated_ms: int,
+        last_error: str | None = None,
+    ) -> None:
+        with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO outbox_state (node, stream, acked_ms) VALUES (?, ?, ?)"
-                " ON CONFLICT (node, stream)"
-                " DO UPDATE SET acked_ms = max(acked_ms, excluded.acked_ms)",
-                (node, stream, acked_ms),
+                "INSERT INTO sensor_health (node, status, consecutive_failures, failure_rate,"
+                " last_good_ms, last_error, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (node) DO UPDATE SET status = excluded.status,"
+                " consecutive_failures = excluded.consecutive_failures,"
+                " failure_rate = excluded.failure_rate, last_good_ms = excluded.last_good_ms,"
+                " last_error = excluded.last_error, updated_ms = excluded.updated_ms",
+                (
+                    node,
+                    status,
+                    consecutive_failures,
+                    failure_rate,
+                    last_good_ms,
+                    last_error,
+                    updated_ms,
+                ),
             )
+
+    def sensor_health(self, node: str) -> dict | None:
+        """{node, status, consecutive_failures, failure_rate, last_good_ms, last_error,
+        updated_ms} or None when the daemon has not reported yet."""
+        with self.lock:
+            cur = self.conn.execute("SELECT * FROM sensor_health WHERE node = ?", (node,))
+            row = cur.fetchone()
+            if row is None:
+                return None
+            return dict(zip([d[0] for d in cur.description], row, strict=True))
 
     # -- cramps ---------------------------------------------------------------------
 

@@ -67,9 +67,10 @@ class Broker:
             "log_type error",
             "log_type warning",
         ]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            # As root, mosquitto drops to user "mosquitto", which cannot write its
-            # persistence file into the test's private temporary directory.
+        if os.geteuid() == 0:
+            # Started as root, mosquitto drops to the mosquitto user, who can neither
+            # write persistence nor read password/certificate files in pytest's
+            # private temporary directories.
             lines.append("user root")
         conf.write_text("\n".join(lines) + "\n" + self.extra_conf)
         return conf
@@ -107,13 +108,23 @@ class Broker:
 class Subscriber:
     """A real MQTT client that records every message it receives."""
 
-    def __init__(self, broker: Broker, topics: list[str] | str = "#", client_id: str = ""):
+    def __init__(
+        self,
+        broker: Broker,
+        topics: list[str] | str = "#",
+        client_id: str = "",
+        clean_session: bool = True,
+    ):
         self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self.seen: list[tuple[str, bytes, bool]] = []
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._subscribed = threading.Event()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+        # clean_session=False (with a client_id): the broker queues QoS 1 messages while
+        # this subscriber is disconnected, e.g. across a broker restart.
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session
+        )
         topics = [topics] if isinstance(topics, str) else topics
 
         def on_connect(client, userdata, flags, reason_code, properties):

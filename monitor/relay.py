@@ -1,0 +1,391 @@
+"""MQTT relay: the store's outbox, published with paho-mqtt 2.x at QoS 1.
+
+The store is the source of truth; this module only tells the broker about it.
+
+Readings
+    Published in instant order from the store, strictly after the node's
+    acknowledged watermark (``Store.outbox_watermark``), with at most
+    ``WINDOW`` unacknowledged at a time.  PUBACKs (``on_publish``) advance an
+    in-memory contiguous watermark; it is written to the database at most every
+    ``PERSIST_EVERY_S`` (by the daemon, in the same commit as a reading, see
+    :meth:`Relay.watermark_due`) and on shutdown, to spare the SD card.  After a crash
+    up to a minute of readings is therefore sent again: delivery is
+    at-least-once and consumers are idempotent by (node, ts).
+    **First start** (no watermark yet): the watermark is set to the newest
+    reading already stored (imported history is not flooded onto the broker);
+    from then on every reading the daemon stores is published.
+Cramps
+    ``Store.unpublished_cramps`` -> ``<prefix>/<node>/cramp`` at QoS 1;
+    ``Store.mark_cramp_published(id, updated_ms)`` on PUBACK, so an edit made
+    while the old state was in flight is sent again.  The web process writes
+    cramps into the same database, so the outbox is polled every
+    ``POLL_S`` seconds, and at once on :meth:`Relay.wake_outbox`.
+Connection
+    ``online``/``offline`` (last will) on ``<prefix>/<node>/status``, Home
+    Assistant discovery and every ``set_retained`` state re-sent on each
+    (re)connect, discovery again when ``<discovery_prefix>/status`` says
+    online; ``<prefix>/<node>/state`` carries the latest reading, retained.
+    A broker that is down only delays messages: paho reconnects with backoff;
+    the outage is logged once and the recovery once.
+
+Threads: paho's network loop (``loop_start``) only enqueues events; one outbox
+thread owns all bookkeeping and every store access of the relay.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+import time
+from collections import OrderedDict
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from monitor.clock import SystemClock
+from monitor.config import Config
+from monitor.payloads import Topics, cramp_payload, discovery_messages, reading_payload
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+WINDOW = 16  # unacknowledged readings (and cramps) in flight at most
+POLL_S = 2.0  # how often the outbox looks for rows written by other processes
+PERSIST_EVERY_S = 60.0  # watermark writes at most this often (SD-card wear)
+FLUSH_TIMEOUT_S = 3.0  # how long shutdown waits for outstanding PUBACKs
+
+
+class RelayError(Exception):
+    """The MQTT settings cannot work (e.g. a TLS file is missing)."""
+
+
+class Relay:
+    """Publishes the store's outbox and retained states to one broker."""
+
+    def __init__(self, config: Config, store: Store, *, clock=None, client_id: str | None = None):
+        self.config = config
+        self.mqtt = config.mqtt
+        self.node = config.node.id
+        self.store = store
+        self._mono = (clock or SystemClock()).monotonic  # paces watermark writes
+        self.topics = Topics(self.mqtt.topic_prefix, self.node)
+        self.discovery_status_topic = f"{self.mqtt.discovery_prefix}/status"
+        self._events: queue.SimpleQueue = queue.SimpleQueue()  # ("ack", mid) / ("session", n)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self.connected = threading.Event()
+        self._stopping = False
+        self._retained: dict[str, bytes] = {}
+        self._retained_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._outage_since: float | None = None
+        self._ever_connected = False
+        # Bookkeeping owned by the outbox thread.
+        self._session = 0
+        self._mids: dict[int, tuple] = {}
+        self._inflight: OrderedDict[int, bool] = OrderedDict()  # ts_ms -> acked
+        self._cramps_inflight: set[tuple[int, int]] = set()
+        self._state_ts: int | None = None
+        self.acked_ms = 0
+        self._persisted_ms = 0
+        self._last_persist = 0.0
+        self._cursor = 0
+        self._persist_lock = threading.Lock()
+        # True when the daemon saves the watermark with its readings (watermark_due).
+        self.piggyback = False
+        self.bytes_published = 0  # MQTT PUBLISH packet bytes handed to paho (bench figures)
+        self.client = self._make_client(client_id)
+
+    # -- setup -----------------------------------------------------------------------
+
+    def _make_client(self, client_id: str | None) -> mqtt.Client:
+        m = self.mqtt
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or m.client_id or f"bedside-{self.node}",
+            clean_session=True,
+            protocol=mqtt.MQTTv311,
+        )
+        client.max_inflight_messages_set(2 * WINDOW + 20)
+        client.max_queued_messages_set(0)
+        client.will_set(self.topics.status, b"offline", qos=1, retain=True)
+        if m.username:
+            client.username_pw_set(m.username, m.password)
+        if m.tls or m.ca_file or m.cert_file:
+            try:
+                client.tls_set(
+                    ca_certs=m.ca_file,
+                    certfile=m.cert_file,
+                    keyfile=m.key_file,
+                    tls_version=ssl.PROTOCOL_TLS_CLIENT,
+                )
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                raise RelayError(
+                    f"[mqtt] TLS settings do not work ({config_files(m)}): {exc}"
+                ) from None
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        return client
+
+    def start(self) -> None:
+        """Load (or on first start, create) the watermark; connect in the background."""
+        wm = self.store.outbox_watermark(self.node)
+        if wm is None:
+            newest = self.store.newest_reading(self.node)
+            wm = newest.ts_ms if newest else 0
+            self.store.set_outbox_watermark(self.node, wm)
+            if newest:
+                log.info(
+                    "MQTT outbox: first start; readings stored before now are not published"
+                    " (watermark %s)",
+                    newest.ts_ms,
+                )
+        self.acked_ms = self._persisted_ms = self._cursor = wm
+        self._last_persist = self._mono()
+        self.client.connect_async(self.mqtt.host, self.mqtt.port, self.mqtt.keepalive_s)
+        self.client.loop_start()
+        self._thread = threading.Thread(target=self._outbox_loop, name="relay-outbox", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Flush acknowledgements and the watermark, say ``offline``, disconnect."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._stopping = True
+        if self.connected.is_set():
+            info = self._publish(self.topics.status, b"offline", qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout=FLUSH_TIMEOUT_S)
+            except (RuntimeError, ValueError):
+                pass
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    # -- what the daemon and components call ---------------------------------------------
+
+    def wake_outbox(self) -> None:
+        """New rows are in the store: send them now rather than at the next poll."""
+        self._wake.set()
+
+    def set_retained(self, topic: str, payload: bytes) -> None:
+        """A retained state (alerts): published now if connected, re-sent on every reconnect."""
+        with self._retained_lock:
+            self._retained[topic] = payload
+        if self.connected.is_set():
+            self._publish(topic, payload, qos=1, retain=True)
+
+    # -- paho callbacks (network thread): enqueue, publish connection state -------------
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            if self._outage_since is None:
+                self._outage_since = time.monotonic()
+                log.warning(
+                    "MQTT: %s:%d refused the connection: %s (check [mqtt] username/password);"
+                    " readings are still stored",
+                    self.mqtt.host,
+                    self.mqtt.port,
+                    reason_code,
+                )
+            return
+        self._publish(self.topics.status, b"online", qos=1, retain=True)
+        self._publish_discovery()
+        with self._retained_lock:
+            retained = list(self._retained.items())
+        for topic, payload in retained:
+            self._publish(topic, payload, qos=1, retain=True)
+        if self.mqtt.discovery:
+            client.subscribe(self.discovery_status_topic, qos=1)
+        if self._outage_since is not None:
+            log.info(
+                "MQTT: connected again to %s:%d after %.0f s; sending what was stored meanwhile",
+                self.mqtt.host,
+                self.mqtt.port,
+                time.monotonic() - self._outage_since,
+            )
+            self._outage_since = None
+        elif not self._ever_connected:
+            log.info("MQTT: connected to %s:%d", self.mqtt.host, self.mqtt.port)
+        self._ever_connected = True
+        self._session += 1
+        self._events.put(("session", self._session))
+        self.connected.set()
+        self._wake.set()
+
+    def _note_outage(self, why: str) -> None:
+        self.connected.clear()
+        if self._stopping or self._outage_since is not None:
+            return
+        self._outage_since = time.monotonic()
+        log.warning(
+            "MQTT: %s %s:%d (%s); readings are still stored and will be sent when it is back"
+            " (retrying quietly)",
+            "lost the broker at" if self._ever_connected else "cannot reach the broker at",
+            self.mqtt.host,
+            self.mqtt.port,
+            why,
+        )
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        self._note_outage("connection failed")
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._note_outage(str(reason_code))
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        if not reason_code.is_failure:
+            self._events.put(("ack", mid))
+            self._wake.set()
+
+    def _on_message(self, client, userdata, msg) -> None:
+        if msg.topic == self.discovery_status_topic and msg.payload.strip().lower() == b"online":
+            log.info("MQTT: Home Assistant came online; re-sending discovery")
+            self._publish_discovery()
+
+    def _publish_discovery(self) -> None:
+        if not self.mqtt.discovery:
+            return
+        for topic, payload in discovery_messages(
+            self.topics, self.mqtt.discovery_prefix, self.config.node.name
+        ):
+            self._publish(topic, payload, qos=1, retain=True)
+
+    def _publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False):
+        # fixed header (~3) + topic length (2) + topic + packet id (2) + payload
+        self.bytes_published += 7 + len(topic.encode()) + len(payload)
+        return self.client.publish(topic, payload, qos=qos, retain=retain)
+
+    # -- the outbox thread ---------------------------------------------------------------
+
+    def _outbox_loop(self) -> None:
+        try:
+            while not self._stop.is_set():
+                self._wake.wait(POLL_S)
+                self._wake.clear()
+                self._drain_events()
+                if self.connected.is_set() and not self._stop.is_set():
+                    try:
+                        self._pump_readings()
+                        self._pump_cramps()
+                    except Exception:  # a store or client hiccup must not end the relay
+                        log.exception("MQTT outbox: unexpected error; retrying at the next poll")
+                self._persist(force=False)
+            self._finish()
+        except Exception:  # pragma: no cover - last resort, keep the daemon alive
+            log.exception("MQTT outbox thread failed")
+
+    def _drain_events(self, timeout: float | None = None) -> None:
+        while True:
+            try:
+                if timeout:
+                    kind, value = self._events.get(timeout=timeout)
+                else:
+                    kind, value = self._events.get_nowait()
+            except queue.Empty:
+                return
+            timeout = None
+            if kind == "session":
+                self._reset_tracking()
+            elif kind == "ack":
+                self._acked(value)
+
+    def _reset_tracking(self) -> None:
+        """A new connection: resend from the acknowledged watermark (duplicates are fine)."""
+        self._mids.clear()
+        self._inflight.clear()
+        self._cramps_inflight.clear()
+        self._cursor = self.acked_ms
+        self._state_ts = None
+
+    def _acked(self, mid: int) -> None:
+        entry = self._mids.pop(mid, None)
+        if entry is None:
+            return  # from before a reconnect, or a connection-state message
+        if entry[0] == "reading":
+            self._inflight[entry[1]] = True
+            while self._inflight:
+                ts, done = next(iter(self._inflight.items()))
+                if not done:
+                    break
+                self._inflight.popitem(last=False)
+                self.acked_ms = max(self.acked_ms, ts)
+        else:
+            cramp_id, updated_ms = entry[1]
+            self._cramps_inflight.discard((cramp_id, updated_ms))
+            self.store.mark_cramp_published(cramp_id, updated_ms)
+
+    def _pump_readings(self) -> None:
+        room = WINDOW - len(self._inflight)
+        if room <= 0:
+            return
+        rows = self.store.readings_after(self.node, self._cursor, room)
+        for r in rows:
+            info = self._publish(self.topics.reading, reading_payload(r), qos=1)
+            self._mids[info.mid] = ("reading", r.ts_ms)
+            self._inflight[r.ts_ms] = False
+            self._cursor = r.ts_ms
+        if len(rows) < room:  # caught up: the retained state is the newest reading
+            newest = rows[-1] if rows else self.store.newest_reading(self.node)
+            if newest is not None and newest.ts_ms != self._state_ts:
+                self._publish(self.topics.state, reading_payload(newest), qos=1, retain=True)
+                self._state_ts = newest.ts_ms
+
+    def _pump_cramps(self) -> None:
+        if len(self._cramps_inflight) >= WINDOW:
+            return
+        for cramp in self.store.unpublished_cramps(self.node, limit=WINDOW):
+            key = (cramp.id, cramp.updated_ms)
+            if key in self._cramps_inflight:
+                continue
+            info = self._publish(self.topics.cramp, cramp_payload(cramp), qos=1)
+            self._mids[info.mid] = ("cramp", key)
+            self._cramps_inflight.add(key)
+
+    def watermark_due(self) -> int | None:
+        """The acknowledged watermark when it is time to save it, for the daemon to write
+        in the same transaction as its next reading (then call :meth:`watermark_saved`)."""
+        with self._persist_lock:
+            acked = self.acked_ms
+            if acked > self._persisted_ms and self._mono() - self._last_persist >= PERSIST_EVERY_S:
+                return acked
+        return None
+
+    def watermark_saved(self, acked_ms: int) -> None:
+        with self._persist_lock:
+            self._persisted_ms = max(self._persisted_ms, acked_ms)
+            self._last_persist = self._mono()
+
+    def _persist(self, force: bool) -> None:
+        """Save the watermark ourselves on shutdown, or when no reading has carried it
+        for a while (sensor down; ``piggyback`` False without a daemon)."""
+        with self._persist_lock:
+            acked = self.acked_ms
+            if acked <= self._persisted_ms:
+                return
+            wait = PERSIST_EVERY_S * (2 if self.piggyback else 1)
+            if not force and self._mono() - self._last_persist < wait:
+                return
+        self.store.set_outbox_watermark(self.node, acked)
+        self.watermark_saved(acked)
+
+    def _finish(self) -> None:
+        """On shutdown: collect the PUBACKs still coming (briefly), then save the watermark."""
+        deadline = time.monotonic() + FLUSH_TIMEOUT_S
+        while self._mids and self.connected.is_set() and time.monotonic() < deadline:
+            self._drain_events(timeout=max(0.01, deadline - time.monotonic()))
+        self._drain_events()
+        self._persist(force=True)
+
+
+def config_files(m) -> str:
+    files = [f"{k}={v}" for k, v in (("ca_file", m.ca_file), ("cert_file", m.cert_file)) if v]
+    return ", ".join(files) or "system CA certificates"
