@@ -24,6 +24,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
+NODE_SEEN_STEP_MS = 600_000
 PAGE_SIZE = 512  # bytes; see Store.open
 WAL_AUTOCHECKPOINT_PAGES = 1000  # the SQLite default: checkpoint every ~0.5 MB of WAL
 LEGS = ("left", "right", "both")
@@ -695,11 +696,17 @@ class Store:
     # -- nodes --------------------------------------------------------------------------
 
     def _touch_node(self, conn: sqlite3.Connection, node: str, ts_ms: int) -> None:
+        """Record a node and, coarsely, when it was last seen.
+
+        last_seen_ms is only rewritten when it moves by more than NODE_SEEN_STEP_MS:
+        rewriting that row on every 30-s reading was a third of the bytes the
+        daemon wrote to the SD card.  nodes() reports the exact instant.
+        """
         conn.execute(
             "INSERT INTO nodes (id, first_seen_ms, last_seen_ms) VALUES (?, ?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET last_seen_ms = max(coalesce(last_seen_ms, 0),"
-            " excluded.last_seen_ms)",
-            (node, ts_ms, ts_ms),
+            " ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms"
+            " WHERE excluded.last_seen_ms > coalesce(last_seen_ms, 0) + ?",
+            (node, ts_ms, ts_ms, NODE_SEEN_STEP_MS),
         )
 
     def set_node_status(self, node: str, status: str, at_ms: int) -> None:
@@ -712,13 +719,20 @@ class Store:
             )
 
     def nodes(self) -> list[dict]:
+        """Every node with first/last seen (exact: the newest reading or cramp) and status."""
         with self.lock:
             cur = self.conn.execute(
-                "SELECT id, name, first_seen_ms, last_seen_ms, status, status_ms FROM nodes"
-                " ORDER BY id"
+                "SELECT id, name, first_seen_ms,"
+                " max(coalesce(last_seen_ms, 0),"
+                "     coalesce((SELECT max(ts_ms) FROM readings WHERE node = nodes.id), 0),"
+                "     coalesce((SELECT max(ts_ms) FROM cramps WHERE node = nodes.id), 0))"
+                " AS last_seen_ms, status, status_ms FROM nodes ORDER BY id"
             )
             names = [d[0] for d in cur.description]
-            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+            rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+        for row in rows:
+            row["last_seen_ms"] = row["last_seen_ms"] or None
+        return rows
 
 
 def validate_cramp_fields(values: dict) -> None:

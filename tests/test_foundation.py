@@ -186,3 +186,14 @@ def test_a_migration_skipped_by_number_is_still_applied(db_path):
         missing = sorted(shipped)[1]
         s.conn.execute("DELETE FROM schema_migrations WHERE version = ?", (missing,))
         assert [m[0] for m in s.pending_migrations()] == [missing]
+
+
+def test_node_last_seen_is_exact_without_rewriting_the_row_every_reading(store):
+    base = 1_790_000_000_000
+    store.add_readings("a", [Reading(base, 18.0, 50.0)])
+    changes = store.conn.total_changes
+    store.add_readings("a", [Reading(base + 30_000, 18.0, 50.0)])
+    assert store.conn.total_changes - changes == 1  # the reading only, not the nodes row
+    assert store.nodes()[0]["last_seen_ms"] == base + 30_000
+    store.add_readings("a", [Reading(base + 3_600_000, 18.0, 50.0)])
+    assert store.conn.execute("SELECT last_seen_ms FROM nodes").fetchone()[0] == base + 3_600_000
