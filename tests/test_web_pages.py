@@ -61,15 +61,21 @@ def test_now_shows_alert_banner(app_factory, filled):
     assert "banner-cold" in html and "Cold room" in html and "lowest 16.5" in html
 
 
-def test_now_shows_sensor_health_when_the_store_has_it(app_factory, filled, monkeypatch):
-    monkeypatch.setattr(
-        Store,
-        "sensor_health",
-        lambda self, node: {"failed_reads": 3, "read_success_rate": 0.97},
-        raising=False,
-    )
+def test_now_shows_sensor_health_in_words(app_factory, filled, db_path):
+    with Store.open(db_path) as store:
+        store.set_sensor_health(
+            NODE,
+            status="failing",
+            consecutive_failures=7,
+            failure_rate=0.5,
+            last_good_ms=NOON_MS - 3_600_000,
+            last_error="DHT sensor not found, check wiring",
+            updated_ms=NOON_MS,
+        )
     html = app_factory().test_client().get("/").get_data(as_text=True)
-    assert "Sensor health" in html and "failed reads" in html
+    assert "Not answering" in html and "50% of recent reads failed" in html
+    assert "DHT sensor not found, check wiring" in html
+    assert "updated ms" not in html  # no raw field names on the page
 
 
 def test_log_a_cramp_then_details(client, filled):

@@ -7,7 +7,6 @@ read-only connection opened for the request and closed at its end.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -107,14 +106,7 @@ class DataAccess:
             for e in store.episodes(node, now - 1, None)
             if e.end_ms is None
         ]
-        health = None
-        sensor_health = getattr(store, "sensor_health", None)
-        if callable(sensor_health):
-            try:
-                health = sensor_health(node)
-            except Exception:  # a newer daemon feature; the page must not depend on it
-                health = None
-            health = _as_dict(health)
+        health = store.sensor_health(node)
         night = self.tonight_or_last(now)
         start, end = nights_mod.night_window(night, self.params)
         tonight = store.cramps(node, start, end)
@@ -164,17 +156,6 @@ class DataAccess:
         if start < end:
             return start <= local < end
         return local >= start or local < end
-
-
-def _as_dict(value) -> dict | None:
-    """Sensor health as a flat dict, whether the store returns a dict or a record."""
-    if value is None or isinstance(value, dict):
-        return value
-    if dataclasses.is_dataclass(value):
-        return dataclasses.asdict(value)
-    if hasattr(value, "_asdict"):
-        return dict(value._asdict())
-    return {"status": str(value)}
 
 
 def _clock(text: str) -> time:
