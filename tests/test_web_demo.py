@@ -80,6 +80,19 @@ def test_demo_history_has_more_cramps_on_cold_nights(tmp_path, clock):
     assert demo.cramp_probability(15.0) > 3 * demo.cramp_probability(20.0)
 
 
+def test_demo_history_stores_the_cold_episodes_the_alert_machine_finds(tmp_path, clock):
+    from monitor.alerts import ColdRules
+
+    with Store.open(tmp_path / "d.db") as s:
+        counts = demo.fill_history(s, "demo", "Europe/Berlin", 1, 3, clock.now_ms(), ColdRules())
+        episodes = s.episodes("demo", kind="cold")
+        assert counts["cold_episodes"] == len(episodes) > 0
+        for e in episodes[:-1]:
+            assert e.end_ms is not None and e.end_ms > e.start_ms
+            inside = s.readings("demo", e.start_ms, e.end_ms)
+            assert e.min_temp_c == min(r.temperature_c for r in inside) < 18.0
+
+
 def test_demo_config_round_trips_through_toml(tmp_path, web_config):
     from monitor.config import parse
 

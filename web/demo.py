@@ -20,6 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from monitor import simroom
+from monitor.alerts import AlertMachines, ColdRules
 from monitor.cli import UserError
 from monitor.clock import SystemClock
 from monitor.config import Config, parse
@@ -37,20 +38,51 @@ def cramp_probability(min_temp_c: float) -> float:
     return 0.05 + 0.6 / (1 + math.exp((min_temp_c - 18.2) * 2.2))
 
 
-def fill_history(store: Store, node: str, tz: str, seed: int, weeks: int, now_ms: int) -> dict:
-    """Store `weeks` of 30-s readings up to now and cramps on (mostly cold) nights."""
+def fill_history(
+    store: Store,
+    node: str,
+    tz: str,
+    seed: int,
+    weeks: int,
+    now_ms: int,
+    alert_rules: ColdRules | None = None,
+) -> dict:
+    """Store `weeks` of 30-s readings up to now and cramps on (mostly cold) nights.
+
+    With ``alert_rules``, the real cold-alert machine runs over the history and
+    its episodes are stored, as the daemon would have done on those nights.
+    """
     zone = ZoneInfo(tz)
     start = now_ms - weeks * 7 * 86_400_000
     start -= start % HISTORY_STEP_MS
+    machines = AlertMachines(alert_rules, start) if alert_rules else None
+    episode_id = None
+    episodes = 0
     batch: list[Reading] = []
     added = 0
     for ts in range(start, now_ms, HISTORY_STEP_MS):
         t, rh = simroom.room(ts, zone, seed)
-        batch.append(Reading(ts, t, rh))
+        reading = Reading(ts, t, rh)
+        batch.append(reading)
         if len(batch) >= 20_000:
             added += store.add_readings(node, batch)
             batch = []
+        for change in machines.step(reading, ts) if machines else ():
+            if change.kind != "cold":
+                continue
+            if change.active:
+                episode_id = store.start_episode(
+                    node, "cold", change.since_ms, change.min_temp_c
+                ).id
+                episodes += 1
+            elif episode_id is not None:
+                store.update_episode(
+                    episode_id, end_ms=change.end_ms or ts, min_temp_c=change.min_temp_c
+                )
+                episode_id = None
     added += store.add_readings(node, batch)
+    if episode_id is not None:  # still cold now: record the episode's lowest so far
+        store.update_episode(episode_id, min_temp_c=machines.cold.run_min_c)
 
     rng = random.Random(seed)
     cramps = []
@@ -77,7 +109,7 @@ def fill_history(store: Store, node: str, tz: str, seed: int, weeks: int, now_ms
                 cramps.append(fields)
         day += timedelta(days=1)
     n_cramps = store.add_cramps(node, cramps, source="import", now_ms=now_ms)
-    return {"readings": added, "cramps": n_cramps}
+    return {"readings": added, "cramps": n_cramps, "cold_episodes": episodes}
 
 
 def _toml_value(value) -> str:
@@ -215,6 +247,7 @@ def run(args, config: Config) -> int:
             config.sensor.seed,
             args.weeks,
             SystemClock().now_ms(),
+            alert_rules=ColdRules.from_config(config),
         )
     finally:
         store.close()
