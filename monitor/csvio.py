@@ -19,7 +19,7 @@ from typing import IO, TextIO
 
 from monitor.clock import InstantError, iso_utc, parse_instant
 from monitor.payloads import HUMIDITY_RANGE, TEMPERATURE_RANGE
-from monitor.store import Reading, Store, validate_cramp_fields
+from monitor.store import Reading, Store, span, validate_cramp_fields
 
 READINGS_HEADER = ["timestamp", "temperature_c", "humidity_pct"]
 CRAMPS_HEADER = ["timestamp", "leg", "severity", "note"]
@@ -318,7 +318,7 @@ def export_readings(
     names = [n["id"] for n in store.nodes()] if all_nodes else nodes
     count = 0
     for node in names:
-        lo = from_ms if from_ms is not None else -(2**62)
+        lo, _ = span(from_ms, to_ms)
         while True:  # page through, so a year of readings is not held in memory
             batch = store.readings(node, lo, to_ms, limit=50_000)
             for r in batch:

@@ -342,8 +342,7 @@ class Store:
                 " WHERE node = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms LIMIT ?",
                 (
                     node,
-                    from_ms if from_ms is not None else -(2**62),
-                    to_ms if to_ms is not None else 2**62,
+                    *span(from_ms, to_ms),
                     limit if limit is not None else -1,
                 ),
             ).fetchall()
@@ -543,8 +542,7 @@ class Store:
         """Cramps in [from_ms, to_ms) of one node (or all nodes when node is None)."""
         where = ["ts_ms >= ?", "ts_ms < ?"]
         args: list = [
-            from_ms if from_ms is not None else -(2**62),
-            to_ms if to_ms is not None else 2**62,
+            *span(from_ms, to_ms),
         ]
         if node is not None:
             where.append("node = ?")
@@ -676,8 +674,7 @@ class Store:
         """Episodes overlapping [from_ms, to_ms), oldest first; open ones have end_ms None."""
         where = ["(end_ms IS NULL OR end_ms > ?)", "start_ms < ?"]
         args: list = [
-            from_ms if from_ms is not None else -(2**62),
-            to_ms if to_ms is not None else 2**62,
+            *span(from_ms, to_ms),
         ]
         if node is not None:
             where.append("node = ?")
@@ -733,6 +730,14 @@ class Store:
         for row in rows:
             row["last_seen_ms"] = row["last_seen_ms"] or None
         return rows
+
+
+def span(from_ms: int | None, to_ms: int | None) -> tuple[int, int]:
+    """[from, to) with open ends made explicit, for range queries."""
+    return (
+        from_ms if from_ms is not None else -(2**62),
+        to_ms if to_ms is not None else 2**62,
+    )
 
 
 def validate_cramp_fields(values: dict) -> None:
