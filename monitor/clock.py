@@ -73,6 +73,19 @@ def iso_utc(ms: int) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# Instants any part of bedside accepts: 1970 to 2200.  Outside that, a timestamp
+# is a typo (year 0001, 20260), and some could not even be printed back.
+MIN_INSTANT_MS = 0
+MAX_INSTANT_MS = 7_258_118_400_000  # 2200-01-01T00:00:00Z
+
+
+def check_instant(ms: int, text: str = "") -> int:
+    """ms unchanged, or InstantError if outside 1970..2200."""
+    if not MIN_INSTANT_MS <= ms < MAX_INSTANT_MS:
+        raise InstantError(f"timestamp {text or ms!r} is outside the years 1970-2199")
+    return ms
+
+
 class InstantError(ValueError):
     """A timestamp that is not an ISO 8601 instant with an offset."""
 
@@ -90,4 +103,8 @@ def parse_instant(text: str, *, require_offset: bool = True) -> int:
         if require_offset:
             raise InstantError(f"timestamp has no UTC offset or Z: {text!r}")
         dt = dt.replace(tzinfo=UTC)
-    return round(dt.timestamp() * 1000)
+    try:
+        ms = round(dt.timestamp() * 1000)
+    except (OverflowError, ValueError):
+        raise InstantError(f"timestamp {text!r} is outside the years 1970-2199") from None
+    return check_instant(ms, text)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from monitor.cli import EXIT_USAGE, UserError
-from monitor.clock import InstantError, SystemClock, iso_utc, parse_instant
+from monitor.clock import InstantError, SystemClock, check_instant, iso_utc, parse_instant
 from monitor.config import EXAMPLE_PATH, Config
 from monitor.csvio import (
     CsvError,
@@ -119,7 +119,10 @@ def cramp_instant(text: str, tz_name: str, now_ms: int) -> int:
         raise UserError(f"--at: not an ISO 8601 time: {text!r}; {hint}", EXIT_USAGE) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=tz)
-    return round(dt.timestamp() * 1000)
+    try:
+        return check_instant(round(dt.timestamp() * 1000), text)
+    except (InstantError, OverflowError, ValueError) as exc:
+        raise UserError(f"--at: {exc}; {hint}", EXIT_USAGE) from None
 
 
 def run_cramp(args, config: Config) -> int:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 
+from monitor.clock import MAX_INSTANT_MS, MIN_INSTANT_MS
+
 log = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
@@ -451,6 +453,7 @@ class Store:
         """Store one cramp durably; returns (cramp, created).  Same (node, ts) = same cramp."""
         validate_cramp_fields(
             {
+                "ts_ms": ts_ms,
                 "leg": leg,
                 "severity": severity,
                 "note": note,
@@ -765,8 +768,10 @@ def validate_cramp_fields(values: dict) -> None:
     if note is not None and (not isinstance(note, str) or len(note) > 2000):
         raise ValueError("note must be text of at most 2000 characters")
     ts = values.get("ts_ms")
-    if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int)):
-        raise ValueError("ts_ms must be an integer")
+    if ts is not None and (
+        isinstance(ts, bool) or not isinstance(ts, int) or not MIN_INSTANT_MS <= ts < MAX_INSTANT_MS
+    ):
+        raise ValueError("ts_ms must be an integer instant between 1970 and 2199")
 
 
 def _split_sql(script: str) -> list[str]:

@@ -65,7 +65,8 @@ def test_same_instant_twice_is_one_cramp(make_config, db_path):
         (["--note", "x" * 2001], "--note must be text of at most 2000 characters"),
         (["--at", "yesterday"], "--at: not an ISO 8601 time"),
         (["--at", "25:10"], "--at: '25:10' is not a time of day"),
-        (["--at", "2999-01-01T00:00Z"], "is in the future"),
+        (["--at", "2100-01-01T00:00Z"], "is in the future"),
+        (["--at", "2999-01-01T00:00Z"], "outside the years 1970-2199"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_logs_nothing(make_config, db_path, args, message):

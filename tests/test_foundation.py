@@ -197,3 +197,21 @@ def test_node_last_seen_is_exact_without_rewriting_the_row_every_reading(store):
     assert store.nodes()[0]["last_seen_ms"] == base + 30_000
     store.add_readings("a", [Reading(base + 3_600_000, 18.0, 50.0)])
     assert store.conn.execute("SELECT last_seen_ms FROM nodes").fetchone()[0] == base + 3_600_000
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+05:00", "2300-01-01T00:00:00Z"])
+def test_instants_outside_1970_to_2199_are_refused_everywhere(store, make_config, text):
+    from monitor.clock import InstantError, parse_instant
+
+    with pytest.raises(InstantError, match="1970-2199"):
+        parse_instant(text)
+    with pytest.raises(ValueError, match="between 1970 and 2199"):
+        store.add_cramp("a", -62_135_596_800_000, source="cli", now_ms=1)
+    path, _ = make_config()
+    result = run_bedside("cramp", "--at", text, config=path)
+    assert result.returncode == 2 and "1970-2199" in result.stderr
+    assert "Traceback" not in result.stderr
+    bad = "timestamp,leg,severity,note\n" + text + ",left,,\n"
+    with pytest.raises(CsvError, match="line 2"):
+        import_cramps(store, io.StringIO(bad), "a", now_ms=1)
+    assert store.cramps(None, include_deleted=True) == []
