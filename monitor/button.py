@@ -29,6 +29,10 @@ from monitor.store import Cramp, Store
 log = logging.getLogger(__name__)
 
 
+# Shorter contacts are bounce, also filtered by gpiozero's bounce_time on real pins.
+BOUNCE_MS = 50
+
+
 class ButtonLogic:
     """pressed/released/held events in, stored cramps and feedback out."""
 
@@ -73,6 +77,11 @@ class ButtonLogic:
                 return
             self._down = False
             if self._held:
+                return
+            if self.clock.now_ms() - self._press_ms < BOUNCE_MS:
+                # Contact bounce (a finger is never that quick): not a press. Were it
+                # logged, the hold that usually follows would undo it instead of the
+                # cramp the person meant to undo.
                 return
             self._log(self._press_ms)
         self._notify()

@@ -67,7 +67,14 @@ class Rig:
         self.led.clear_states()
         self.buzzer.clear_states()
 
-    def press(self):
+    def press(self, duration_s: float = 0.15):
+        """A finger's press: down, a moment (on the fake clock), up."""
+        self.pin.drive_low()
+        self.clock.advance(duration_s)
+        self.pin.drive_high()
+
+    def bounce(self):
+        """A contact edge far shorter than a finger can make."""
         self.pin.drive_low()
         self.pin.drive_high()
 
@@ -107,11 +114,12 @@ def rig(make_config, store):
 
 def test_press_stores_one_cramp_then_blinks_twice(rig):
     r = rig()
+    down_at = r.clock.now_ms()
     r.press()
     (cramp,) = r.cramps()
     assert (cramp.source, cramp.ts_ms, cramp.leg, cramp.severity) == (
         "button",
-        r.clock.now_ms(),
+        down_at,
         None,
         None,
     )
@@ -143,18 +151,30 @@ def test_press_is_stamped_when_the_button_went_down(rig):
 
 def test_bounce_and_double_presses_are_one_cramp(rig):
     r = rig(merge_s=5.0)
-    for _ in range(5):  # contact bounce: several edges at the same instant
-        r.press()
-    r.clock.advance(2)
-    r.press()  # a second press to be sure
-    r.clock.advance(2.9)
     r.press()
+    for _ in range(5):  # contact bounce: ignored, not even merged
+        r.bounce()
+    r.clock.advance(2)
+    r.press()  # a fumbling second press, 2 s later: the same cramp
+    r.clock.advance(2.6)
+    r.press()  # 4.9 s after the first: still the same cramp
     assert len(r.cramps()) == 1
-    assert (r.logic.logged, r.logic.merged) == (1, 6)
+    assert (r.logic.logged, r.logic.merged) == (1, 2)
     assert r.wakes == 1
-    r.clock.advance(0.2)  # 5.1 s after the logged press: a new cramp
+    r.clock.advance(0.2)  # 5.25 s after the logged press: a new cramp
     r.press()
     assert len(r.cramps()) == 2
+
+
+def test_bounce_at_the_start_of_a_hold_undoes_the_right_cramp(rig):
+    r = rig(hold_s=HOLD_S)
+    r.press()
+    (meant,) = r.cramps()
+    r.clock.advance(60)
+    r.bounce()  # the contact chatters as the thumb comes down for the undo
+    r.hold(lambda logic: logic.undone == 1)
+    (after,) = r.cramps()  # the bounce logged nothing; the intended cramp is undone
+    assert after.id == meant.id and after.deleted
 
 
 def test_hold_undoes_the_last_button_cramp(rig):
