@@ -42,6 +42,7 @@ from monitor.payloads import (
     parse_reading,
     parse_topic,
 )
+from monitor.relay import RelayError, apply_credentials
 from monitor.store import CRAMP_FIELDS, Reading, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -369,10 +370,7 @@ class Recorder:
             protocol=mqtt.MQTTv5,
             manual_ack=True,
         )
-        if m.username:
-            client.username_pw_set(m.username, m.password)
-        if m.tls:
-            client.tls_set(ca_certs=m.ca_file, certfile=m.cert_file, keyfile=m.key_file)
+        apply_credentials(client, m)
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -616,7 +614,10 @@ def run(args, config: Config) -> int:
 
     if not config.mqtt.enabled:
         raise UserError("[mqtt] enabled is false: the recorder needs a broker to listen to")
-    recorder = Recorder(config)
+    try:
+        recorder = Recorder(config)
+    except RelayError as exc:
+        raise UserError(str(exc)) from None
     done = threading.Event()
 
     def _stop(signum, frame):

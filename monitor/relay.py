@@ -111,20 +111,7 @@ class Relay:
         client.max_inflight_messages_set(2 * WINDOW + 20)
         client.max_queued_messages_set(0)
         client.will_set(self.topics.status, b"offline", qos=1, retain=True)
-        if m.username:
-            client.username_pw_set(m.username, m.password)
-        if m.tls or m.ca_file or m.cert_file:
-            try:
-                client.tls_set(
-                    ca_certs=m.ca_file,
-                    certfile=m.cert_file,
-                    keyfile=m.key_file,
-                    tls_version=ssl.PROTOCOL_TLS_CLIENT,
-                )
-            except (OSError, ssl.SSLError, ValueError) as exc:
-                raise RelayError(
-                    f"[mqtt] TLS settings do not work ({config_files(m)}): {exc}"
-                ) from None
+        apply_credentials(client, m)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
@@ -384,6 +371,29 @@ class Relay:
             self._drain_events(timeout=max(0.01, deadline - time.monotonic()))
         self._drain_events()
         self._persist(force=True)
+
+
+def apply_credentials(client: mqtt.Client, m) -> None:
+    """Username/password and TLS from [mqtt], the same for every bedside client.
+
+    TLS is on when ``tls`` is true or a CA or client certificate is given; the
+    broker's certificate and host name are always verified.  RelayError (one
+    line, naming the files) when the files cannot be used.
+    """
+    if m.username:
+        client.username_pw_set(m.username, m.password)
+    if m.tls or m.ca_file or m.cert_file:
+        try:
+            client.tls_set(
+                ca_certs=m.ca_file,
+                certfile=m.cert_file,
+                keyfile=m.key_file,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            raise RelayError(
+                f"[mqtt] TLS settings do not work ({config_files(m)}): {exc}"
+            ) from None
 
 
 def config_files(m) -> str:

@@ -631,3 +631,26 @@ def test_a_bridged_site_broker_reaches_the_central_recorder(
             room.close()
     finally:
         site.kill()
+
+
+def test_recorder_with_a_missing_ca_file_is_one_clear_line(make_config, tmp_path):
+    path, _ = make_config(
+        {"mqtt": {"enabled": True, "port": 1, "ca_file": str(tmp_path / "missing-ca.pem")}}
+    )
+    result = run_bedside("recorder", config=path, timeout=60)
+    assert result.returncode == 1
+    assert "[mqtt] TLS settings do not work (ca_file=" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_recorder_ca_file_implies_tls_like_the_daemon(make_config):
+    from pathlib import Path
+
+    from monitor.recorder import Recorder
+
+    bundle = Path("/etc/ssl/certs/ca-certificates.crt")  # Debian's ca-certificates
+    if not bundle.exists():
+        pytest.skip("no system CA bundle to point ca_file at")
+    _, config = make_config({"mqtt": {"enabled": True, "ca_file": str(bundle)}})
+    rec = Recorder(config)
+    assert rec.client._ssl_context is not None  # TLS on although tls = false
