@@ -340,8 +340,19 @@ def _cross_checks(config: Config, where: str) -> list[str]:
             f"{where}: [alerts] clear_above_c: must be at or above cold_below_c "
             f"({config.alerts.cold_below_c}), got {config.alerts.clear_above_c}"
         )
-    if config.analysis.night_start == config.analysis.night_end:
-        errors.append(f"{where}: [analysis] night_end: must differ from night_start")
+    if config.analysis.night_start <= config.analysis.night_end:  # "HH:MM" sorts as time
+        errors.append(
+            f"{where}: [analysis] night_start: must be later in the day than night_end"
+            " (a night runs from the evening of one day into the morning of the next),"
+            f" got {config.analysis.night_start!r} and {config.analysis.night_end!r}"
+        )
+    silent = config.alerts.sensor_silent_s
+    if silent is not None and silent <= config.sensor.interval_s:
+        errors.append(
+            f"{where}: [alerts] sensor_silent_s: must be longer than [sensor] interval_s"
+            f" ({config.sensor.interval_s:g} s), or every pause between reads looks like"
+            f" a silent sensor, got {silent:g}"
+        )
     pins = {
         "[sensor] pin": config.sensor.pin if config.sensor.kind != "simulated" else None,
         "[button] pin": config.button.pin if config.button.enabled else None,

@@ -175,11 +175,14 @@ class Store:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            else:
                 self.conn.execute("COMMIT")
+            except BaseException:
+                # Also after a failed COMMIT (disk full, I/O error): SQLite may keep the
+                # transaction open, and the write lock with it, unless we roll back.
+                if self.conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.conn.execute("ROLLBACK")
+                raise
 
     # -- migrations --------------------------------------------------------------
 
@@ -226,6 +229,12 @@ class Store:
             for version, name, sql in pending:
                 try:
                     self.conn.execute("BEGIN IMMEDIATE")
+                    done = self.conn.execute(
+                        "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+                    ).fetchone()
+                    if done:  # another process (web, daemon) started at once and won
+                        self.conn.execute("ROLLBACK")
+                        continue
                     for statement in _split_sql(sql):
                         self.conn.execute(statement)
                     self.conn.execute(
@@ -234,7 +243,8 @@ class Store:
                     )
                     self.conn.execute("COMMIT")
                 except sqlite3.Error as exc:
-                    self.conn.execute("ROLLBACK")
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
                     raise StoreError(f"migration {name} failed: {exc}") from None
                 applied.append(name)
                 log.info("applied migration %s", name)

@@ -215,3 +215,40 @@ def test_instants_outside_1970_to_2199_are_refused_everywhere(store, make_config
     with pytest.raises(CsvError, match="line 2"):
         import_cramps(store, io.StringIO(bad), "a", now_ms=1)
     assert store.cramps(None, include_deleted=True) == []
+
+
+def test_a_migration_applied_meanwhile_by_another_process_is_skipped(db_path):
+    from monitor.store import _migrations
+
+    with Store.open(db_path) as s:
+        s.pending_migrations = _migrations  # the list as seen before the other process won
+        assert s.migrate() == []
+
+
+def test_a_failed_commit_is_rolled_back_and_the_store_stays_writable(store):
+    # A deferred foreign key makes COMMIT itself fail, as a full disk would.
+    store.conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    store.conn.execute(
+        "CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+    )
+    with pytest.raises(Exception, match="FOREIGN KEY"), store.transaction() as conn:
+        conn.execute("INSERT INTO child VALUES (42)")
+    assert not store.conn.in_transaction
+    assert store.add_readings("a", [Reading(1_790_000_000_000, 18.0, 50.0)]) == 1
+
+
+@pytest.mark.parametrize(
+    ("sections", "key"),
+    [
+        ({"analysis": {"night_start": "01:00", "night_end": "07:00"}}, "[analysis] night_start"),
+        (
+            {"alerts": {"sensor_silent_s": 30}, "sensor": {"interval_s": 30}},
+            "[alerts] sensor_silent_s",
+        ),
+    ],
+)
+def test_settings_that_would_break_nights_or_alerts_are_refused(tmp_path, sections, key):
+    path = write_config(tmp_path / "c.toml", sections)
+    with pytest.raises(config_mod.ConfigError) as err:
+        config_mod.load(path)
+    assert any(key in e for e in err.value.errors)
