@@ -24,7 +24,7 @@ from monitor.clock import FakeClock
 from monitor.daemon import Daemon
 from monitor.recorder import Recorder
 from monitor.store import Store
-from tests.support import EVENT_TIMEOUT, Broker, Subscriber
+from tests.support import EVENT_TIMEOUT, Broker, Subscriber, run_bedside
 
 pytestmark = pytest.mark.broker
 
@@ -335,3 +335,13 @@ def test_recorder_does_not_connect_when_the_broker_or_password_is_wrong(
         assert why in problems[0], problems
     finally:
         broker.kill()
+
+
+def test_recorder_with_a_missing_ca_file_is_a_one_line_error(make_config, secure_broker, pki):
+    path, _ = make_config(
+        {"mqtt": mqtt_section(secure_broker, pki, tls=None, ca_file="/nonexistent/ca.crt")}
+    )
+    result = run_bedside("recorder", config=path, timeout=EVENT_TIMEOUT)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "[mqtt] TLS settings do not work (ca_file=/nonexistent/ca.crt)" in result.stderr
