@@ -22,6 +22,7 @@ import queue
 import re
 import signal
 import sqlite3
+import ssl
 import threading
 import time
 from collections import defaultdict
@@ -42,6 +43,7 @@ from monitor.payloads import (
     parse_reading,
     parse_topic,
 )
+from monitor.relay import RelayError, config_files, connect_failure
 from monitor.store import CRAMP_FIELDS, Reading, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -353,6 +355,7 @@ class Recorder:
         self._warnings = _RateLimitedWarnings(self.clock)
         self._store: Store | None = None
         self._writer: threading.Thread | None = None
+        self._outage = False  # a connection problem was logged; quiet until connected again
         self.client = self._make_client()
 
     # -- MQTT -----------------------------------------------------------------------
@@ -371,8 +374,18 @@ class Recorder:
         )
         if m.username:
             client.username_pw_set(m.username, m.password)
-        if m.tls:
-            client.tls_set(ca_certs=m.ca_file, certfile=m.cert_file, keyfile=m.key_file)
+        if m.tls or m.ca_file or m.cert_file:  # as for the daemon: a CA file implies TLS
+            try:
+                client.tls_set(
+                    ca_certs=m.ca_file,
+                    certfile=m.cert_file,
+                    keyfile=m.key_file,
+                    tls_version=ssl.PROTOCOL_TLS_CLIENT,
+                )
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                raise RelayError(
+                    f"[mqtt] TLS settings do not work ({config_files(m)}): {exc}"
+                ) from None
         client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -391,8 +404,15 @@ class Recorder:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
-            log.error("broker refused the recorder: %s", reason_code)
+            if not self._outage:
+                self._outage = True
+                log.error(
+                    "broker refused the recorder: %s (check [mqtt] username/password);"
+                    " retrying quietly",
+                    reason_code,
+                )
             return
+        self._outage = False
         with self._gen_lock:
             self._generation += 1
         self.connected.set()
@@ -409,7 +429,14 @@ class Recorder:
 
     def _on_connect_fail(self, client, userdata):
         m = self.config.mqtt
-        log.warning("cannot reach the broker at %s:%d; retrying", m.host, m.port)
+        if not self._outage:
+            self._outage = True
+            log.warning(
+                "cannot reach the broker at %s:%d (%s); retrying quietly",
+                m.host,
+                m.port,
+                connect_failure(),
+            )
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
         failed = [str(rc) for rc in reason_codes if rc.is_failure]
@@ -425,7 +452,8 @@ class Recorder:
             self._generation += 1
         self.connected.clear()
         self.ready.clear()
-        if not self._stopping.is_set():
+        if not self._stopping.is_set() and not self._outage:
+            self._outage = True
             log.warning("disconnected from the broker (%s); reconnecting", reason_code)
 
     def _on_message(self, client, userdata, msg):
@@ -616,7 +644,10 @@ def run(args, config: Config) -> int:
 
     if not config.mqtt.enabled:
         raise UserError("[mqtt] enabled is false: the recorder needs a broker to listen to")
-    recorder = Recorder(config)
+    try:
+        recorder = Recorder(config)
+    except RelayError as exc:
+        raise UserError(str(exc)) from None
     done = threading.Event()
 
     def _stop(signum, frame):
