@@ -22,6 +22,7 @@ import pytest
 
 from monitor.clock import FakeClock
 from monitor.daemon import Daemon
+from monitor.payloads import parse_reading
 from monitor.recorder import Recorder
 from monitor.store import Store
 from tests.support import EVENT_TIMEOUT, Broker, Subscriber, run_bedside
@@ -201,8 +202,11 @@ def test_daemon_delivers_with_the_password_and_the_ca(run_daemon, secure_broker,
     seen = watcher.wait_for(
         lambda s: [p for t, p, _ in s if t == "bedside/testroom/reading"][:2] or None
     )
-    stored = daemon.store.newest_reading("testroom")
-    assert stored is not None and json.loads(seen[0])["temperature_c"] is not None
+    received = [parse_reading(p) for p in seen]
+    with Store.open_readonly(daemon.config.storage.database) as s:
+        for r in received:  # what arrived is what was stored
+            stored = s.readings("testroom", r.ts_ms, r.ts_ms + 1)
+            assert [(x.ts_ms, x.temperature_c) for x in stored] == [(r.ts_ms, r.temperature_c)]
     assert watcher.on("bedside/testroom/status")[0] == b"online"
 
 
