@@ -53,10 +53,11 @@ class Pki:
     foreign_ca: Path  # signed nothing the broker presents
     passwd: Path
 
-    def broker_conf(self, server: str = "server") -> str:
+    def broker_conf(self, server: str = "server", client_certs: bool = False) -> str:
         d = self.dir
         return (
             f"cafile {self.ca}\ncertfile {d / server}.crt\nkeyfile {d / server}.key\n"
+            f"require_certificate {'true' if client_certs else 'false'}\n"
             f"allow_anonymous false\npassword_file {self.passwd}\n"
             # connection attempts in the broker's log: how the tests count retries
             "log_type notice\nconnection_messages true\n"
@@ -95,6 +96,7 @@ def pki(tmp_path_factory) -> Pki:
     _server(d, "server", "127.0.0.1", "IP:127.0.0.1, DNS:localhost")
     # valid for the name "localhost" only: a client dialling 127.0.0.1 must refuse it
     _server(d, "othername", "localhost", "DNS:localhost")
+    _server(d, "client", "bedside-testroom", "DNS:bedside-testroom")  # a client certificate
     passwd = d / "passwd"
     subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), USER, PASSWORD], check=True)
     subprocess.run(["mosquitto_passwd", "-b", str(passwd), WATCHER, WATCHER_PASSWORD], check=True)
@@ -123,9 +125,14 @@ def broker_log(broker: Broker) -> str:
     return (broker.workdir / "mosquitto.log").read_text(errors="replace")
 
 
-# What mosquitto logs once per refused attempt: a failed TLS handshake (the client did
-# not trust the certificate) or a CONNECT with a bad username/password.
-REFUSALS = ("alert unknown ca", "alert bad certificate", "not authorised")
+# What mosquitto logs once per refused attempt: a failed TLS handshake (either side did
+# not trust the other's certificate, or the client had none) or a bad username/password.
+REFUSALS = (
+    "alert unknown ca",
+    "alert bad certificate",
+    "peer did not return a certificate",
+    "not authorised",
+)
 
 
 def refusals(broker: Broker) -> int:
@@ -212,7 +219,7 @@ def test_daemon_delivers_with_the_password_and_the_ca(run_daemon, secure_broker,
 
 @pytest.mark.parametrize(
     "case",
-    ["foreign CA", "hostname mismatch"],
+    ["foreign CA", "system CAs only", "hostname mismatch"],
 )
 def test_daemon_sends_nothing_when_the_certificate_check_fails(
     case, run_daemon, tmp_path_factory, pki, caplog
@@ -225,9 +232,9 @@ def test_daemon_sends_nothing_when_the_certificate_check_fails(
     dial = SimpleNamespace(host="localhost", port=broker.port) if server == "othername" else broker
     sub = Subscriber(dial, "#", username=WATCHER, password=WATCHER_PASSWORD, ca_file=str(pki.ca))
     try:
-        ca = pki.foreign_ca if case == "foreign CA" else pki.ca
+        ca = {"foreign CA": str(pki.foreign_ca), "system CAs only": None}.get(case, str(pki.ca))
         with caplog.at_level(logging.INFO):
-            daemon = run_daemon(mqtt_section(broker, pki, ca_file=str(ca)))
+            daemon = run_daemon(mqtt_section(broker, pki, ca_file=ca))
             wait_for_retries(broker)
             stored_before = daemon.stored
             wait_until(lambda: daemon.stored > stored_before + 3, what="more stored readings")
@@ -315,7 +322,9 @@ def test_recorder_stores_over_tls_with_the_password(
     wait_until(lambda: stored_count(recorder) == 1, what="the reading stored")
 
 
-@pytest.mark.parametrize("case", ["foreign CA", "hostname mismatch", "wrong password"])
+@pytest.mark.parametrize(
+    "case", ["foreign CA", "system CAs only", "hostname mismatch", "wrong password"]
+)
 def test_recorder_does_not_connect_when_the_broker_or_password_is_wrong(
     case, run_recorder, tmp_path_factory, pki, caplog
 ):
@@ -326,6 +335,7 @@ def test_recorder_does_not_connect_when_the_broker_or_password_is_wrong(
     try:
         keys = {
             "foreign CA": {"ca_file": str(pki.foreign_ca)},
+            "system CAs only": {"ca_file": None},
             "hostname mismatch": {},
             "wrong password": {"password": "wrong"},
         }[case]
@@ -349,3 +359,25 @@ def test_recorder_with_a_missing_ca_file_is_a_one_line_error(make_config, secure
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "[mqtt] TLS settings do not work (ca_file=/nonexistent/ca.crt)" in result.stderr
+
+
+@pytest.mark.parametrize("with_cert", [True, False], ids=["client certificate", "none"])
+def test_daemon_with_a_client_certificate(with_cert, run_daemon, tmp_path_factory, pki, caplog):
+    """A broker that requires client certificates (require_certificate true)."""
+    broker = Broker(
+        tmp_path_factory.mktemp("tlsbroker"), extra_conf=pki.broker_conf(client_certs=True)
+    ).start()
+    cert = {"cert_file": str(pki.dir / "client.crt"), "key_file": str(pki.dir / "client.key")}
+    try:
+        with caplog.at_level(logging.INFO):
+            daemon = run_daemon(mqtt_section(broker, pki, **(cert if with_cert else {})))
+            if with_cert:
+                wait_until(daemon.relay.connected.is_set, what="connected with the certificate")
+                return
+            wait_for_retries(broker)
+            assert daemon.error is None and not daemon.relay.connected.is_set()
+            wait_until(lambda: daemon.stored > 3, what="stored readings")
+        outage = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(outage) == 1 and "readings are still stored" in outage[0], outage
+    finally:
+        broker.kill()
