@@ -230,8 +230,11 @@ def test_daemon_sends_nothing_when_the_certificate_check_fails(
     ).start()
     # the watcher dials the name the certificate is for
     dial = SimpleNamespace(host="localhost", port=broker.port) if server == "othername" else broker
-    sub = Subscriber(dial, "#", username=WATCHER, password=WATCHER_PASSWORD, ca_file=str(pki.ca))
+    sub = None
     try:
+        sub = Subscriber(
+            dial, "#", username=WATCHER, password=WATCHER_PASSWORD, ca_file=str(pki.ca)
+        )
         ca = {"foreign CA": str(pki.foreign_ca), "system CAs only": None}.get(case, str(pki.ca))
         with caplog.at_level(logging.INFO):
             daemon = run_daemon(mqtt_section(broker, pki, ca_file=ca))
@@ -250,7 +253,8 @@ def test_daemon_sends_nothing_when_the_certificate_check_fails(
         with Store.open_readonly(daemon.config.storage.database) as s:
             assert s.count_readings("testroom") == daemon.stored > 0
     finally:
-        sub.close()
+        if sub is not None:
+            sub.close()
         broker.kill()
 
 
