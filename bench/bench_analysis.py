@@ -109,6 +109,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="1 and 5 months instead of years")
     ap.add_argument("--repeat", type=int, default=3, help="warm runs to take the median of")
+    ap.add_argument("--json-out", metavar="PATH", help="also write the figures as JSON")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     sizes = (
@@ -152,6 +153,22 @@ def main() -> None:
         f"growth {l1} -> {l5}: nights x{n5 / n1:.1f}; time above the import floor:"
         f" first run {growth(f1, f5)}, warm run {growth(w1, w5)}"
     )
+    if args.json_out:
+        figures = {
+            "import_floor_s": floor,
+            "sizes": [
+                {
+                    "label": r[0],
+                    "days": r[1],
+                    "nights": r[2],
+                    "cramps": r[3],
+                    "first_s": r[4],
+                    "warm_s": r[5],
+                }
+                for r in rows
+            ],
+        }
+        Path(args.json_out).write_text(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

@@ -120,6 +120,7 @@ def main() -> None:
     ap.add_argument(
         "--env", action="append", default=[], metavar="K=V", help="environment for the daemon"
     )
+    ap.add_argument("--json-out", metavar="PATH", help="also write the figures as JSON")
     ap.add_argument("--child", metavar="CONFIG", help=argparse.SUPPRESS)
     args = ap.parse_args()
     n = args.readings or (300 if args.quick else 1000)
@@ -198,6 +199,17 @@ def main() -> None:
         f" ({r['write_bytes'] / readings / 1024:.2f} KiB per reading: whole 4 KiB OS pages,"
         " at least one per fsync'd commit)"
     )
+    if args.json_out:
+        figures = {
+            "readings": readings,
+            "mqtt": not args.no_mqtt,
+            "rss_mb": r["rss"] / 1e6,
+            "hwm_mb": r["hwm"] / 1e6,
+            "cpu_ms_per_reading": r["cpu"] / readings * 1000,
+            "sqlite_mb_per_day": disk / days / 1e6,
+            "page_cache_mb_per_day": r["write_bytes"] / days / 1e6,
+        }
+        Path(args.json_out).write_text(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

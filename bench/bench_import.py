@@ -14,6 +14,7 @@ Prints rows, seconds, rows/s for each and the ratio (aim: within 4x).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import shutil
@@ -52,6 +53,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="four weeks instead of a year")
     ap.add_argument("--rows", type=int, help="number of rows (overrides --quick)")
+    ap.add_argument("--json-out", metavar="PATH", help="also write the figures as JSON")
     args = ap.parse_args()
     rows = args.rows or (28 * 2880 if args.quick else 365 * 2880)
     sqlite3 = shutil.which("sqlite3")
@@ -119,6 +121,16 @@ def main() -> None:
         )
         print(f"bedside import, same file again: {again_s:7.2f} s  (idempotent: nothing new)")
         print(f"ratio bedside / sqlite3 shell  : {bedside_s / shell_s:.2f}x  (aim: <= 4x)")
+        if args.json_out:
+            figures = {
+                "rows": rows,
+                "shell_s": shell_s,
+                "bedside_s": bedside_s,
+                "bedside_rows_per_s": rows / bedside_s,
+                "shell_rows_per_s": rows / shell_s,
+                "ratio": bedside_s / shell_s,
+            }
+            Path(args.json_out).write_text(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

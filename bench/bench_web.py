@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import random
 import statistics
@@ -163,6 +164,7 @@ def measure(db: Path, requests: int) -> dict:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="0.1 and 0.5 years, 10 requests")
+    p.add_argument("--json-out", metavar="PATH", help="also write the figures as JSON")
     p.add_argument("--serve", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -187,6 +189,10 @@ def main() -> int:
         print(f"  {page:<12} {ratio:4.2f}x", flush=True)
     worst = max(r["rss"] for t in table.values() for r in t.values())
     print(f"max RSS of the web process: {worst:.1f} MB", flush=True)
+    if args.json_out:
+        figures = {"years": list(years), "pages": {str(y): table[y] for y in years}}
+        figures["max_rss_mb"] = worst
+        Path(args.json_out).write_text(json.dumps(figures, indent=1))
     return 0
 
 

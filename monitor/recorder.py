@@ -42,7 +42,7 @@ from monitor.payloads import (
     parse_reading,
     parse_topic,
 )
-from monitor.relay import RelayError, apply_credentials
+from monitor.relay import RelayError, apply_credentials, connect_failure
 from monitor.store import CRAMP_FIELDS, Reading, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -354,6 +354,7 @@ class Recorder:
         self._warnings = _RateLimitedWarnings(self.clock)
         self._store: Store | None = None
         self._writer: threading.Thread | None = None
+        self._outage = False  # a connection problem was logged; quiet until connected again
         self.client = self._make_client()
 
     # -- MQTT -----------------------------------------------------------------------
@@ -389,8 +390,15 @@ class Recorder:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
-            log.error("broker refused the recorder: %s", reason_code)
+            if not self._outage:
+                self._outage = True
+                log.error(
+                    "broker refused the recorder: %s (check [mqtt] username/password);"
+                    " retrying quietly",
+                    reason_code,
+                )
             return
+        self._outage = False
         with self._gen_lock:
             self._generation += 1
         self.connected.set()
@@ -407,7 +415,14 @@ class Recorder:
 
     def _on_connect_fail(self, client, userdata):
         m = self.config.mqtt
-        log.warning("cannot reach the broker at %s:%d; retrying", m.host, m.port)
+        if not self._outage:
+            self._outage = True
+            log.warning(
+                "cannot reach the broker at %s:%d (%s); retrying quietly",
+                m.host,
+                m.port,
+                connect_failure(),
+            )
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
         failed = [str(rc) for rc in reason_codes if rc.is_failure]
@@ -423,7 +438,8 @@ class Recorder:
             self._generation += 1
         self.connected.clear()
         self.ready.clear()
-        if not self._stopping.is_set():
+        if not self._stopping.is_set() and not self._outage:
+            self._outage = True
             log.warning("disconnected from the broker (%s); reconnecting", reason_code)
 
     def _on_message(self, client, userdata, msg):

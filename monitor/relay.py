@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import queue
 import ssl
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -59,6 +60,13 @@ FLUSH_TIMEOUT_S = 3.0  # how long shutdown waits for outstanding PUBACKs
 
 class RelayError(Exception):
     """The MQTT settings cannot work (e.g. a TLS file is missing)."""
+
+
+def connect_failure() -> str:
+    """Why paho's connection attempt failed ("certificate verify failed: ...", "Connection
+    refused"): paho calls on_connect_fail inside its ``except OSError`` block."""
+    exc = sys.exc_info()[1]
+    return str(exc) if exc is not None else "connection failed"
 
 
 class Relay:
@@ -223,7 +231,7 @@ class Relay:
         )
 
     def _on_connect_fail(self, client, userdata) -> None:
-        self._note_outage("connection failed")
+        self._note_outage(connect_failure())
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self._note_outage(str(reason_code))

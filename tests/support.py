@@ -114,6 +114,10 @@ class Subscriber:
         topics: list[str] | str = "#",
         client_id: str = "",
         clean_session: bool = True,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: str | None = None,
     ):
         self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self.seen: list[tuple[str, bytes, bool]] = []
@@ -141,6 +145,10 @@ class Subscriber:
         self.client.on_connect = on_connect
         self.client.on_subscribe = on_subscribe
         self.client.on_message = on_message
+        if username is not None:  # a broker with a password file
+            self.client.username_pw_set(username, password)
+        if ca_file is not None:  # a TLS listener, verified against this CA
+            self.client.tls_set(ca_certs=ca_file)
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
         if not self._subscribed.wait(EVENT_TIMEOUT):
