@@ -174,7 +174,7 @@ def test_patch_delete_restore(client, filled):
     assert client.get("/api/cramps").get_json()["cramps"] == []
     listed = client.get("/api/cramps?include_deleted=1").get_json()["cramps"]
     assert listed[0]["deleted"] is True
-    r = client.post(f"/api/cramps/{cid}/restore")
+    r = client.post(f"/api/cramps/{cid}/restore", json={})
     assert r.status_code == 200 and r.get_json()["cramp"]["deleted"] is False
     assert len(client.get("/api/cramps").get_json()["cramps"]) == 1
 
@@ -190,7 +190,7 @@ def test_unknown_cramp_is_404(client, method):
     r = getattr(client, method)("/api/cramps/999", json={"severity": 1})
     assert r.status_code == 404
     assert "999" in r.get_json()["error"]
-    assert client.post("/api/cramps/999/restore").status_code == 404
+    assert client.post("/api/cramps/999/restore", json={}).status_code == 404
 
 
 def test_wrong_method_is_405_json(client):
@@ -355,3 +355,50 @@ def test_bedside_web_refuses_open_network_host(tmp_path):
     assert result.returncode == 2
     assert "refusing to serve 0.0.0.0 without [web] password" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_cross_site_form_cannot_restore_a_deleted_cramp(client, filled):
+    (cramp,) = client.get("/api/cramps").get_json()["cramps"]
+    client.delete(f"/api/cramps/{cramp['id']}")
+    forged = client.post(
+        f"/api/cramps/{cramp['id']}/restore",
+        data={"x": "1"},
+        headers={"Origin": "http://evil.example"},
+    )
+    assert forged.status_code == 415 and "application/json" in forged.get_json()["error"]
+    assert client.get("/api/cramps").get_json()["cramps"] == []  # still deleted
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8080", "192.168.1.5"])
+def test_a_loopback_dashboard_answers_only_to_loopback_names(client, host):
+    r = client.get("/api/current", headers={"Host": host})
+    assert r.status_code == 400 and "localhost" in r.get_json()["error"]
+    assert client.get("/api/current", headers={"Host": "127.0.0.1:8080"}).status_code == 200
+    assert client.get("/api/current", headers={"Host": "[::1]:8080"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/nights?limit=²",
+        "/api/cramps?offset=²",
+        "/nights?page=²",
+        "/cramps?page=²",
+        "/cramps?deleted=99999999999999999999",
+        "/cramps?saved=²",
+    ],
+)
+def test_odd_numbers_in_query_strings_are_refused_or_ignored_not_500(client, filled, url):
+    assert client.get(url).status_code in (200, 400)
+
+
+@pytest.mark.parametrize(
+    "target", ["/%09/evil.com", "//evil.com", "/\\evil.com", "/%0a/x", "https://evil.com"]
+)
+def test_redirect_after_a_mode_switch_never_leaves_the_site(client, target):
+    from urllib.parse import unquote
+
+    r = client.get(f"/mode?set=day&next={target}")
+    location = r.headers.get("Location", "")
+    assert r.status_code in (302, 303) and location.startswith("/")
+    assert not location.startswith("//") and "evil" not in unquote(location)

@@ -7,6 +7,7 @@ completely before anything is written.
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import date, datetime
 
 from flask import Blueprint, abort, current_app, jsonify, request
@@ -44,7 +45,7 @@ def int_arg(name: str, default: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) > high:
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or int(raw) > high:
         abort(400, f"{name} must be a whole number from 0 to {high}")
     return int(raw)
 
@@ -65,7 +66,11 @@ def cramp_json(c) -> dict:
 
 
 def require_api_write() -> None:
-    """Writes need the password (when set) and a JSON body."""
+    """Writes need the password (when set), and a POST needs JSON or the X-CSRF-Token header.
+
+    A cross-site HTML form can send a POST, but neither a JSON content type nor a
+    custom header without a CORS preflight (which this app never approves).
+    """
     config = ext()["config"]
     if security.password_required(config):
         browser = security.logged_in(config) and request.headers.get("X-CSRF-Token")
@@ -76,6 +81,8 @@ def require_api_write() -> None:
             response.status_code = 401
             response.headers["WWW-Authenticate"] = 'Bearer realm="bedside"'
             abort(response)
+    if request.method == "POST" and not request.is_json and "X-CSRF-Token" not in request.headers:
+        abort(415, "send the request as application/json")
 
 
 def json_body(required: bool = True) -> object:
@@ -247,6 +254,8 @@ def delete_cramp(cramp_id: int):
 @bp.post("/api/cramps/<int:cramp_id>/restore")
 def restore_cramp(cramp_id: int):
     require_api_write()
+    if not isinstance(json_body(), dict):
+        abort(400, "the body must be a JSON object (an empty one will do)")
     _existing(cramp_id)
     cramp = data().writer().restore_cramp(cramp_id, now_ms=data().now_ms())
     return jsonify({"cramp": cramp_json(cramp)})

@@ -62,7 +62,7 @@ def from_form(form, tz: ZoneInfo, now_ms: int) -> dict:
     out["leg"] = leg or None
     sev = form.get("severity", "").strip()
     if sev:
-        if not sev.isdigit() or not 1 <= int(sev) <= 5:
+        if sev not in ("1", "2", "3", "4", "5"):
             raise ValueError("severity must be a whole number from 1 to 5")
         out["severity"] = int(sev)
     else:

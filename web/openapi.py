@@ -126,10 +126,21 @@ def spec() -> dict:
             },
             "/api/cramps/{id}/restore": {
                 "post": {
-                    "summary": "undo a delete",
+                    "summary": "undo a delete (send an empty JSON object: a cross-site"
+                    " form cannot)",
                     **write,
                     "parameters": _params("id"),
-                    "responses": {"200": _json(cramp), "401": ERROR, "404": ERROR},
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    "responses": {
+                        "200": _json(cramp),
+                        "400": ERROR,
+                        "401": ERROR,
+                        "404": ERROR,
+                        "415": ERROR,
+                    },
                 },
             },
             "/api/evidence": {

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import re
 import statistics
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -54,8 +56,16 @@ def room() -> str:
 
 
 def safe_next(default: str = "/") -> str:
+    """A local path to go back to, never another site (no scheme, host, '//' or controls)."""
     target = request.values.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+        and not any(c.isspace() for c in target)
+        and not urlsplit(target).netloc
+    ):
         return target
     return default
 
@@ -253,7 +263,7 @@ def cramps_page():
     rows = store.cramps(
         node, newest_first=True, limit=CRAMPS_PER_PAGE + 1, offset=page * CRAMPS_PER_PAGE
     )
-    deleted = request.args.get("deleted", type=int)
+    deleted = _id_arg("deleted")
     deleted_cramp = store.get_cramp(deleted) if deleted else None
     if deleted_cramp is not None and not deleted_cramp.deleted:
         deleted_cramp = None
@@ -264,14 +274,20 @@ def cramps_page():
         page_no=page,
         remedies=remedy_table(store.cramps(node)),
         deleted=deleted_cramp,
-        saved=request.args.get("saved", type=int),
+        saved=_id_arg("saved"),
         page="cramps",
     )
 
 
+def _id_arg(name: str) -> int | None:
+    """An optional cramp id from the query string; anything else is ignored."""
+    raw = request.args.get(name, "")
+    return int(raw) if re.fullmatch(r"[0-9]{1,18}", raw) else None
+
+
 def _page_arg() -> int:
     raw = request.args.get("page", "0")
-    if not raw.isdigit() or int(raw) > 100_000:
+    if not re.fullmatch(r"[0-9]{1,6}", raw) or int(raw) > 100_000:
         abort(400, "page must be a whole number")
     return int(raw)
 
