@@ -20,7 +20,6 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from monitor.config import Config
-from monitor.simroom import room
 
 # The messages adafruit_dht 4.x raises (as RuntimeError) when a read fails.
 CHECKSUM_ERROR = "Checksum did not validate. Try again."
@@ -80,6 +79,8 @@ class SimulatedSensor:
             raise RuntimeError(self.rng.choice(DRIVER_ERRORS))
         if draw < self.failure_rate * 1.25:
             return None, None
+        from monitor.simroom import room  # only the simulated sensor needs the model
+
         temp, hum = room(self.clock.now_ms(), self.zone, self.seed)
         temp += self.rng.gauss(0, 0.05)
         hum += self.rng.gauss(0, 0.4)

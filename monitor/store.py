@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
-from importlib import resources
 from pathlib import Path
 
 from monitor.clock import MAX_INSTANT_MS, MIN_INSTANT_MS
@@ -26,6 +25,7 @@ from monitor.clock import MAX_INSTANT_MS, MIN_INSTANT_MS
 log = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")  # shipped as package data
 NODE_SEEN_STEP_MS = 600_000
 PAGE_SIZE = 512  # bytes; see Store.open
 WAL_AUTOCHECKPOINT_PAGES = 1000  # the SQLite default: checkpoint every ~0.5 MB of WAL
@@ -81,13 +81,11 @@ _CRAMP_COLUMNS = ", ".join(f.name for f in fields(Cramp))
 
 
 def _migrations() -> list[tuple[int, str, str]]:
-    files = resources.files("monitor").joinpath("migrations")
-    out = []
-    for entry in files.iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            out.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
-    return sorted(out)
+    """(version, file name, SQL) of every shipped migration, oldest first."""
+    return sorted(
+        (int(path.name[:4]), path.name, path.read_text(encoding="utf-8"))
+        for path in MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")
+    )
 
 
 def _cramp(row) -> Cramp:
