@@ -1,0 +1,176 @@
+"""Helpers for the fault suite: scripted sensors, a tiny filesystem, RSS, database checks."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.support import EVENT_TIMEOUT
+
+NODE = "testroom"
+
+
+def wait_until(predicate, timeout: float = EVENT_TIMEOUT, what: str = "condition"):
+    """Poll state another thread or process writes, with a generous deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met in time")
+        time.sleep(0.05)
+
+
+class ScriptedSensor:
+    """A sensor whose n-th read (1-based) returns ``script(n)``: a (temp, hum) tuple, or an
+    exception instance that is raised (as the DHT driver raises RuntimeError).
+
+    ``before_read(n)`` runs first, on the daemon's thread: the test injects its faults there
+    (fill the disk, jump the clock, stop the daemon) at exactly known points of the loop.
+    """
+
+    def __init__(self, script: Callable[[int], object], before_read=None):
+        self.script = script
+        self.before_read = before_read
+        self.reads = 0
+
+    def read(self):
+        self.reads += 1
+        if self.before_read is not None:
+            self.before_read(self.reads)
+        step = self.script(self.reads)
+        if isinstance(step, BaseException):
+            raise step
+        return step
+
+    def close(self) -> None:
+        pass
+
+
+class LogCapture(logging.Handler):
+    """Every record of the ``monitor`` loggers (the daemon logs there) while installed."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self._lock2 = threading.Lock()
+
+    def emit(self, record):
+        with self._lock2:
+            self.records.append(record)
+
+    def messages(self, level: int = logging.DEBUG) -> list[str]:
+        with self._lock2:
+            return [r.getMessage() for r in self.records if r.levelno >= level]
+
+    def count(self, text: str, level: int = logging.DEBUG) -> int:
+        return sum(text in m for m in self.messages(level))
+
+
+@contextlib.contextmanager
+def captured_logs():
+    logger = logging.getLogger("monitor")
+    handler = LogCapture()
+    old = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old)
+
+
+def integrity(db_path) -> str:
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def duplicates(db_path) -> dict[str, int]:
+    """Rows sharing a (node, ts) in readings and cramps (the schema should make it 0)."""
+    conn = sqlite3.connect(db_path)
+    try:
+        return {
+            table: conn.execute(
+                f"SELECT count(*) FROM (SELECT 1 FROM {table} GROUP BY node, ts_ms"
+                " HAVING count(*) > 1)"
+            ).fetchone()[0]
+            for table in ("readings", "cramps")
+        }
+    finally:
+        conn.close()
+
+
+def rss_kb(pid: int | None = None) -> int:
+    """Resident set size of a process (this one by default), from /proc."""
+    with open(f"/proc/{pid or os.getpid()}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+class TinyFilesystem:
+    """A size-limited tmpfs the test mounts (root only); ``fill()`` takes every free byte."""
+
+    def __init__(self, size_kb: int):
+        self.size_kb = size_kb
+        self.path = Path(tempfile.mkdtemp(prefix="bedside-tinyfs-"))
+        self.filler = self.path / "filler"
+        self.mounted = False
+
+    @staticmethod
+    def why_not() -> str | None:
+        """None when mounting is possible here, else the reason (for pytest.skip)."""
+        if os.geteuid() != 0:
+            return "mounting a tiny tmpfs needs root (run the fault suite as root, e.g. in CI)"
+        return None
+
+    def __enter__(self) -> TinyFilesystem:
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={self.size_kb}k", "tmpfs", str(self.path)],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            self.path.rmdir()
+            raise OSError(f"cannot mount a tmpfs: {result.stderr.strip()}")
+        self.mounted = True
+        return self
+
+    def fill(self) -> int:
+        """Write zeros until ENOSPC; returns the bytes taken."""
+        written = 0
+        chunk = b"\0" * 4096
+        with open(self.filler, "ab", buffering=0) as f:
+            while True:
+                try:
+                    n = f.write(chunk)
+                except OSError:
+                    break
+                if not n:
+                    break
+                written += n
+        return written
+
+    def free(self) -> None:
+        self.filler.unlink(missing_ok=True)
+
+    def __exit__(self, *exc) -> None:
+        if self.mounted:
+            subprocess.run(["umount", "-l", str(self.path)], check=False)
+            self.mounted = False
+        with contextlib.suppress(OSError):
+            self.path.rmdir()
