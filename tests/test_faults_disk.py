@@ -95,8 +95,8 @@ def test_full_disk_is_reported_alerts_run_from_memory_and_storing_resumes(
     assert duplicates(db) == {"readings": 0, "cramps": 0}
     with Store.open_readonly(db) as s:
         stored = s.readings(NODE)
-    assert len(stored) == STOP_AT - 1
+    assert len(stored) == STOP_AT  # the read that asked to stop is still stored
     assert all(b.ts_ms - a.ts_ms == 30_000 for a, b in itertools.pairwise(stored))
     assert [r.temperature_c for r in stored] == [WARM[0]] * (FULL_AT - 1) + [COLD[0]] * (
-        STOP_AT - FULL_AT
+        STOP_AT - FULL_AT + 1
     )
