@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.support import EVENT_TIMEOUT
+from tests.support import EVENT_TIMEOUT, Subscriber
 
 NODE = "testroom"
 
@@ -174,3 +174,67 @@ class TinyFilesystem:
             self.mounted = False
         with contextlib.suppress(OSError):
             self.path.rmdir()
+
+
+# -- the real `bedside monitor` process and what reached the broker ----------------------
+
+
+def stored_ts(db_path, node: str = NODE) -> list[int]:
+    """Instants of the node's stored readings (empty before the daemon created the file)."""
+    from monitor.store import Store
+
+    if not Path(db_path).exists():
+        return []
+    try:
+        with Store.open_readonly(db_path) as s:
+            return [r.ts_ms for r in s.readings(node)]
+    except Exception:  # not migrated yet
+        return []
+
+
+def stored_cramp_ids(db_path, node: str = NODE) -> set[int]:
+    from monitor.store import Store
+
+    with Store.open_readonly(db_path) as s:
+        return {c.id for c in s.cramps(node)}
+
+
+def received_reading_ts(sub, node: str = NODE) -> set[int]:
+    from monitor.payloads import parse_reading
+
+    topic = f"bedside/{node}/reading"
+    return {parse_reading(p).ts_ms for t, p, _ in list(sub.seen) if t == topic}
+
+
+def received_cramp_ids(sub, node: str = NODE) -> set[int]:
+    import json
+
+    topic = f"bedside/{node}/cramp"
+    return {json.loads(p)["id"] for t, p, _ in list(sub.seen) if t == topic}
+
+
+def log_count(path, text: str) -> int:
+    """Lines of a process log that mention ``text``."""
+    if not Path(path).exists():
+        return 0
+    return sum(text in line for line in Path(path).read_text(errors="replace").splitlines())
+
+
+class AuthSubscriber(Subscriber):
+    """tests.support.Subscriber, logging in with a user name and password."""
+
+    def __init__(self, broker, topics, username: str, password: str, client_id: str = ""):
+        import paho.mqtt.client as mqtt
+
+        real = mqtt.Client
+
+        def client_with_credentials(*args, **kwargs):
+            client = real(*args, **kwargs)
+            client.username_pw_set(username, password)
+            return client
+
+        mqtt.Client = client_with_credentials  # only for the constructor below
+        try:
+            super().__init__(broker, topics, client_id=client_id)
+        finally:
+            mqtt.Client = real
