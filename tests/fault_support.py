@@ -238,3 +238,47 @@ class AuthSubscriber(Subscriber):
             super().__init__(broker, topics, client_id=client_id)
         finally:
             mqtt.Client = real
+
+
+# -- a compressed month of the daemon, in its own process ---------------------------------
+
+
+def month_run(config_path: str, cycles: int, checkpoints: int, out_path: str) -> None:
+    """Run the real daemon loop (FakeClock, simulated sensor at full speed) for ``cycles``
+    read cycles; at ``checkpoints`` evenly spaced cycles append a JSON line with the RSS and
+    the number of gc-tracked objects to ``out_path``.  Run via ``python -c`` (see the test)."""
+    import gc
+    import json
+
+    import monitor.daemon
+    from monitor.clock import FakeClock
+    from monitor.config import load
+    from monitor.daemon import Daemon
+
+    config = load(Path(config_path))
+    stop = threading.Event()
+    every = cycles // checkpoints
+    real_build = monitor.daemon.build_components
+
+    class Meter:
+        def __init__(self):
+            self.n = 0
+
+        def start(self):
+            pass
+
+        def on_reading(self, reading, now_ms):
+            self.n += 1
+            if self.n % every == 0:
+                gc.collect()
+                with open(out_path, "a") as f:
+                    line = {"cycle": self.n, "rss_kb": rss_kb(), "objects": len(gc.get_objects())}
+                    f.write(json.dumps(line) + "\n")
+            if self.n >= cycles:
+                stop.set()
+
+        def close(self):
+            pass
+
+    monitor.daemon.build_components = lambda ctx: [*real_build(ctx), Meter()]
+    Daemon(config, clock=FakeClock()).run(stop)
