@@ -23,7 +23,7 @@ from tests.fault_support import (
 pytestmark = pytest.mark.faults
 
 WARM, COLD = (20.0, 50.0), (16.0, 55.0)
-FULL_AT, FREE_AT, STOP_AT = 6, 41, 51  # read numbers (one read per 30-s cycle)
+FULL_AT, FREE_AT, WARM_AT, STOP_AT = 6, 41, 46, 51  # read numbers (one read per 30-s cycle)
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_full_disk_is_reported_alerts_run_from_memory_and_storing_resumes(
         elif n == STOP_AT:
             stop.set()
 
-    sensor = ScriptedSensor(lambda n: WARM if n < FULL_AT else COLD, before_read)
+    sensor = ScriptedSensor(lambda n: COLD if FULL_AT <= n < WARM_AT else WARM, before_read)
     daemon = Daemon(config, clock=clock, sensor=sensor)
     with captured_logs() as logs:
         daemon.run(stop)  # returns only when stopped: a full disk must not end it
@@ -97,6 +97,15 @@ def test_full_disk_is_reported_alerts_run_from_memory_and_storing_resumes(
         stored = s.readings(NODE)
     assert len(stored) == STOP_AT  # the read that asked to stop is still stored
     assert all(b.ts_ms - a.ts_ms == 30_000 for a, b in itertools.pairwise(stored))
-    assert [r.temperature_c for r in stored] == [WARM[0]] * (FULL_AT - 1) + [COLD[0]] * (
-        STOP_AT - FULL_AT + 1
+    assert [r.temperature_c for r in stored] == (
+        [WARM[0]] * (FULL_AT - 1)
+        + [COLD[0]] * (WARM_AT - FULL_AT)
+        + [WARM[0]] * (STOP_AT - WARM_AT + 1)
     )
+    # The cold episode that began while the disk was full is in the history, ended by the
+    # first warm reading once space had returned.
+    with Store.open_readonly(db) as s:
+        (episode,) = [e for e in s.episodes(NODE) if e.kind == "cold"]
+    assert episode.start_ms == stored[FULL_AT - 1].ts_ms
+    assert episode.end_ms == stored[WARM_AT - 1].ts_ms
+    assert episode.min_temp_c == COLD[0]
