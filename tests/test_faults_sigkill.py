@@ -85,6 +85,7 @@ def test_twenty_sigkills_lose_nothing_confirmed(make_config, db_path, broker, tm
     # The first run creates the database; the web process reads it.
     proc = start_bedside("monitor", config=path, log=tmp_path / "monitor-0.log")
     wait_until(lambda: stored_ts(db_path), what="the first stored reading")
+    first_run = 0  # readings stored before the kills started (set below)
     web = start_bedside("web", config=path, log=tmp_path / "web.log")
     confirmed: set[int] = set()
     done = threading.Event()
@@ -107,6 +108,7 @@ def test_twenty_sigkills_lose_nothing_confirmed(make_config, db_path, broker, tm
     try:
         wait_until(lambda: healthy(url), what="the dashboard answering")
         user.start()
+        first_run = len(stored_ts(db_path))
         cli_base = int(time.time()) - 7200
         for kill in range(1, KILLS + 1):
             if kill > 1:
@@ -123,6 +125,7 @@ def test_twenty_sigkills_lose_nothing_confirmed(make_config, db_path, broker, tm
         user.join(EVENT_TIMEOUT)
         assert len(confirmed) >= KILLS  # the fault really ran while cramps flowed
 
+        during_kills = len(stored_ts(db_path)) - first_run
         # A last clean run drains the outbox.
         proc = start_bedside("monitor", config=path, log=tmp_path / "monitor-final.log")
         wait_until(lambda: len(stored_ts(db_path)) > 0)
@@ -145,4 +148,4 @@ def test_twenty_sigkills_lose_nothing_confirmed(make_config, db_path, broker, tm
     assert web_errors == [], web_errors[:5]  # the web never failed a write over a kill
     readings = stored_ts(db_path)
     assert readings == sorted(set(readings))
-    assert len(readings) >= KILLS  # readings flowed between the kills
+    assert during_kills > KILLS // 4  # readings flowed between the kills
