@@ -66,7 +66,8 @@ class AlertComponent:
     the effects; a worker thread then, in order: stores the episode
     (start_episode / update_episode), publishes the retained ON/OFF, sets the
     LED's cold pulse, and hands the notification to the notifier's own thread.
-    A failing output is logged and does not stop the others.
+    A failing output is logged and does not stop the others; an episode whose start
+    the store refused (a full disk) is stored, start and end, with its OFF.
 
     On start, an episode left open by a previous run is resumed if the newest
     stored reading is still fresh (cold) — or always (sensor: the next good
@@ -92,6 +93,7 @@ class AlertComponent:
         self.worker = SerialWorker("alerts")
         self.machines = None
         self._episode: dict[str, int] = {}  # kind -> open episode id (worker thread only)
+        self._unstored: dict = {}  # kind -> ON transition the store refused (worker thread)
         self._cold_min: float | None = None
 
     def start(self) -> None:
@@ -162,12 +164,24 @@ class AlertComponent:
         store = self.ctx.store
         try:
             if t.active:
-                ep = store.start_episode(self.node, t.kind, t.since_ms, t.min_temp_c)
+                self._unstored.pop(t.kind, None)
+                try:
+                    ep = store.start_episode(self.node, t.kind, t.since_ms, t.min_temp_c)
+                except Exception:
+                    self._unstored[t.kind] = t  # e.g. a full disk: stored with its OFF
+                    raise
                 self._episode[t.kind] = ep.id
-            elif t.kind in self._episode:
-                store.update_episode(
-                    self._episode.pop(t.kind), end_ms=t.end_ms or t.at_ms, min_temp_c=t.min_temp_c
-                )
+            else:
+                start = self._unstored.pop(t.kind, None)
+                if start is not None:
+                    ep = store.start_episode(self.node, t.kind, start.since_ms, start.min_temp_c)
+                    self._episode[t.kind] = ep.id
+                if t.kind in self._episode:
+                    store.update_episode(
+                        self._episode.pop(t.kind),
+                        end_ms=t.end_ms or t.at_ms,
+                        min_temp_c=t.min_temp_c,
+                    )
         except Exception:
             log.exception("could not store the %s alert episode", t.kind)
         log.info("%s alert %s (%s)", t.kind, "ON" if t.active else "OFF", t.reason)

@@ -2,7 +2,9 @@
 
 Each cycle (every ``[sensor] interval_s``): the sampler reads with retries and
 filters; a plausible reading stamped by a plausible clock is committed to the
-store; the relay is woken to publish it (the store is the outbox, so a crash
+store (when the disk refuses it, e.g. full, it is held in memory, at most a day
+of them, retried every cycle and reported once, while the alerts still hear
+of it); the relay is woken to publish it (the store is the outbox, so a crash
 between store and publish only delays the message); the components (button,
 LED, alerts) hear about the cycle; systemd's watchdog is fed.
 
@@ -21,6 +23,7 @@ watermark, publishes ``offline``, closes the components and releases the pins.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -41,6 +44,7 @@ from monitor.store import Reading, Store
 log = logging.getLogger("monitor.daemon")
 
 HEALTH_EVERY_S = 600.0  # sensor_health row: on a status change, else at most this often
+UNSAVED_MAX = 2880  # readings held in memory while storing fails: a day at 30 s
 
 
 def sd_notify(state: str) -> bool:
@@ -120,6 +124,10 @@ class Daemon:
         self.store: Store | None = None
         self._health_status: str | None = None
         self._health_written = 0.0
+        # Accepted readings not yet committed (the disk is full or failing).
+        self._unsaved: collections.deque[Reading] = collections.deque(maxlen=UNSAVED_MAX)
+        self._store_failing = False
+        self._dropping = False
 
     # -- thread API (the demo) -------------------------------------------------------------
 
@@ -213,23 +221,17 @@ class Daemon:
                 break
             reading = None
             if sample is not None and guard.accept(sample.ts_ms):
-                candidate = Reading(sample.ts_ms, sample.temperature_c, sample.humidity_pct)
-                try:
-                    self._store_reading(store, relay, candidate)
-                except sqlite3.Error as exc:
-                    log.error("could not store a reading: %s", exc)
-                else:
-                    reading = candidate
-                    guard.stored(reading.ts_ms)
-                    self.stored += 1
-                    if self.stored == 1:
-                        log.info(
-                            "first reading stored: %.1f °C, %s %%RH",
-                            reading.temperature_c,
-                            "-" if reading.humidity_pct is None else f"{reading.humidity_pct:.0f}",
-                        )
-                    if relay is not None:
-                        relay.wake_outbox()
+                # Accepted: the alerts hear of it even when the disk refuses it (held below).
+                reading = Reading(sample.ts_ms, sample.temperature_c, sample.humidity_pct)
+                guard.stored(reading.ts_ms)
+                if len(self._unsaved) == self._unsaved.maxlen and not self._dropping:
+                    self._dropping = True
+                    log.error(
+                        "storage: %d readings held in memory; dropping the oldest from now on",
+                        len(self._unsaved),
+                    )
+                self._unsaved.append(reading)
+                self._flush_unsaved(store, relay)
             self._record_health(store, sampler.health)
             now_ms = clock.now_ms()
             for component in components:
@@ -245,14 +247,54 @@ class Daemon:
             if next_due < now:  # a slow cycle: skip what was missed rather than burst
                 next_due = now
             clock.sleep(next_due - now, until=stop)
+        if self._unsaved:  # a last try on the way out
+            self._flush_unsaved(store, relay)
+            if self._unsaved:
+                log.error(
+                    "storage: %d readings could not be stored and are lost", len(self._unsaved)
+                )
 
-    def _store_reading(self, store: Store, relay, reading: Reading) -> None:
-        """Commit the reading (before anyone hears of it), with the outbox watermark when
+    def _flush_unsaved(self, store: Store, relay) -> None:
+        """Store the readings held in memory (normally just the new one) in one commit.
+
+        A failing store (a full disk, an I/O error) is logged once; the readings stay in
+        memory (at most UNSAVED_MAX, oldest dropped first) and are retried every cycle.
+        """
+        try:
+            self._store_readings(store, relay, list(self._unsaved))
+        except sqlite3.Error as exc:
+            if not self._store_failing:
+                self._store_failing = True
+                log.error(
+                    "storage: could not store a reading (%s); holding readings in memory"
+                    " (up to %d) and retrying every cycle; alerts go on",
+                    exc,
+                    self._unsaved.maxlen,
+                )
+            return
+        saved = len(self._unsaved)
+        newest = self._unsaved[-1]
+        self._unsaved.clear()
+        self.stored += saved
+        if self._store_failing:
+            self._store_failing = self._dropping = False
+            log.info("storage: storing readings again (%d held in memory saved)", saved)
+        if self.stored == saved:
+            log.info(
+                "first reading stored: %.1f °C, %s %%RH",
+                newest.temperature_c,
+                "-" if newest.humidity_pct is None else f"{newest.humidity_pct:.0f}",
+            )
+        if relay is not None:
+            relay.wake_outbox()
+
+    def _store_readings(self, store: Store, relay, readings: list[Reading]) -> None:
+        """Commit the readings (before anyone hears of them), with the outbox watermark when
         it is due: one fsync'd commit instead of two (SD-card wear)."""
         node = self.config.node.id
         watermark = relay.watermark_due() if relay is not None else None
         with store.transaction() as conn:
-            store.insert_readings(conn, node, [reading])
+            store.insert_readings(conn, node, readings)
             if watermark is not None:
                 store.write_outbox_watermark(conn, node, watermark)
         if watermark is not None:
@@ -274,7 +316,10 @@ class Daemon:
                 updated_ms=self.clock.now_ms(),
             )
         except sqlite3.Error as exc:
-            log.error("could not store sensor health: %s", exc)
+            # While readings cannot be stored either, that one message says it all.
+            (log.debug if self._store_failing else log.error)(
+                "could not store sensor health: %s", exc
+            )
             return
         self._health_status = snap.status
         self._health_written = mono
