@@ -262,21 +262,28 @@ class Relay:
     # -- the outbox thread ---------------------------------------------------------------
 
     def _outbox_loop(self) -> None:
-        try:
-            while not self._stop.is_set():
-                self._wake.wait(POLL_S)
-                self._wake.clear()
+        failing = False
+        while not self._stop.is_set():
+            self._wake.wait(POLL_S)
+            self._wake.clear()
+            try:
                 self._drain_events()
                 if self.connected.is_set() and not self._stop.is_set():
-                    try:
-                        self._pump_readings()
-                        self._pump_cramps()
-                    except Exception:  # a store or client hiccup must not end the relay
-                        log.exception("MQTT outbox: unexpected error; retrying at the next poll")
+                    self._pump_readings()
+                    self._pump_cramps()
                 self._persist(force=False)
+            except Exception as exc:  # disk full, a lock held too long: retry, never give up
+                if not failing:
+                    log.warning("MQTT outbox: %s; retrying every %g s", exc, POLL_S, exc_info=True)
+                failing = True
+                continue
+            if failing:
+                log.info("MQTT outbox: working again")
+                failing = False
+        try:
             self._finish()
-        except Exception:  # pragma: no cover - last resort, keep the daemon alive
-            log.exception("MQTT outbox thread failed")
+        except Exception as exc:
+            log.warning("MQTT outbox: could not save the watermark at shutdown: %s", exc)
 
     def _drain_events(self, timeout: float | None = None) -> None:
         while True:
@@ -316,6 +323,7 @@ class Relay:
         else:
             cramp_id, updated_ms = entry[1]
             self._cramps_inflight.discard((cramp_id, updated_ms))
+            # If this raises, the row stays unpublished and is simply sent again.
             self.store.mark_cramp_published(cramp_id, updated_ms)
 
     def _pump_readings(self) -> None:

@@ -419,3 +419,30 @@ def test_a_cramp_written_by_another_process_is_found_by_polling(
     subscriber.wait_for(lambda s: any(t == "bedside/testroom/cramp" for t, _, _ in s))
     assert json.loads(subscriber.on("bedside/testroom/cramp")[0])["id"] == cramp.id
     wait_until(lambda: store.get_cramp(cramp.id).published)
+
+
+def test_a_locked_database_on_a_puback_does_not_end_publishing(
+    make_config, broker, subscriber, store, relay_factory, monkeypatch, caplog
+):
+    import sqlite3
+
+    real_mark = store.mark_cramp_published
+    failures = []
+
+    def locked_once(cramp_id, updated_ms):
+        if not failures:
+            failures.append(cramp_id)
+            raise sqlite3.OperationalError("database is locked")
+        return real_mark(cramp_id, updated_ms)
+
+    monkeypatch.setattr(store, "mark_cramp_published", locked_once)
+    relay = relay_factory(mqtt_config(make_config, broker))
+    first, _ = store.add_cramp("testroom", T0, source="web", now_ms=T0)
+    relay.wake_outbox()
+    wait_until(lambda: failures)
+    second, _ = store.add_cramp("testroom", T0 + 60_000, source="web", now_ms=T0)
+    relay.wake_outbox()
+    # Both end up acknowledged: the first is simply sent again after the failed mark.
+    wait_until(lambda: store.get_cramp(first.id).published and store.get_cramp(second.id).published)
+    assert relay._thread.is_alive()
+    assert "database is locked" in caplog.text
