@@ -155,6 +155,17 @@ def test_delete_and_undo(client, filled):
     assert len(cramps_of(filled)) == 1
 
 
+def test_a_cramp_undone_on_the_button_can_be_restored_later(client, filled, db_path):
+    with Store.open(db_path) as store:
+        (cramp,) = store.cramps(NODE)
+        store.delete_cramp(cramp.id, now_ms=NOON_MS - 60_000)  # the 3-s hold, an hour ago
+    page = client.get("/cramps").get_data(as_text=True)
+    assert 'id="recently-deleted"' in page and f'action="/cramps/{cramp.id}/restore"' in page
+    r = client.post(f"/cramps/{cramp.id}/restore", data={"csrf_token": csrf_of(client)})
+    assert r.status_code == 302 and [c.id for c in cramps_of(filled)] == [cramp.id]
+    assert 'id="recently-deleted"' not in client.get("/cramps").get_data(as_text=True)
+
+
 def test_unknown_cramp_page_is_404(client):
     assert client.get("/cramps/42/edit").status_code == 404
     token = csrf_of(client)

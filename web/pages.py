@@ -33,6 +33,7 @@ MODE_COOKIE = "bedside_mode"
 COOKIE_AGE = 400 * 86400
 NIGHTS_PER_PAGE = 14
 CRAMPS_PER_PAGE = 30
+RESTORABLE_DAYS = 30  # deleted cramps listed for restoring
 MAX_ID = 2**63 - 1  # SQLite's largest integer
 FIRST_NIGHT, LAST_NIGHT = date(1970, 1, 2), date(2199, 12, 30)
 
@@ -267,8 +268,14 @@ def cramps_page():
     deleted_cramp = store.get_cramp(deleted) if deleted else None
     if deleted_cramp is not None and not deleted_cramp.deleted:
         deleted_cramp = None
+    # Deletions (a 3-s hold on the button, or ✕ here) stay restorable: list the recent ones.
+    since = data().now_ms() - RESTORABLE_DAYS * 86_400_000
+    recently_deleted = [
+        c for c in store.cramps(node, since, include_deleted=True, newest_first=True) if c.deleted
+    ][:20]
     return render_template(
         "cramps.html",
+        recently_deleted=recently_deleted if page == 0 else [],
         cramps=rows[:CRAMPS_PER_PAGE],
         more=len(rows) > CRAMPS_PER_PAGE,
         page_no=page,
