@@ -61,9 +61,11 @@ def main() -> int:
             return super().sleep(seconds, until)
 
     class TimedDaemon(Daemon):
-        def _store_reading(self, store, relay, reading):
-            super()._store_reading(store, relay, reading)
-            committed[reading.ts_ms] = time.perf_counter()
+        def _store_readings(self, store, relay, readings):
+            super()._store_readings(store, relay, readings)  # returns once committed
+            now = time.perf_counter()
+            for reading in readings:
+                committed.setdefault(reading.ts_ms, now)
 
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
@@ -118,6 +120,8 @@ def main() -> int:
                 sub.disconnect()
             broker.kill()
     lat = [(received[ts] - committed[ts]) * 1000 for ts in received if ts in committed]
+    if not lat:
+        sys.exit("no reading was both timed at its commit and received: the bench is out of date")
     figures = {
         "readings": len(lat),
         "p50_ms": statistics.median(lat),

@@ -9,25 +9,12 @@ import sqlite3
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.support import EVENT_TIMEOUT, Subscriber
+from tests.support import Subscriber
 
 NODE = "testroom"
-
-
-def wait_until(predicate, timeout: float = EVENT_TIMEOUT, what: str = "condition"):
-    """Poll state another thread or process writes, with a generous deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met in time")
-        time.sleep(0.05)
 
 
 class ScriptedSensor:

@@ -25,6 +25,22 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 EVENT_TIMEOUT = 30.0
 
 
+def wait_until(predicate, timeout: float = EVENT_TIMEOUT, what: str = "condition"):
+    """Poll state another thread or process writes (the database) until it holds.
+
+    The deadline only keeps a broken run from hanging; it is not a timing assertion.
+    Returns the predicate's (truthy) value.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout}s (last: {value!r})")
+        time.sleep(0.05)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,22 +24,13 @@ from monitor.daemon import Daemon
 from monitor.payloads import parse_reading
 from monitor.recorder import Recorder
 from monitor.store import Store
-from tests.support import EVENT_TIMEOUT, Broker, Subscriber, run_bedside
+from tests.support import EVENT_TIMEOUT, Broker, Subscriber, run_bedside, wait_until
 
 pytestmark = pytest.mark.broker
 
 USER, PASSWORD = "bedside", "s3cret"
 WATCHER, WATCHER_PASSWORD = "watcher", "w4tch"  # the subscriber's own account
 PUBLISHED_AT = "2026-09-15T22:00:00Z"
-
-
-def wait_until(predicate, timeout: float = EVENT_TIMEOUT, what: str = "condition"):
-    """Poll a condition another thread or process changes, with a generous deadline."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met in time")
-        time.sleep(0.02)
 
 
 # -- certificates and the secured broker ----------------------------------------------------

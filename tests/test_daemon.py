@@ -16,21 +16,16 @@ from monitor.daemon import Daemon
 from monitor.payloads import parse_reading
 from monitor.sensor import CHECKSUM_ERROR, DhtSensor, FakeDhtDevice
 from monitor.store import Store
-from tests.support import EVENT_TIMEOUT, Subscriber, bedside_env, start_bedside, stop_process
+from tests.support import (
+    EVENT_TIMEOUT,
+    Subscriber,
+    bedside_env,
+    start_bedside,
+    stop_process,
+    wait_until,
+)
 
 NODE = "testroom"
-
-
-def wait_until(predicate, timeout: float = EVENT_TIMEOUT, what: str = "condition"):
-    """Poll state another process writes (the database) with a generous deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met in time")
-        time.sleep(0.05)
 
 
 def stored_ts(db_path) -> list[int]:

@@ -20,7 +20,6 @@ from tests.fault_support import (
     received_reading_ts,
     stored_cramp_ids,
     stored_ts,
-    wait_until,
 )
 from tests.support import (
     EVENT_TIMEOUT,
@@ -30,6 +29,7 @@ from tests.support import (
     run_bedside,
     start_bedside,
     stop_process,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.faults, pytest.mark.broker]

@@ -28,8 +28,8 @@ import pytest
 
 from monitor.clock import iso_utc
 from monitor.store import Reading, Store
-from tests.fault_support import NODE, integrity, rss_kb, wait_until
-from tests.support import ROOT, bedside_env, free_port, start_bedside, stop_process
+from tests.fault_support import NODE, integrity, rss_kb
+from tests.support import ROOT, bedside_env, free_port, start_bedside, stop_process, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 

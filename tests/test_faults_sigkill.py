@@ -26,7 +26,6 @@ from tests.fault_support import (
     received_reading_ts,
     stored_cramp_ids,
     stored_ts,
-    wait_until,
 )
 from tests.support import (
     EVENT_TIMEOUT,
@@ -35,6 +34,7 @@ from tests.support import (
     run_bedside,
     start_bedside,
     stop_process,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.faults, pytest.mark.broker]

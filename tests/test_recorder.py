@@ -24,7 +24,7 @@ from monitor.recorder import (
     decode,
 )
 from monitor.store import Reading, Store
-from tests.support import EVENT_TIMEOUT, run_bedside, start_bedside, stop_process
+from tests.support import EVENT_TIMEOUT, run_bedside, start_bedside, stop_process, wait_until
 
 PREFIX = "bedside/siteA"
 OWN = "recorder-host"
@@ -34,18 +34,6 @@ pytestmark = pytest.mark.broker
 
 
 # -- helpers ----------------------------------------------------------------------------
-
-
-def wait_until(predicate, timeout: float = EVENT_TIMEOUT, what: str = "condition"):
-    """Poll a condition with a generous deadline (an event, not a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {timeout}s (last: {value!r})")
-        time.sleep(0.05)
 
 
 def query(db, sql, *args):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -11,7 +10,7 @@ from monitor.clock import RELEASE_DATE_MS, iso_utc
 from monitor.payloads import parse_reading
 from monitor.relay import Relay
 from monitor.store import Reading
-from tests.support import EVENT_TIMEOUT, Broker, Subscriber
+from tests.support import EVENT_TIMEOUT, Broker, Subscriber, wait_until
 
 pytestmark = pytest.mark.broker
 
@@ -31,15 +30,6 @@ def mqtt_config(make_config, broker: Broker, **mqtt):
 
 def reading_ts(seen) -> list[int]:
     return [parse_reading(p).ts_ms for t, p, _ in seen if t == "bedside/testroom/reading"]
-
-
-def wait_until(predicate, timeout: float = EVENT_TIMEOUT):
-    """Poll a condition written by another thread (the database) with a generous deadline."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 @pytest.fixture
