@@ -83,8 +83,10 @@ def test_demo_history_has_more_cramps_on_cold_nights(tmp_path, clock):
 def test_demo_history_stores_the_cold_episodes_the_alert_machine_finds(tmp_path, clock):
     from monitor.alerts import ColdRules
 
+    # The demo's live interval is 5 s (silent after 25 s); history readings are 30 s apart.
+    demo_rules = ColdRules(silent_ms=25_000)
     with Store.open(tmp_path / "d.db") as s:
-        counts = demo.fill_history(s, "demo", "Europe/Berlin", 1, 3, clock.now_ms(), ColdRules())
+        counts = demo.fill_history(s, "demo", "Europe/Berlin", 1, 3, clock.now_ms(), demo_rules)
         episodes = s.episodes("demo", kind="cold")
         assert counts["cold_episodes"] == len(episodes) > 0
         for e in episodes[:-1]:

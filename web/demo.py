@@ -15,6 +15,7 @@ import signal
 import socket
 import tempfile
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -55,7 +56,12 @@ def fill_history(
     zone = ZoneInfo(tz)
     start = now_ms - weeks * 7 * 86_400_000
     start -= start % HISTORY_STEP_MS
-    machines = AlertMachines(alert_rules, start) if alert_rules else None
+    machines = None
+    if alert_rules:
+        # History is sampled every 30 s, whatever the live interval: a shorter silent
+        # timeout would call every gap between history readings a silent sensor.
+        rules = replace(alert_rules, silent_ms=max(alert_rules.silent_ms, 5 * HISTORY_STEP_MS))
+        machines = AlertMachines(rules, start)
     episode_id = None
     episodes = 0
     batch: list[Reading] = []
