@@ -14,7 +14,7 @@ from monitor.clock import FakeClock
 from monitor.components import DaemonContext, build_components
 from monitor.feedback import Feedback, FeedbackComponent, Patterns, is_night
 from monitor.payloads import Topics
-from tests.support import EVENT_TIMEOUT
+from tests.support import EVENT_TIMEOUT, wait_until
 
 BERLIN = ZoneInfo("Europe/Berlin")
 FAST = Patterns().scaled(0.02)  # the real patterns, 50 times faster
@@ -256,13 +256,13 @@ def test_cold_pulse_resumes_after_a_pattern():
     pin = factory.pin(LED_PIN)
     try:
         fb.set_cold(True)
-        assert _wait(lambda: sum(s.state for s in pin.states) >= 3)  # pulsing
+        assert wait_until(lambda: sum(s.state for s in pin.states) >= 3)  # pulsing
         fb.logged()
         assert fb.wait_idle(EVENT_TIMEOUT)
         n = len(pin.states)
-        assert _wait(lambda: len(pin.states) > n + 2)  # pulsing again
+        assert wait_until(lambda: len(pin.states) > n + 2)  # pulsing again
         fb.set_cold(False)
-        assert _wait(lambda: not led.is_lit)
+        assert wait_until(lambda: not led.is_lit)
     finally:
         fb.close()
 
@@ -278,17 +278,6 @@ def test_no_pulse_when_disabled():
         assert [s.state for s in factory.pin(LED_PIN).states] == [False, True, False, True, False]
     finally:
         fb.close()
-
-
-def _wait(cond, timeout=EVENT_TIMEOUT):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 @pytest.mark.parametrize(

@@ -157,19 +157,18 @@ def test_report_job_runs_one_child_at_a_time_and_backs_off(web_config, monkeypat
     from web import reportjob
 
     job = reportjob.ReportJob(web_config())
-    marker = tmp_path / "ran"
-    monkeypatch.setattr(
-        job,
-        "command",
-        lambda node: [
-            "python3",
-            "-c",
-            f"import time, pathlib; time.sleep(0.5); pathlib.Path({str(marker)!r}).touch()",
-        ],
+    marker, go = tmp_path / "ran", tmp_path / "go"
+    # The child runs until the test says go: "running" is then a fact, not a race.
+    child = (
+        "import pathlib, time\n"
+        f"while not pathlib.Path({str(go)!r}).exists(): time.sleep(0.01)\n"
+        f"pathlib.Path({str(marker)!r}).touch()"
     )
+    monkeypatch.setattr(job, "command", lambda node: ["python3", "-c", child])
     assert job.start(NODE) is True
     assert job.running()
     assert job.start(NODE) is False  # one at a time
+    go.touch()
     assert job.wait(30) == 0
     assert marker.exists() and not job.running()
     assert job.start(NODE) is False  # ran a moment ago: not again on every page view
