@@ -146,7 +146,10 @@ def run_cramp(args, config: Config) -> int:
         except ValueError as exc:  # "relief_min must be ..." -> "--relief-min must be ..."
             flag = "--" + str(exc).replace("relief_min", "relief-min")
             raise UserError(f"{flag}; nothing was logged", EXIT_USAGE) from None
-    what = "logged" if created else "already logged"
+        what = "logged" if created else "already logged"
+        if cramp.deleted:  # logged again at the instant of a deleted one: bring it back
+            cramp = store.restore_cramp(cramp.id, now_ms=now)
+            what = "restored (it had been deleted)"
     local = datetime.fromtimestamp(cramp.ts_ms / 1000, ZoneInfo(config.node.timezone))
     print(
         f"cramp {cramp.id} {what} at {iso_utc(cramp.ts_ms)}"

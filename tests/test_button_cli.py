@@ -87,3 +87,18 @@ def test_bare_clock_time_is_the_most_recent_one():
         datetime(2026, 11, 20, 23, 50, tzinfo=tz).timestamp() * 1000
     )
     assert cramp_instant("2026-11-21T01:10Z", BERLIN, now) == parse_instant("2026-11-21T01:10Z")
+
+
+def test_logging_again_at_a_deleted_cramps_instant_restores_it(make_config):
+    from monitor.store import Store
+
+    path, cfg = make_config()
+    first = run_bedside("cramp", "--at", "2026-11-20T02:10:00Z", config=path)
+    assert first.returncode == 0
+    with Store.open(cfg.storage.database) as store:
+        (cramp,) = store.cramps(None)
+        store.delete_cramp(cramp.id, now_ms=cramp.ts_ms + 1)
+    again = run_bedside("cramp", "--at", "2026-11-20T02:10:00Z", config=path)
+    assert again.returncode == 0 and "restored" in again.stdout
+    with Store.open(cfg.storage.database) as store:
+        assert [c.id for c in store.cramps(None)] == [cramp.id]
