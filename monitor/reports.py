@@ -14,6 +14,21 @@ from dataclasses import dataclass
 
 from monitor.store import Store
 
+# The keys of analysis-spec.md's JSON: fixed by the contract; more may be added, none changed.
+CONTRACT_KEYS = frozenset(
+    {
+        "nights",
+        "cold_threshold_c",
+        "table",
+        "fisher_p",
+        "relative_risk",
+        "mann_whitney",
+        "logistic",
+        "case_crossover",
+        "verdict",
+    }
+)
+
 
 @dataclass(frozen=True)
 class StoredReport:

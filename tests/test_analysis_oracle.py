@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from monitor.reports import CONTRACT_KEYS
 from tests.oracle.compare import differences
 from tests.oracle.datasets import all_datasets
 from tests.oracle.spec_oracle import analyze_files, build_nights, read_cramps, read_readings
@@ -27,18 +28,6 @@ WARM_FIRST = {"sydney-april", "custom-flags", "float-coverage-edge", "new-york-n
 # Datasets on which the product disagrees with the spec's text (see the report); strict, so
 # the test flips to XPASS -> failure once the product is fixed and the mark must go.
 KNOWN_BUGS: dict[str, str] = {}  # dataset -> reason, marked xfail(strict) until fixed
-
-CONTRACT_KEYS = {
-    "nights",
-    "cold_threshold_c",
-    "table",
-    "fisher_p",
-    "relative_risk",
-    "mann_whitney",
-    "logistic",
-    "case_crossover",
-    "verdict",
-}
 
 
 def _param(name):

@@ -222,21 +222,28 @@ SPEC_REPORT = {
     "case_crossover": None,
     "verdict": "supports",
     "nights_needed": 25,
-    "humidity": {"mean_cramp_nights": 51.2, "mean_other_nights": 49.8},
-    "power": 0.42,
+    # Extras in the shape monitor/analysis.py stores them.
+    "dose_response": [
+        {"from_c": 16, "to_c": 17, "nights": 10, "cramp_nights": 6, "rate": 0.6},
+        {"from_c": 19, "to_c": 20, "nights": 30, "cramp_nights": 6, "rate": 0.2},
+    ],
+    "humidity": {
+        "nights": 40,
+        "or_per_pct_more_humid": 1.1,
+        "ci_low": 0.9,
+        "ci_high": 1.3,
+        "p": 0.4,
+    },
+    "power": {"power": 0.8, "nights": 40, "smallest_detectable_or_per_degree": 2.1},
+    "summary": "Colder nights went with more cramps.",
 }
 
 
 def store_report(monkeypatch, db_path, created_ms: int, data_version: int | None = None):
-    """Store a report through save_report once the analysis has it; else serve one directly."""
+    """Store a report as `bedside report` does (monitor.reports.save_report)."""
     with Store.open(db_path) as s:
         version = s.data_version() if data_version is None else data_version
-        try:
-            return reports.save_report(s, NODE, SPEC_REPORT, {}, version, created_ms)
-        except NotImplementedError:
-            stored = reports.StoredReport(NODE, created_ms, version, {}, SPEC_REPORT)
-            monkeypatch.setattr(reports, "latest_report", lambda store, node: stored)
-            return stored
+        return reports.save_report(s, NODE, SPEC_REPORT, {}, version, created_ms)
 
 
 def test_evidence_returns_the_stored_report(client, filled, monkeypatch):

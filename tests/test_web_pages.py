@@ -209,8 +209,11 @@ def test_evidence_page_with_report(client, filled, monkeypatch):
     assert 'id="key-number"' in html and "<strong>1.80</strong>" in html
     assert "2.13 (95% CI 1.20–3.60)" in html  # relative risk
     assert "About 25 more valid nights" in html
-    assert "mean cramp nights 51.2" in html and "<th>Power</th><td>0.42</td>" in html
+    assert "or per pct more humid 1.1" in html  # extras in the analysis's own shape
+    assert "smallest detectable or per degree 2.1" in html
     assert "Cramp nights" in html and "n=" in html
+    # The band chart is the report's dose-response table, not a recount of the nights.
+    assert "16–17" in html and "n=10" in html and "19–20" in html and "n=30" in html
 
 
 def test_export_csv(client):

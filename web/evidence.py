@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -68,11 +67,7 @@ def computed_words(data, created_ms: int, now_ms: int) -> str:
 def load(data, job, node: str) -> EvidenceView:
     store = data.reader()
     now = data.now_ms()
-    try:
-        stored = reports_mod.latest_report(store, node)
-    except sqlite3.Error as exc:  # e.g. the reports table's migration is not applied yet
-        log.warning("cannot read the stored report for %s: %s", node, exc)
-        stored = None
+    stored = reports_mod.latest_report(store, node)  # None before migration 0003 too
     stale = is_stale(store, data, node, stored, now)
     if stale:
         job.start(node)
@@ -123,54 +118,26 @@ def chart_inputs(data, node: str) -> dict:
 
 
 def dose_response(report: dict) -> list[tuple[str, float | None, int]] | None:
-    """The report's own cramp rate by 1 °C band, when the analysis stored one."""
+    """The report's cramp rate by 1 °C band of the night minimum (rows from_c, to_c, rate,
+    nights), or None for a report without one."""
     rows = report.get("dose_response")
-    if not isinstance(rows, list) or not rows:
+    if not rows:
         return None
-    out = []
-    for row in rows:
-        if not isinstance(row, dict):
-            return None
-        low = row.get("band_low_c", row.get("low_c", row.get("low", row.get("band"))))
-        n = row.get("nights", row.get("n"))
-        rate = row.get("rate", row.get("cramp_rate"))
-        if rate is None and isinstance(n, int) and n:
-            c = row.get("cramp_nights", row.get("cramps"))
-            rate = c / n if isinstance(c, int | float) else None
-        if not isinstance(low, int | float) or not isinstance(n, int):
-            return None
-        label = f"{low:g}–{low + 1:g}"
-        out.append((label, rate if isinstance(rate, int | float) else None, n))
-    return out
+    return [(f"{r['from_c']:g}–{r['to_c']:g}", r["rate"], r["nights"]) for r in rows]
 
 
 def nights_needed(report: dict) -> int | None:
-    """How many more nights would settle it, wherever the analysis put the number."""
-    for key in ("nights_needed", "more_nights_needed"):
-        value = report.get(key)
-        if isinstance(value, int | float):
-            return int(value)
-    power = report.get("power")
-    if isinstance(power, dict):
-        for key in ("nights_needed", "more_nights_needed", "additional_nights"):
-            value = power.get(key)
-            if isinstance(value, int | float):
-                return int(value)
-    return None
+    """How many more valid nights would settle it (the analysis's own estimate)."""
+    return report.get("nights_needed")
 
 
-SPEC_KEYS = {
-    "nights",
-    "cold_threshold_c",
-    "table",
-    "fisher_p",
-    "relative_risk",
-    "mann_whitney",
-    "logistic",
-    "case_crossover",
-    "verdict",
+# Shown by the page's own sections, not again among the extra figures.
+SHOWN_ELSEWHERE = reports_mod.CONTRACT_KEYS | {
     "dose_response",
     "nights_needed",
+    "summary",
+    "params",
+    "node",
 }
 
 
@@ -178,7 +145,7 @@ def extra_figures(report: dict) -> list[tuple[str, str]]:
     """The report's keys beyond the spec (humidity, power, ...) as readable rows."""
     rows = []
     for key, value in report.items():
-        if key in SPEC_KEYS:
+        if key in SHOWN_ELSEWHERE:
             continue
         label = key.replace("_", " ")
         if _scalar(value):
