@@ -35,20 +35,25 @@ def check_exposure(config: Config, host: str) -> None:
     )
 
 
+def create_server(app, host: str, port: int, threads: int):
+    """waitress, as every bedside server runs it (tests and `bedside web` alike)."""
+    from waitress.server import create_server as waitress_server
+
+    return waitress_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        ident="bedside",
+        clear_untrusted_proxy_headers=True,
+    )
+
+
 class ServerThread:
     """The real app over HTTP in a background thread (tests, the demo, benchmarks)."""
 
     def __init__(self, app, host: str = "127.0.0.1", port: int = 0, threads: int = 4):
-        from waitress.server import create_server
-
-        self.server = create_server(
-            app,
-            host=host,
-            port=port,
-            threads=threads,
-            ident="bedside",
-            clear_untrusted_proxy_headers=True,
-        )
+        self.server = create_server(app, host, port, threads)
         self.host = host
         self.port = self.server.effective_port
         self.url = f"http://{host}:{self.port}"
@@ -73,17 +78,8 @@ class ServerThread:
 
 
 def serve(app, host: str, port: int, threads: int, ready: Callable[[str], None] | None = None):
-    from waitress.server import create_server
-
     try:
-        server = create_server(
-            app,
-            host=host,
-            port=port,
-            threads=threads,
-            ident="bedside",
-            clear_untrusted_proxy_headers=True,
-        )
+        server = create_server(app, host, port, threads)
     except OSError as exc:
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     url = f"http://{host if ':' not in host else f'[{host}]'}:{server.effective_port}"
