@@ -331,19 +331,26 @@ def test_strip_plot_bins_years_of_nights():
     assert "36 nights" in many
 
 
-def test_evidence_is_per_room(app_factory, filled, monkeypatch):
+def test_evidence_is_per_room(app_factory, filled):
     from monitor import reports
+    from tests.test_web_api import SPEC_REPORT
 
     with Store.open(filled) as s:
         fill(s, "kids", NOON_MS - 3_600_000, NOON_MS, temp=lambda ts: 16.0)
-    asked = []
-    monkeypatch.setattr(reports, "latest_report", lambda store, node: asked.append(node))
+        version = s.data_version()
+        reports.save_report(s, NODE, SPEC_REPORT, {}, version, NOON_MS - 60_000)
+        kids = {**SPEC_REPORT, "verdict": "contradicts", "summary": "Warmer nights, more cramps."}
+        kids["logistic"] = {"or_per_degree_colder": 0.5, "ci_low": 0.3, "ci_high": 0.8, "p": 0.01}
+        reports.save_report(s, "kids", kids, {}, version, NOON_MS - 60_000)
     client = app_factory().test_client()
-    client.get("/evidence")
+    first = client.get("/evidence").get_data(as_text=True)
     client.get("/room?id=kids")
-    client.get("/evidence")
-    assert client.get("/api/evidence?node=kids").get_json()["node"] == "kids"
-    assert asked == [NODE, "kids", "kids"]
+    second = client.get("/evidence").get_data(as_text=True)
+    assert reports.verdict_sentence(SPEC_REPORT) in first
+    assert reports.verdict_sentence(kids) in second
+    assert reports.verdict_sentence(SPEC_REPORT) not in second
+    body = client.get("/api/evidence?node=kids").get_json()
+    assert body["node"] == "kids" and body["report"]["verdict"] == "contradicts"
 
 
 def test_night_page_keeps_day_mode_by_day(client):
