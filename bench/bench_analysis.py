@@ -1,7 +1,7 @@
 """Benchmark: `bedside analyze --json`, whole process, on years of 30-second readings.
 
 Generates (once, cached under bench/out/) databases of simulated 30-s readings
-(monitor.simroom) with about 60 cramps a year, then times the real CLI in a
+(monitor.sensing.simroom) with about 60 cramps a year, then times the real CLI in a
 subprocess: the first run (no stored night summaries yet: a fresh copy of the
 database) and the warm run (summaries stored).  Also times the bare imports
 (python + scipy + statsmodels), which is the floor.
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor import simroom  # noqa: E402
+from monitor.sensing import simroom  # noqa: E402
 from monitor.store import Reading, Store  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -116,9 +116,9 @@ def main() -> None:
         [("1 month", 30), ("5 months", 152)] if args.quick else [("1 year", 365), ("5 years", 1826)]
     )
 
-    wall([sys.executable, "-c", "import monitor.analysis"])  # warm the disk cache
+    wall([sys.executable, "-c", "import monitor.analysis.stats"])  # warm the disk cache
     floor = statistics.median(
-        wall([sys.executable, "-c", "import monitor.analysis"])[0] for _ in range(args.repeat)
+        wall([sys.executable, "-c", "import monitor.analysis.stats"])[0] for _ in range(args.repeat)
     )
     print(f"import floor (python + scipy + statsmodels): {floor:.2f} s")
     rows = []

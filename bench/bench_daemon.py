@@ -59,10 +59,10 @@ def proc_status(key: str) -> int:
 
 def child(config_path: str, n: int, pause_s: float) -> None:
     """The measured process: imports only what `bedside monitor` imports, runs the daemon."""
-    import monitor.cli  # noqa: F401  (the real entry point's imports)
+    import monitor.cli.main  # noqa: F401  (the real entry point's imports)
     from monitor.clock import FakeClock
     from monitor.config import load
-    from monitor.daemon import Daemon
+    from monitor.daemon.loop import Daemon
 
     class PacedFakeClock(FakeClock):
         """Fake time for the read loop, plus a short real pause so other threads keep up."""

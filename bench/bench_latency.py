@@ -46,7 +46,7 @@ def main() -> int:
 
     from monitor.clock import FakeClock, parse_instant
     from monitor.config import load
-    from monitor.daemon import Daemon
+    from monitor.daemon.loop import Daemon
     from tests.support import Broker, write_config
 
     pause_s = args.pause_ms / 1000

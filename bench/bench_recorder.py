@@ -35,8 +35,8 @@ import paho.mqtt.client as mqtt  # noqa: E402
 
 from monitor.clock import SystemClock  # noqa: E402
 from monitor.config import load  # noqa: E402
-from monitor.payloads import Topics, reading_payload  # noqa: E402
-from monitor.recorder import Recorder  # noqa: E402
+from monitor.mqtt.payloads import Topics, reading_payload  # noqa: E402
+from monitor.mqtt.recorder import Recorder  # noqa: E402
 from monitor.store import Reading  # noqa: E402
 from tests.support import Broker, write_config  # noqa: E402
 

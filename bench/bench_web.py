@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor import simroom  # noqa: E402
+from monitor.sensing import simroom  # noqa: E402
 from monitor.store import Reading, Store  # noqa: E402
 
 OUT = ROOT / "bench" / "out"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import IO, TextIO
 
 from monitor.clock import InstantError, iso_utc, parse_instant
-from monitor.payloads import HUMIDITY_RANGE, TEMPERATURE_RANGE
+from monitor.mqtt.payloads import HUMIDITY_RANGE, TEMPERATURE_RANGE
 from monitor.store import Reading, Store, span, validate_cramp_fields
 
 READINGS_HEADER = ["timestamp", "temperature_c", "humidity_pct"]

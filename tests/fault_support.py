@@ -205,7 +205,7 @@ def stored_cramp_ids(db_path, node: str = NODE) -> set[int]:
 
 
 def received_reading_ts(sub, node: str = NODE) -> set[int]:
-    from monitor.payloads import parse_reading
+    from monitor.mqtt.payloads import parse_reading
 
     topic = f"bedside/{node}/reading"
     return {parse_reading(p).ts_ms for t, p, _ in list(sub.seen) if t == topic}
@@ -255,15 +255,15 @@ def month_run(config_path: str, cycles: int, checkpoints: int, out_path: str) ->
     import gc
     import json
 
-    import monitor.daemon
+    import monitor.daemon.loop
     from monitor.clock import FakeClock
     from monitor.config import load
-    from monitor.daemon import Daemon
+    from monitor.daemon.loop import Daemon
 
     config = load(Path(config_path))
     stop = threading.Event()
     every = cycles // checkpoints
-    real_build = monitor.daemon.build_components
+    real_build = monitor.daemon.loop.build_components
 
     class Meter:
         def __init__(self):
@@ -285,5 +285,5 @@ def month_run(config_path: str, cycles: int, checkpoints: int, out_path: str) ->
         def close(self):
             pass
 
-    monitor.daemon.build_components = lambda ctx: [*real_build(ctx), Meter()]
+    monitor.daemon.loop.build_components = lambda ctx: [*real_build(ctx), Meter()]
     Daemon(config, clock=FakeClock()).run(stop)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.alerts import (
+from monitor.daemon.alerts import (
     AlertMachines,
     ColdRules,
     ColdState,
@@ -287,7 +287,7 @@ def test_cold_is_off_while_sensor_silent():
 def test_home_assistant_discovery_of_both_alerts():
     import json
 
-    from monitor.payloads import Topics, discovery_messages
+    from monitor.mqtt.payloads import Topics, discovery_messages
 
     topics = Topics("bedside", "bedroom")
     configs = {t: json.loads(p) for t, p in discovery_messages(topics, "homeassistant")}

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from monitor.components import AlertComponent, DaemonContext
-from monitor.payloads import Topics
+from monitor.daemon.components import AlertComponent, DaemonContext
+from monitor.mqtt.payloads import Topics
 from monitor.store import Reading
 from tests.support import EVENT_TIMEOUT
 

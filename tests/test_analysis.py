@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor import analysis
-from monitor.analysis import CrossoverSet, build_report, case_crossover, referent_instants
+from monitor.analysis.stats import CrossoverSet, build_report, case_crossover, referent_instants
+from monitor.analysis import stats as analysis
+from monitor.analysis.reports import CONTRACT_KEYS, latest_report, save_report, verdict_sentence
 from monitor.nights import NightParams, NightSummary, night_window
-from monitor.reports import CONTRACT_KEYS, latest_report, save_report, verdict_sentence
 from monitor.store import Reading, Store
 
 BERLIN = NightParams(timezone="Europe/Berlin")
@@ -294,7 +294,7 @@ def test_report_is_stored_with_its_data_version(store, db_path):
 
 
 def test_an_odds_ratio_too_large_for_a_float_is_null_not_a_crash():
-    from monitor.analysis import _or_colder
+    from monitor.analysis.stats import _or_colder
 
     assert _or_colder(-800.0, -900.0, -700.0, 0.5) is None
     assert _or_colder(0.0, -0.1, 0.1, 0.5)["or_per_degree_colder"] == 1.0

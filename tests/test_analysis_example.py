@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.reports import latest_report
+from monitor.analysis.reports import latest_report
 from monitor.store import Store
 from tests.support import EXAMPLES, run_bedside
 

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from monitor.reports import CONTRACT_KEYS
+from monitor.analysis.reports import CONTRACT_KEYS
 from tests.oracle.compare import differences
 from tests.oracle.datasets import all_datasets
 from tests.oracle.spec_oracle import analyze_files, build_nights, read_cramps, read_readings

@@ -20,9 +20,9 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from monitor.clock import FakeClock
-from monitor.daemon import Daemon
-from monitor.payloads import parse_reading
-from monitor.recorder import Recorder
+from monitor.daemon.loop import Daemon
+from monitor.mqtt.payloads import parse_reading
+from monitor.mqtt.recorder import Recorder
 from monitor.store import Store
 from tests.support import EVENT_TIMEOUT, Broker, Subscriber, run_bedside, wait_until
 
@@ -333,7 +333,7 @@ def test_recorder_does_not_connect_when_the_broker_or_password_is_wrong(
             "hostname mismatch": {},
             "wrong password": {"password": "wrong"},
         }[case]
-        with caplog.at_level(logging.INFO, logger="monitor.recorder"):
+        with caplog.at_level(logging.INFO, logger="monitor.mqtt.recorder"):
             recorder = run_recorder(mqtt_section(broker, pki, **keys))
             wait_for_retries(broker)
             assert not recorder.connected.is_set() and not recorder.ready.is_set()

@@ -9,11 +9,11 @@ import pytest
 from gpiozero import LED, Buzzer
 from gpiozero.pins.mock import MockFactory
 
-from monitor.button import ButtonComponent
 from monitor.clock import FakeClock
-from monitor.components import DaemonContext, build_components
-from monitor.feedback import Feedback, FeedbackComponent, Patterns, is_night
-from monitor.payloads import Topics
+from monitor.daemon.button import ButtonComponent
+from monitor.daemon.components import DaemonContext, build_components
+from monitor.daemon.feedback import Feedback, FeedbackComponent, Patterns, is_night
+from monitor.mqtt.payloads import Topics
 from tests.support import EVENT_TIMEOUT, wait_until
 
 BERLIN = ZoneInfo("Europe/Berlin")

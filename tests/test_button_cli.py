@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from monitor.cli.commands import cramp_instant
 from monitor.clock import parse_instant
-from monitor.commands import cramp_instant
 from monitor.store import Store
 from tests.support import run_bedside
 

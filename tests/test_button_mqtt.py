@@ -2,8 +2,7 @@
 
 A press arrives on <prefix>/<node>/cramp with the contract JSON, an undo
 arrives as the same cramp with deleted=true, and a cold room sets the
-retained alert/cold to ON.  Needs monitor.daemon.Daemon (the daemon work);
-skipped only while that class does not exist.
+retained alert/cold to ON.
 """
 
 from __future__ import annotations
@@ -15,11 +14,8 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from monitor.clock import FakeClock, parse_instant
+from monitor.daemon.loop import Daemon
 from tests.support import EVENT_TIMEOUT, Subscriber
-
-daemon_module = pytest.importorskip("monitor.daemon")
-if not hasattr(daemon_module, "Daemon"):
-    pytest.skip("monitor.daemon.Daemon is not built on this branch yet", allow_module_level=True)
 
 pytestmark = pytest.mark.broker
 
@@ -56,7 +52,7 @@ def running(make_config, broker):
     )
     factory = MockFactory()
     sub = Subscriber(broker, f"{PREFIX}/#")
-    daemon = daemon_module.Daemon(config, clock=FakeClock(), sensor=ColdRoom(), pin_factory=factory)
+    daemon = Daemon(config, clock=FakeClock(), sensor=ColdRoom(), pin_factory=factory)
     daemon.start()
     assert daemon.ready.wait(EVENT_TIMEOUT) and daemon.error is None, daemon.error
     yield daemon, factory.pin(BUTTON_PIN), sub

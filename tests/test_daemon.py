@@ -12,9 +12,9 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from monitor.clock import RELEASE_DATE_MS, FakeClock
-from monitor.daemon import Daemon
-from monitor.payloads import parse_reading
-from monitor.sensor import CHECKSUM_ERROR, DhtSensor, FakeDhtDevice
+from monitor.daemon.loop import Daemon
+from monitor.mqtt.payloads import parse_reading
+from monitor.sensing.drivers import CHECKSUM_ERROR, DhtSensor, FakeDhtDevice
 from monitor.store import Store
 from tests.support import (
     EVENT_TIMEOUT,
@@ -78,7 +78,7 @@ def test_read_loop_holds_off_on_a_bad_clock_stores_and_reports_health(make_confi
         recorders.append(Recorder(ctx, stop, after=10, on_cycle=on_cycle))
         return recorders
 
-    monkeypatch.setattr("monitor.daemon.build_components", build)
+    monkeypatch.setattr("monitor.daemon.loop.build_components", build)
     daemon = Daemon(config, clock=clock, sensor=DhtSensor(device, "dht22"))
     daemon.run(stop)
     rec = recorders[0]
@@ -232,7 +232,7 @@ def test_sigterm_says_offline_retained_notifies_systemd_and_exits_0(
 
 
 def test_dht_without_hardware_is_a_one_line_error(make_config, tmp_path):
-    from monitor.sensor import is_raspberry_pi
+    from monitor.sensing.drivers import is_raspberry_pi
     from tests.support import run_bedside
 
     if is_raspberry_pi():
@@ -248,14 +248,16 @@ def test_a_watchdog_shorter_than_a_cycle_is_warned_about(make_config, monkeypatc
     _, config = make_config({"sensor": {"interval_s": 30}})
     monkeypatch.setenv("WATCHDOG_USEC", str(20_000_000))
     stop = threading.Event()
-    monkeypatch.setattr("monitor.daemon.build_components", lambda ctx: [Recorder(ctx, stop, 1)])
-    with caplog.at_level("WARNING", logger="monitor.daemon"):
+    monkeypatch.setattr(
+        "monitor.daemon.loop.build_components", lambda ctx: [Recorder(ctx, stop, 1)]
+    )
+    with caplog.at_level("WARNING", logger="monitor.daemon.loop"):
         Daemon(config, clock=FakeClock()).run(stop)
     assert any("WatchdogSec=20 s" in r.getMessage() for r in caplog.records)
 
 
 def test_sd_notify_reaches_an_abstract_socket(monkeypatch):
-    from monitor.daemon import sd_notify
+    from monitor.daemon.loop import sd_notify
 
     name = f"bedside-test-{threading.get_native_id()}-{time.monotonic_ns()}"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:

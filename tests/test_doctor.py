@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from gpiozero import Device
 
-from monitor import doctor
+from monitor.cli import doctor
 from monitor.clock import RELEASE_DATE_MS, FakeClock
 from monitor.store import Reading, Store
 from tests.support import Broker, run_bedside
@@ -406,7 +406,7 @@ def test_format_shows_fix_under_failures():
 
 
 def test_unknown_skip_is_a_usage_error(make_config):
-    from monitor.cli import UserError
+    from monitor.errors import UserError
 
     _, config = make_config()
     with pytest.raises(UserError, match="no such check"):

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-import monitor.daemon
+import monitor.daemon.loop
 from monitor.clock import FakeClock
-from monitor.daemon import Daemon
+from monitor.daemon.loop import Daemon
 from monitor.store import Store
 from tests.fault_support import (
     NODE,
@@ -57,8 +57,8 @@ def test_full_disk_is_reported_alerts_run_from_memory_and_storing_resumes(
         components.extend(real_build(ctx))
         return components
 
-    real_build = monitor.daemon.build_components
-    monkeypatch.setattr("monitor.daemon.build_components", build)
+    real_build = monitor.daemon.loop.build_components
+    monkeypatch.setattr("monitor.daemon.loop.build_components", build)
     seen = {}
     daemon = None
 

@@ -13,8 +13,8 @@ import threading
 import pytest
 
 from monitor.clock import FakeClock
-from monitor.daemon import Daemon
-from monitor.sensor import CHECKSUM_ERROR, WIRING_ERROR
+from monitor.daemon.loop import Daemon
+from monitor.sensing.drivers import CHECKSUM_ERROR, WIRING_ERROR
 from monitor.store import Store
 from tests.fault_support import NODE, ScriptedSensor, captured_logs, integrity
 

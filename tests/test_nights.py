@@ -224,7 +224,7 @@ def test_nights_and_reports_stay_light_for_the_web():
     import sys
 
     code = (
-        "import sys, monitor.nights, monitor.reports;"
+        "import sys, monitor.nights, monitor.analysis.reports;"
         "print(sorted(m for m in ('numpy', 'scipy', 'statsmodels') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.alerts import Transition
-from monitor.components import AlertComponent, DaemonContext
-from monitor.notify import Notifier, format_message
-from monitor.payloads import Topics
+from monitor.daemon.alerts import Transition
+from monitor.daemon.components import AlertComponent, DaemonContext
+from monitor.daemon.notify import Notifier, format_message
+from monitor.mqtt.payloads import Topics
 from monitor.store import Reading
 from tests.support import EVENT_TIMEOUT
 
@@ -144,7 +144,7 @@ def test_failures_are_retried_with_backoff(endpoint, caplog):
     n = Notifier([endpoint.url], timeout_s=5, retries=3, backoff_s=0.01)
     n.start()
     try:
-        with caplog.at_level(logging.WARNING, logger="monitor.notify"):
+        with caplog.at_level(logging.WARNING, logger="monitor.daemon.notify"):
             n.send("t", "b")
             assert endpoint.wait_for(lambda e: e.received)
             assert n.worker.wait_idle(EVENT_TIMEOUT)
@@ -159,7 +159,7 @@ def test_gives_up_after_bounded_retries(endpoint, caplog):
     n = Notifier([endpoint.url], timeout_s=5, retries=2, backoff_s=0.01)
     n.start()
     try:
-        with caplog.at_level(logging.WARNING, logger="monitor.notify"):
+        with caplog.at_level(logging.WARNING, logger="monitor.daemon.notify"):
             n.send("t", "b")
             assert n.worker.wait_idle(EVENT_TIMEOUT)
         assert endpoint.attempts == 3 and (n.sent, n.failed) == (0, 1)
@@ -169,7 +169,7 @@ def test_gives_up_after_bounded_retries(endpoint, caplog):
 
 
 def test_bad_url_is_logged_and_skipped(caplog):
-    with caplog.at_level(logging.ERROR, logger="monitor.notify"):
+    with caplog.at_level(logging.ERROR, logger="monitor.daemon.notify"):
         n = Notifier(["nonsense-without-scheme"], timeout_s=1, retries=0)
     assert n.targets == [] and "not a URL apprise understands" in caplog.text
     n.send("t", "b")  # nothing to do, nothing breaks

@@ -13,8 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.clock import FakeClock, SystemClock, iso_utc
-from monitor.payloads import PayloadError, Topics, alert_payload, cramp_payload, reading_payload
-from monitor.recorder import (
+from monitor.mqtt.payloads import (
+    PayloadError,
+    Topics,
+    alert_payload,
+    cramp_payload,
+    reading_payload,
+)
+from monitor.mqtt.recorder import (
     AlertAction,
     CrampAction,
     ReadingAction,
@@ -528,7 +534,7 @@ def test_recorder_refuses_to_run_without_mqtt(make_config):
 
 def _daemon_available() -> bool:
     try:
-        import monitor.daemon as daemon
+        import monitor.daemon.loop as daemon
     except Exception:
         return False
     return hasattr(daemon, "Daemon")
@@ -536,7 +542,7 @@ def _daemon_available() -> bool:
 
 @pytest.mark.slow
 @pytest.mark.skipif(
-    not _daemon_available(), reason="monitor.daemon has no Daemon class yet (daemon branch)"
+    not _daemon_available(), reason="monitor.daemon.loop has no Daemon class yet (daemon branch)"
 )
 def test_three_daemons_one_recorder_every_reading_exactly_once(
     broker, recorder_factory, tmp_path, db_path
@@ -634,7 +640,7 @@ def test_recorder_with_a_missing_ca_file_is_one_clear_line(make_config, tmp_path
 def test_recorder_ca_file_implies_tls_like_the_daemon(make_config):
     from pathlib import Path
 
-    from monitor.recorder import Recorder
+    from monitor.mqtt.recorder import Recorder
 
     bundle = Path("/etc/ssl/certs/ca-certificates.crt")  # Debian's ca-certificates
     if not bundle.exists():

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from monitor.clock import RELEASE_DATE_MS, iso_utc
-from monitor.payloads import parse_reading
-from monitor.relay import Relay
+from monitor.mqtt.payloads import parse_reading
+from monitor.mqtt.relay import Relay
 from monitor.store import Reading
 from tests.support import EVENT_TIMEOUT, Broker, Subscriber, wait_until
 
@@ -233,7 +233,7 @@ def test_broker_down_from_the_start_is_logged_once(
     broker = Broker(tmp_path / "late")
     (tmp_path / "late").mkdir()
     config = mqtt_config(make_config, broker)
-    with caplog.at_level("INFO", logger="monitor.relay"):
+    with caplog.at_level("INFO", logger="monitor.mqtt.relay"):
         relay = relay_factory(config)
         wait_until(lambda: any("cannot reach" in r.getMessage() for r in caplog.records))
         store.add_readings("testroom", readings(2))
@@ -301,7 +301,7 @@ def test_username_and_password(make_config, tmp_path, store, caplog, relay_facto
         store.add_readings("testroom", readings(2))
         good.wake_outbox()
         wait_until(lambda: good.acked_ms == readings(2)[-1].ts_ms)  # the broker PUBACKed
-        with caplog.at_level("WARNING", logger="monitor.relay"):
+        with caplog.at_level("WARNING", logger="monitor.mqtt.relay"):
             bad = Relay(
                 mqtt_config(make_config, broker, username="bedside", password="wrong"),
                 store,
@@ -391,7 +391,7 @@ def test_tls_with_a_private_ca(make_config, tmp_path, store, relay_factory):
 
 
 def test_missing_ca_file_is_a_clear_error(make_config, broker, store):
-    from monitor.relay import RelayError
+    from monitor.mqtt.relay import RelayError
 
     config = mqtt_config(make_config, broker, ca_file="/nonexistent/ca.crt")
     with pytest.raises(RelayError, match=r"\[mqtt\] TLS settings do not work \(ca_file="):

@@ -10,8 +10,14 @@ import threading
 import pytest
 
 from monitor.clock import RELEASE_DATE_MS, FakeClock
-from monitor.sampler import ClockGuard, ReadingFilter, Sampler
-from monitor.sensor import BUFFER_ERROR, CHECKSUM_ERROR, WIRING_ERROR, DhtSensor, FakeDhtDevice
+from monitor.sensing.drivers import (
+    BUFFER_ERROR,
+    CHECKSUM_ERROR,
+    WIRING_ERROR,
+    DhtSensor,
+    FakeDhtDevice,
+)
+from monitor.sensing.sampler import ClockGuard, ReadingFilter, Sampler
 
 
 def make_sampler(script, *, model="dht22", retries=3, max_jump_c=3.0, default=(21.0, 50.0)):
@@ -121,7 +127,7 @@ def test_an_unconfirmed_spike_does_not_poison_the_reference():
 def test_health_counts_failures_and_logs_a_streak_once_and_recovery_once(caplog):
     script = [RuntimeError(CHECKSUM_ERROR)] * 12 + [(20.0, 50.0)]
     sampler, _, _, _ = make_sampler(script, retries=2)
-    with caplog.at_level(logging.INFO, logger="monitor.sampler"):
+    with caplog.at_level(logging.INFO, logger="monitor.sensing.sampler"):
         for _ in range(4):
             assert sampler.sample() is None
         assert sampler.health.status == "failing"
@@ -150,7 +156,7 @@ def test_health_is_ok_when_reads_succeed():
 
 def test_clock_guard_refuses_time_before_release_date_and_logs_once(caplog):
     guard = ClockGuard(None)
-    with caplog.at_level(logging.INFO, logger="monitor.sampler"):
+    with caplog.at_level(logging.INFO, logger="monitor.sensing.sampler"):
         assert not guard.accept(5_000)  # a Pi booted in 1970
         assert not guard.accept(35_000)
         assert guard.accept(RELEASE_DATE_MS + 1000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from monitor.clock import FakeClock
-from monitor.sensor import (
+from monitor.sensing.drivers import (
     BUFFER_ERROR,
     CHECKSUM_ERROR,
     DRIVER_ERRORS,

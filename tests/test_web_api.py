@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from monitor import reports
-from monitor.cli import UserError
+from monitor.analysis import reports
+from monitor.errors import UserError
 from monitor.store import Store
 from tests.support import run_bedside, write_config
 from tests.web_fixtures import CRAMP_MS, NODE, NOON_MS
@@ -222,7 +222,7 @@ SPEC_REPORT = {
     "case_crossover": None,
     "verdict": "supports",
     "nights_needed": 25,
-    # Extras in the shape monitor/analysis.py stores them.
+    # Extras in the shape monitor/analysis/stats.py stores them.
     "dose_response": [
         {"from_c": 16, "to_c": 17, "nights": 10, "cramp_nights": 6, "rate": 0.6},
         {"from_c": 19, "to_c": 20, "nights": 30, "cramp_nights": 6, "rate": 0.2},
@@ -240,7 +240,7 @@ SPEC_REPORT = {
 
 
 def store_report(monkeypatch, db_path, created_ms: int, data_version: int | None = None):
-    """Store a report as `bedside report` does (monitor.reports.save_report)."""
+    """Store a report as `bedside report` does (monitor.analysis.reports.save_report)."""
     with Store.open(db_path) as s:
         version = s.data_version() if data_version is None else data_version
         return reports.save_report(s, NODE, SPEC_REPORT, {}, version, created_ms)

@@ -81,7 +81,7 @@ def test_demo_history_has_more_cramps_on_cold_nights(tmp_path, clock):
 
 
 def test_demo_history_stores_the_cold_episodes_the_alert_machine_finds(tmp_path, clock):
-    from monitor.alerts import ColdRules
+    from monitor.daemon.alerts import ColdRules
 
     # The demo's live interval is 5 s (silent after 25 s); history readings are 30 s apart.
     demo_rules = ColdRules(silent_ms=25_000)

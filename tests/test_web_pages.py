@@ -332,7 +332,7 @@ def test_strip_plot_bins_years_of_nights():
 
 
 def test_evidence_is_per_room(app_factory, filled):
-    from monitor import reports
+    from monitor.analysis import reports
     from tests.test_web_api import SPEC_REPORT
 
     with Store.open(filled) as s:

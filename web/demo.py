@@ -11,20 +11,18 @@ from __future__ import annotations
 import logging
 import math
 import random
-import signal
 import socket
-import tempfile
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from monitor import simroom
-from monitor.alerts import AlertMachines, ColdRules
-from monitor.cli import UserError
 from monitor.clock import SystemClock
-from monitor.config import Config, parse
+from monitor.config import Config
+from monitor.daemon.alerts import AlertMachines, ColdRules
+from monitor.errors import UserError
+from monitor.sensing import simroom
 from monitor.store import Reading, Store
 
 log = logging.getLogger(__name__)
@@ -158,7 +156,7 @@ def demo_config(config: Config, database: Path, port: int) -> Config:
 
 
 class _Feeder:
-    """Fallback while monitor.daemon.Daemon does not exist: simulated readings, stored."""
+    """Fallback while monitor.daemon.loop.Daemon does not exist: simulated readings, stored."""
 
     def __init__(self, config: Config):
         self.config = config
@@ -189,7 +187,7 @@ def start_daemon(config: Config):
     try:
         from gpiozero.pins.mock import MockFactory
 
-        from monitor.daemon import Daemon
+        from monitor.daemon.loop import Daemon
     except ImportError as exc:
         log.warning(
             "the live daemon is not available (%s): feeding simulated readings instead", exc
@@ -215,75 +213,3 @@ def _check_port(port: int) -> None:
             s.bind(("127.0.0.1", port))
         except OSError as exc:
             raise UserError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
-
-
-def run(args, config: Config) -> int:
-    from web.app import create_app
-    from web.server import serve
-
-    if args.weeks < 0 or args.weeks > 520:
-        raise UserError("--weeks must be from 0 to 520")
-    _check_port(args.port)
-    tmp = None
-    if args.database:
-        database = Path(args.database).expanduser()
-        if database.exists():
-            raise UserError(f"{database} exists; the demo wants a fresh database path")
-        workdir = database.parent
-    else:
-        tmp = tempfile.TemporaryDirectory(prefix="bedside-demo-")
-        workdir = Path(tmp.name)
-        database = workdir / "demo.db"
-    config = demo_config(config, database, args.port)
-    config = parse(
-        write_config(config, workdir / "demo-config.toml").read_text(),
-        str(workdir / "demo-config.toml"),
-    )
-    node = config.node.id
-    print(
-        f"bedside demo: filling {args.weeks} weeks of simulated history into {database} ...",
-        flush=True,
-    )
-    store = Store.open(database)
-    try:
-        counts = fill_history(
-            store,
-            node,
-            config.node.timezone,
-            config.sensor.seed,
-            args.weeks,
-            SystemClock().now_ms(),
-            alert_rules=ColdRules.from_config(config),
-        )
-    finally:
-        store.close()
-    print(f"  {counts['readings']} readings, {counts['cramps']} cramps", flush=True)
-
-    app = create_app(config)
-    job = app.extensions["bedside"]["job"]
-    job.start(node)  # the first evidence report, computed in a child process
-    daemon = start_daemon(config)
-
-    def on_term(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        serve(
-            app,
-            "127.0.0.1",
-            args.port,
-            config.web.threads,
-            ready=lambda url: print(f"bedside demo: open {url}  (Ctrl-C stops)", flush=True),
-        )
-    except KeyboardInterrupt:
-        pass  # waitress usually handles Ctrl-C itself and returns
-    finally:
-        print("\nbedside demo: stopping", flush=True)
-        signal.signal(signal.SIGTERM, previous)
-        daemon.stop()
-        job.stop()
-        app.extensions["bedside"]["data"].close()
-        if tmp is not None:
-            tmp.cleanup()
-    return 0

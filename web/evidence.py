@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from monitor import nights as nights_mod
-from monitor import reports as reports_mod
+from monitor.analysis import reports as reports_mod
 from monitor.store import Store
 
 MAX_CHART_NIGHTS = 3660

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import signal
-import socket
 import threading
 from collections.abc import Callable
 
-from monitor.cli import EXIT_USAGE, UserError
 from monitor.config import Config
+from monitor.errors import EXIT_USAGE, UserError
 
 log = logging.getLogger(__name__)
 
@@ -89,38 +87,3 @@ def serve(app, host: str, port: int, threads: int, ready: Callable[[str], None] 
         server.run()
     finally:
         server.close()
-
-
-def run(args, config: Config) -> int:
-    from web.app import create_app
-
-    host = getattr(args, "host", None) or config.web.host
-    port = getattr(args, "port", None)
-    port = config.web.port if port is None else port
-    check_exposure(config, host)
-    try:
-        socket.getaddrinfo(host, None)
-    except socket.gaierror:
-        message = f"[web] host {host!r} is not an address of this machine"
-        raise UserError(message, EXIT_USAGE) from None
-    app = create_app(config)
-
-    def on_term(signum, frame):
-        raise KeyboardInterrupt  # waitress closes its sockets and returns
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        serve(
-            app,
-            host,
-            port,
-            config.web.threads,
-            ready=lambda url: print(f"bedside dashboard on {url}", flush=True),
-        )
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        app.extensions["bedside"]["job"].stop()
-        app.extensions["bedside"]["data"].close()
-    return 0

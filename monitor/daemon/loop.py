@@ -27,21 +27,19 @@ import collections
 import contextlib
 import logging
 import os
-import signal
 import socket
 import sqlite3
 import threading
 
-from monitor.cli import UserError
 from monitor.clock import SystemClock
-from monitor.components import DaemonContext, build_components
 from monitor.config import Config
-from monitor.payloads import Topics
-from monitor.sampler import ClockGuard, Sampler, SensorHealth
-from monitor.sensor import SensorError, is_raspberry_pi, open_sensor
+from monitor.daemon.components import DaemonContext, build_components
+from monitor.mqtt.payloads import Topics
+from monitor.sensing.drivers import is_raspberry_pi, open_sensor
+from monitor.sensing.sampler import ClockGuard, Sampler, SensorHealth
 from monitor.store import Reading, Store
 
-log = logging.getLogger("monitor.daemon")
+log = logging.getLogger("monitor.daemon.loop")
 
 HEALTH_EVERY_S = 600.0  # sensor_health row: on a status change, else at most this often
 UNSAVED_MAX = 2880  # readings held in memory while storing fails: a day at 30 s
@@ -161,7 +159,7 @@ class Daemon:
             stack.callback(sensor.close)
             relay = None
             if config.mqtt.enabled:
-                from monitor.relay import Relay  # paho & co. cost ~10 MB: only when used
+                from monitor.mqtt.relay import Relay  # paho & co. cost ~10 MB: only when used
 
                 relay = self.relay = Relay(config, store, clock=clock)
                 relay.piggyback = True
@@ -323,25 +321,3 @@ class Daemon:
             return
         self._health_status = snap.status
         self._health_written = mono
-
-
-def run(args, config: Config) -> int:
-    """`bedside monitor`: run until SIGTERM/SIGINT, then shut down cleanly (exit 0)."""
-    stop = threading.Event()
-
-    def on_signal(signum, _frame):
-        log.info("received %s; stopping", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    user_errors: tuple[type[Exception], ...] = (SensorError,)
-    if config.mqtt.enabled:
-        from monitor.relay import RelayError
-
-        user_errors += (RelayError,)
-    try:
-        Daemon(config).run(stop)
-    except user_errors as exc:
-        raise UserError(str(exc)) from None
-    return 0

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from monitor.alerts import COLD, Transition
-from monitor.worker import SerialWorker
+from monitor.daemon.alerts import COLD, Transition
+from monitor.daemon.worker import SerialWorker
 
 log = logging.getLogger(__name__)
 

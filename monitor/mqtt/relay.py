@@ -47,7 +47,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from monitor.clock import SystemClock
 from monitor.config import Config
-from monitor.payloads import Topics, cramp_payload, discovery_messages, reading_payload
+from monitor.mqtt.payloads import Topics, cramp_payload, discovery_messages, reading_payload
 from monitor.store import Store
 
 log = logging.getLogger(__name__)

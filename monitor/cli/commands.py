@@ -7,7 +7,6 @@ import sys
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from monitor.cli import EXIT_USAGE, UserError
 from monitor.clock import InstantError, SystemClock, check_instant, iso_utc, parse_instant
 from monitor.config import EXAMPLE_PATH, Config
 from monitor.csvio import (
@@ -19,6 +18,7 @@ from monitor.csvio import (
     import_readings,
     open_text,
 )
+from monitor.errors import EXIT_USAGE, UserError
 from monitor.store import Store
 
 

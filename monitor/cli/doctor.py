@@ -391,7 +391,7 @@ def sensor_fix(message: str, pin: int) -> str:
 
 
 def _open_sensor(config: Config, clock):
-    from monitor.sensor import open_sensor
+    from monitor.sensing.drivers import open_sensor
 
     return open_sensor(config, clock)
 
@@ -676,7 +676,7 @@ def format_result(result: Result) -> str:
 
 
 def run(args, config: Config) -> int:
-    from monitor.cli import EXIT_USAGE, UserError
+    from monitor.errors import EXIT_USAGE, UserError
 
     skip = list(getattr(args, "skip", []) or [])
     unknown = [name for name in skip if name not in CHECKS]

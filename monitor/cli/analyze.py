@@ -7,9 +7,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from monitor.cli import EXIT_USAGE, UserError
 from monitor.clock import SystemClock
 from monitor.config import Config
+from monitor.errors import EXIT_USAGE, UserError
 from monitor.nights import NightParams
 from monitor.store import Store, StoreError
 
@@ -51,8 +51,8 @@ def _open(config: Config) -> Store:
 
 
 def _compute(args, config: Config, *, save: bool) -> tuple[dict, int]:
-    from monitor import analysis  # scipy/statsmodels only for this command
-    from monitor.reports import save_report
+    from monitor.analysis import stats as analysis  # scipy/statsmodels only for this command
+    from monitor.analysis.reports import save_report
 
     params = params_from(args, config)
     node = args.node or config.node.id

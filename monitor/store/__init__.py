@@ -4,7 +4,7 @@ Principles (see docs/architecture.md):
 - WAL, ``synchronous=FULL``: a commit is on disk when it returns, so a cramp
   confirmed to the user survives a power cut.
 - One writer connection per process; readers open read-only connections.
-- Versioned migrations in ``monitor/migrations/NNNN_name.sql``, recorded in
+- Versioned migrations in ``monitor/store/migrations/NNNN_name.sql``, recorded in
   ``schema_migrations`` and applied on open, after an online backup.
 - Idempotent rows: (node, ts_ms) identifies a reading or a cramp.
 """

@@ -1,6 +1,6 @@
 """What the daemon runs besides the read loop: the button, the LED, the alerts.
 
-The daemon (monitor/daemon.py) builds a DaemonContext, calls
+The daemon (monitor/daemon/loop.py) builds a DaemonContext, calls
 ``build_components(ctx)`` and then, for each component: ``start()`` once,
 ``on_reading(reading, now_ms)`` after every read cycle (``reading`` is the
 stored Reading, or None when the cycle produced no good reading), and
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from monitor.clock import SystemClock
 from monitor.config import Config
-from monitor.payloads import Topics
+from monitor.mqtt.payloads import Topics
 from monitor.store import Reading, Store
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,8 @@ class Component(Protocol):
 
 def build_components(ctx: DaemonContext) -> list[Component]:
     """The button (if enabled), the alerts, and the LED/buzzer they share (closed last)."""
-    from monitor.button import ButtonComponent
-    from monitor.feedback import FeedbackComponent
+    from monitor.daemon.button import ButtonComponent
+    from monitor.daemon.feedback import FeedbackComponent
 
     feedback = FeedbackComponent(ctx)
     components: list[Component] = []
@@ -62,7 +62,7 @@ def build_components(ctx: DaemonContext) -> list[Component]:
 class AlertComponent:
     """The cold and silent-sensor alerts with their outputs.
 
-    ``on_reading`` only steps the pure machines (monitor/alerts.py) and queues
+    ``on_reading`` only steps the pure machines (monitor/daemon/alerts.py) and queues
     the effects; a worker thread then, in order: stores the episode
     (start_episode / update_episode), publishes the retained ON/OFF, sets the
     LED's cold pulse, and hands the notification to the notifier's own thread.
@@ -75,8 +75,8 @@ class AlertComponent:
     """
 
     def __init__(self, ctx: DaemonContext, feedback=None, notifier=None):
-        from monitor.alerts import ColdRules
-        from monitor.worker import SerialWorker
+        from monitor.daemon.alerts import ColdRules
+        from monitor.daemon.worker import SerialWorker
 
         self.ctx = ctx
         self.node = ctx.config.node.id
@@ -85,7 +85,7 @@ class AlertComponent:
         self.tz = ZoneInfo(ctx.config.node.timezone)
         self.room = ctx.config.node.name or ctx.config.node.id
         if notifier is None and ctx.config.alerts.notify:
-            from monitor.notify import Notifier
+            from monitor.daemon.notify import Notifier
 
             a = ctx.config.alerts
             notifier = Notifier(a.notify, timeout_s=a.notify_timeout_s, retries=a.notify_retries)
@@ -97,7 +97,7 @@ class AlertComponent:
         self._cold_min: float | None = None
 
     def start(self) -> None:
-        from monitor.alerts import COLD, SENSOR, AlertMachines, ColdState, SensorState
+        from monitor.daemon.alerts import COLD, SENSOR, AlertMachines, ColdState, SensorState
 
         if self.feedback is not None and hasattr(self.feedback, "start"):
             self.feedback.start()
@@ -158,8 +158,8 @@ class AlertComponent:
     # -- on the worker thread -----------------------------------------------------------
 
     def _apply(self, t) -> None:
-        from monitor.alerts import COLD
-        from monitor.notify import format_message
+        from monitor.daemon.alerts import COLD
+        from monitor.daemon.notify import format_message
 
         store = self.ctx.store
         try:

@@ -31,8 +31,8 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
+from monitor.analysis.reports import verdict_sentence
 from monitor.nights import NightParams, NightSummary, local_date, night_summaries
-from monitor.reports import verdict_sentence
 from monitor.store import Cramp, Store
 
 EXPOSURE_MS = 3_600_000  # the hour before an instant

@@ -16,33 +16,23 @@ import sys
 
 from monitor import __version__
 from monitor.config import Config, ConfigError, load
+from monitor.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UserError
 from monitor.store import StoreError
-
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-
-
-class UserError(Exception):
-    """A failure to report as one line (and an exit code), not a traceback."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_FAIL):
-        super().__init__(message)
-        self.exit_code = exit_code
-
 
 # subcommand -> "module:function"; the function takes (args, config) and returns an exit code.
 COMMANDS = {
-    "monitor": "monitor.daemon:run",
-    "import": "monitor.commands:run_import",
-    "export": "monitor.commands:run_export",
-    "cramp": "monitor.commands:run_cramp",
-    "backup": "monitor.commands:run_backup",
-    "config": "monitor.commands:run_config",
-    "analyze": "monitor.analysis_cli:run_analyze",
-    "report": "monitor.analysis_cli:run_report",
-    "web": "web.server:run",
-    "demo": "web.demo:run",
-    "recorder": "monitor.recorder:run",
-    "doctor": "monitor.doctor:run",
+    "monitor": "monitor.cli.services:run_monitor",
+    "import": "monitor.cli.commands:run_import",
+    "export": "monitor.cli.commands:run_export",
+    "cramp": "monitor.cli.commands:run_cramp",
+    "backup": "monitor.cli.commands:run_backup",
+    "config": "monitor.cli.commands:run_config",
+    "analyze": "monitor.cli.analyze:run_analyze",
+    "report": "monitor.cli.analyze:run_report",
+    "web": "monitor.cli.services:run_web",
+    "demo": "monitor.cli.services:run_demo",
+    "recorder": "monitor.cli.services:run_recorder",
+    "doctor": "monitor.cli.doctor:run",
 }
 
 

@@ -2,7 +2,7 @@
 
 A Sensor has ``read() -> (temperature °C | None, humidity % | None)`` that
 raises ``RuntimeError`` exactly like adafruit_dht does, and ``close()``.
-Retrying, filtering and health live in monitor/sampler.py, not here.
+Retrying, filtering and health live in monitor/sensing/sampler.py, not here.
 
 adafruit_dht and ``board`` are imported lazily inside :func:`open_sensor`:
 importing ``board`` off a Raspberry Pi prints warnings or raises, which must
@@ -60,7 +60,7 @@ class DhtSensor:
 
 
 class SimulatedSensor:
-    """The simulated room (monitor/simroom.py) read through a noisy, flaky 'driver'.
+    """The simulated room (monitor/sensing/simroom.py) read through a noisy, flaky 'driver'.
 
     Fails at ``failure_rate`` with the real driver's messages, now and then
     returns None (as the driver can), and rarely returns a one-read spike.
@@ -79,7 +79,7 @@ class SimulatedSensor:
             raise RuntimeError(self.rng.choice(DRIVER_ERRORS))
         if draw < self.failure_rate * 1.25:
             return None, None
-        from monitor.simroom import room  # only the simulated sensor needs the model
+        from monitor.sensing.simroom import room  # only the simulated sensor needs the model
 
         temp, hum = room(self.clock.now_ms(), self.zone, self.seed)
         temp += self.rng.gauss(0, 0.05)

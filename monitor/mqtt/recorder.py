@@ -20,7 +20,6 @@ import json
 import logging
 import queue
 import re
-import signal
 import sqlite3
 import threading
 import time
@@ -34,7 +33,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from monitor.clock import RELEASE_DATE_MS, InstantError, SystemClock, parse_instant
 from monitor.config import Config
-from monitor.payloads import (
+from monitor.mqtt.payloads import (
     ALERT_KINDS,
     PayloadError,
     parse_alert,
@@ -42,7 +41,7 @@ from monitor.payloads import (
     parse_reading,
     parse_topic,
 )
-from monitor.relay import RelayError, apply_credentials, connect_failure
+from monitor.mqtt.relay import apply_credentials, connect_failure
 from monitor.store import CRAMP_FIELDS, Reading, Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -622,45 +621,3 @@ def _notify(state: str) -> None:
         sdnotify.SystemdNotifier().notify(state)
     except Exception:  # not under systemd, or sdnotify missing: nothing to tell
         pass
-
-
-def run(args, config: Config) -> int:
-    """`bedside recorder`: run until SIGTERM/SIGINT, then commit, acknowledge and exit."""
-    from monitor.cli import UserError
-
-    if not config.mqtt.enabled:
-        raise UserError("[mqtt] enabled is false: the recorder needs a broker to listen to")
-    try:
-        recorder = Recorder(config)
-    except RelayError as exc:
-        raise UserError(str(exc)) from None
-    done = threading.Event()
-
-    def _stop(signum, frame):
-        done.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    recorder.start()
-    log.info(
-        "recording %s/+/... from %s:%d into %s (skipping own node %s)",
-        recorder.prefix,
-        config.mqtt.host,
-        config.mqtt.port,
-        config.storage.database,
-        recorder.own_node,
-    )
-    while not done.wait(1.0):
-        if recorder.failed.is_set():
-            recorder.stop()
-            raise UserError("the recorder's writer failed (see the log); restart it")
-    _notify("STOPPING=1")
-    recorder.stop()
-    s = recorder.stats
-    log.info(
-        "stopped: %d messages stored, %d skipped, %d malformed",
-        s.stored,
-        s.skipped,
-        s.malformed,
-    )
-    return 0
