@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.vocabulary import NODE_ID_RULE, is_clock_time, is_node_id
+
 DEFAULT_CONFIG_PATH = Path("/etc/bedside/config.toml")
 ENV_CONFIG = "BEDSIDE_CONFIG"
 
-_NODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _TOPIC_PART = re.compile(r"^[^#+\s]+$")
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 # BCM numbers of the GPIO lines on the 40-pin header.
 _GPIO_PINS = range(2, 28)
 
@@ -97,14 +97,14 @@ _pin_check = _check(
 )
 _positive = _check(lambda v: v > 0, "must be greater than 0")
 _non_negative = _check(lambda v: v >= 0, "must be 0 or more")
-_clock_check = _check(lambda v: bool(_CLOCK.match(v)), "must be a time of day as HH:MM")
+_clock_check = _check(is_clock_time, "must be a time of day as HH:MM")
 
 
 @dataclass(frozen=True)
 class NodeConfig:
     id: str = _opt_factory(
         _default_node_id,
-        _check(lambda v: bool(_NODE_ID.match(v)), "must be 1-64 letters, digits, '-' or '_'"),
+        _check(is_node_id, NODE_ID_RULE),
     )
     name: str = _opt("")
     timezone: str = _opt_factory(_system_timezone, _valid_timezone)

@@ -19,7 +19,8 @@ from typing import IO, TextIO
 
 from monitor.clock import InstantError, iso_utc, parse_instant
 from monitor.mqtt.payloads import HUMIDITY_RANGE, TEMPERATURE_RANGE
-from monitor.store import Reading, Store, span, validate_cramp_fields
+from monitor.store import Reading, Store, span
+from monitor.vocabulary import validate_cramp_fields
 
 READINGS_HEADER = ["timestamp", "temperature_c", "humidity_pct"]
 CRAMPS_HEADER = ["timestamp", "leg", "severity", "note"]

@@ -13,18 +13,17 @@ Light on purpose: the web process imports this (no scipy, statsmodels, numpy).
 from __future__ import annotations
 
 import math
-import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.config import Config
 from monitor.store import DAY_MS, Store
+from monitor.vocabulary import is_clock_time, parse_clock
 
 BIN_MS = 300_000
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ class NightParams:
             ) from None
         for name in ("night_start", "night_end"):
             value = getattr(self, name)
-            if not isinstance(value, str) or not _CLOCK.match(value):
+            if not is_clock_time(value):
                 raise ValueError(f"{name} must be a time of day as HH:MM, got {value!r}")
         if not (isinstance(self.min_coverage, int | float) and 0 < self.min_coverage <= 1):
             raise ValueError(f"min_coverage must be above 0 and at most 1, got {self.min_coverage}")
@@ -114,13 +113,6 @@ class NightSummary:
         return (self.end_ms - self.start_ms) / 3_600_000
 
 
-def parse_clock(text: str) -> time:
-    if not isinstance(text, str) or not _CLOCK.match(text):
-        raise ValueError(f"not a time of day as HH:MM: {text!r}")
-    h, m = text.split(":")
-    return time(int(h), int(m))
-
-
 def _epoch_ms(dt: datetime) -> int:
     return round(dt.timestamp() * 1000)
 
@@ -131,6 +123,16 @@ def night_window(night: date, params: NightParams) -> tuple[int, int]:
     start = datetime.combine(night, parse_clock(params.night_start), tzinfo=tz)
     end = datetime.combine(night + timedelta(days=1), parse_clock(params.night_end), tzinfo=tz)
     return _epoch_ms(start), _epoch_ms(end)
+
+
+def in_night_hours(ts_ms: int, params: NightParams) -> bool:
+    """Whether an instant's local clock time is within night_start..night_end
+    (which may cross midnight): the buzzer's and the dashboard's "is it night?"."""
+    local = datetime.fromtimestamp(ts_ms / 1000, ZoneInfo(params.timezone)).time()
+    start, end = parse_clock(params.night_start), parse_clock(params.night_end)
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
 
 
 def local_date(ts_ms: int, params: NightParams) -> date:

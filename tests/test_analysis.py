@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from monitor.analysis.stats import CrossoverSet, build_report, case_crossover, referent_instants
 from monitor.analysis import stats as analysis
 from monitor.analysis.reports import CONTRACT_KEYS, latest_report, save_report, verdict_sentence
+from monitor.analysis.stats import CrossoverSet, build_report, case_crossover, referent_instants
 from monitor.nights import NightParams, NightSummary, night_window
 from monitor.store import Reading, Store
 

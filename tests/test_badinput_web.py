@@ -24,7 +24,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from monitor.clock import FakeClock, iso_utc
 from monitor.config import load
-from monitor.store import LEGS, REMEDIES, Store
+from monitor.store import Store
+from monitor.vocabulary import LEGS, REMEDIES
 from tests.support import write_config
 from tests.web_fixtures import CRAMP_MS, NODE, NOON_MS, csrf_of, fill
 from web.openapi import spec

@@ -12,8 +12,9 @@ from gpiozero.pins.mock import MockFactory
 from monitor.clock import FakeClock
 from monitor.daemon.button import ButtonComponent
 from monitor.daemon.components import DaemonContext, build_components
-from monitor.daemon.feedback import Feedback, FeedbackComponent, Patterns, is_night
+from monitor.daemon.feedback import Feedback, FeedbackComponent, Patterns
 from monitor.mqtt.payloads import Topics
+from monitor.nights import NightParams, in_night_hours
 from tests.support import EVENT_TIMEOUT, wait_until
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -292,12 +293,16 @@ def test_no_pulse_when_disabled():
     ],
 )
 def test_is_night(when, night):
-    assert is_night(local_ms(when), BERLIN, "20:00", "08:00") is night
+    assert in_night_hours(local_ms(when), NightParams("Europe/Berlin", "20:00", "08:00")) is night
 
 
 def test_is_night_window_within_a_day():
-    assert is_night(local_ms("2026-11-20T13:00"), BERLIN, "12:00", "14:00")
-    assert not is_night(local_ms("2026-11-20T15:00"), BERLIN, "12:00", "14:00")
+    assert in_night_hours(
+        local_ms("2026-11-20T13:00"), NightParams("Europe/Berlin", "12:00", "14:00")
+    )
+    assert not in_night_hours(
+        local_ms("2026-11-20T15:00"), NightParams("Europe/Berlin", "12:00", "14:00")
+    )
 
 
 def test_build_components(make_config, store, clock):

@@ -15,6 +15,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from monitor import nights as nights_mod
 from monitor.clock import InstantError, iso_utc, parse_instant
 from web import evidence, forms, security
+from web.data import ROOM_COOKIE
 from web.openapi import spec
 
 bp = Blueprint("api", __name__)
@@ -38,7 +39,7 @@ def node_arg() -> str:
         if wanted not in ids:
             abort(404, f"no such node {wanted!r}")
         return wanted
-    return data().choose_node(request.cookies.get("bedside_room"))
+    return data().choose_node(request.cookies.get(ROOM_COOKIE))
 
 
 def int_arg(name: str, default: int, high: int) -> int:

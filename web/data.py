@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import g
@@ -17,6 +17,8 @@ from flask import g
 from monitor import nights as nights_mod
 from monitor.config import Config
 from monitor.store import Store, StoreError
+
+ROOM_COOKIE = "bedside_room"  # which room a browser looks at (pages and API alike)
 
 HOUR_MS = 3_600_000
 
@@ -150,14 +152,4 @@ class DataAccess:
         return self.local(now_ms).date() - timedelta(days=1)
 
     def in_night_window(self, now_ms: int) -> bool:
-        local = self.local(now_ms).time()
-        start = _clock(self.config.analysis.night_start)
-        end = _clock(self.config.analysis.night_end)
-        if start < end:
-            return start <= local < end
-        return local >= start or local < end
-
-
-def _clock(text: str) -> time:
-    h, m = text.split(":")
-    return time(int(h), int(m))
+        return nights_mod.in_night_hours(now_ms, self.params)

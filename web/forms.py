@@ -11,7 +11,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from monitor.clock import RELEASE_DATE_MS, InstantError, parse_instant
-from monitor.store import CRAMP_FIELDS, LEGS, REMEDIES, validate_cramp_fields
+from monitor.vocabulary import CRAMP_FIELDS, LEGS, REMEDIES, validate_cramp_fields
 
 FUTURE_SLACK_MS = 5 * 60_000
 JSON_FIELDS = (*CRAMP_FIELDS, "ts")

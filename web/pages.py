@@ -23,12 +23,12 @@ from flask import (
 
 from monitor import csvio
 from monitor import nights as nights_mod
-from monitor.store import LEGS, REMEDIES
+from monitor.vocabulary import LEGS, REMEDIES
 from web import charts, evidence, forms, security
+from web.data import ROOM_COOKIE
 
 bp = Blueprint("pages", __name__)
 
-ROOM_COOKIE = "bedside_room"
 MODE_COOKIE = "bedside_mode"
 COOKIE_AGE = 400 * 86400
 NIGHTS_PER_PAGE = 14

@@ -17,8 +17,8 @@ import collections
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+
+from monitor.nights import NightParams, in_night_hours
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +48,6 @@ class Patterns:
             self.cold_off_s * factor,
             self.chirp_s * factor,
         )
-
-
-def _clock_time(text: str) -> time:
-    h, m = text.split(":")
-    return time(int(h), int(m))
-
-
-def is_night(now_ms: int, tz: ZoneInfo, night_start: str, night_end: str) -> bool:
-    """Whether a UTC instant falls in the local night window (which may cross midnight)."""
-    local = datetime.fromtimestamp(now_ms / 1000, tz).time()
-    start, end = _clock_time(night_start), _clock_time(night_end)
-    if start < end:
-        return start <= local < end
-    return local >= start or local < end
 
 
 class Feedback:
@@ -106,13 +92,12 @@ class Feedback:
                 if led is not None:
                     led.close()
                 raise
-        tz = ZoneInfo(config.node.timezone)
-        a = config.analysis
+        night_params = NightParams.from_config(config)
 
         def chirp_allowed() -> bool:
             if config.buzzer.at_night:
                 return True
-            return not is_night(clock.now_ms(), tz, a.night_start, a.night_end)
+            return not in_night_hours(clock.now_ms(), night_params)
 
         return cls(
             led,

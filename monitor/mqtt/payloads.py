@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from monitor import __version__
 from monitor.clock import InstantError, iso_utc, parse_instant
-from monitor.store import Cramp, Reading, validate_cramp_fields
+from monitor.store import Cramp, Reading
+from monitor.vocabulary import validate_cramp_fields
 
 ALERT_KINDS = ("cold", "sensor")
 # Plausible bounds for anything a sensor of ours can report (DHT22's range).

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import re
 import sqlite3
 import threading
 import time
@@ -42,11 +41,11 @@ from monitor.mqtt.payloads import (
     parse_topic,
 )
 from monitor.mqtt.relay import apply_credentials, connect_failure
-from monitor.store import CRAMP_FIELDS, Reading, Store, StoreError
+from monitor.store import Reading, Store, StoreError
+from monitor.vocabulary import CRAMP_FIELDS, is_node_id
 
 log = logging.getLogger(__name__)
 
-_NODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 STATUSES = ("online", "offline")
 # A reading stamped more than a day ahead of the recorder's clock is absurd.
 MAX_FUTURE_MS = 86_400_000
@@ -120,7 +119,7 @@ def decode(
 ) -> Action:
     """Turn one message into the store action it asks for; PayloadError if off-contract."""
     node, leaf = parse_topic(prefix, topic)
-    if not _NODE_ID.match(node):
+    if not is_node_id(node):
         raise PayloadError(f"node id {node[:70]!r} must be 1-64 letters, digits, '-' or '_'")
     if len(payload) > max_bytes:
         raise PayloadError(f"payload of {len(payload)} bytes exceeds {max_bytes}")

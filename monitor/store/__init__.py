@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from monitor.clock import MAX_INSTANT_MS, MIN_INSTANT_MS
+from monitor.vocabulary import CRAMP_FIELDS, SOURCES, validate_cramp_fields
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +29,6 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")  # shipped as package da
 NODE_SEEN_STEP_MS = 600_000
 PAGE_SIZE = 512  # bytes; see Store.open
 WAL_AUTOCHECKPOINT_PAGES = 1000  # the SQLite default: checkpoint every ~0.5 MB of WAL
-LEGS = ("left", "right", "both")
-REMEDIES = ("stretch", "reposition", "heat", "massage", "other")
-SOURCES = ("button", "web", "cli", "import", "mqtt")
-CRAMP_FIELDS = ("leg", "severity", "note", "remedy", "relief_min")
 
 
 class StoreError(Exception):
@@ -749,37 +745,6 @@ def span(from_ms: int | None, to_ms: int | None) -> tuple[int, int]:
         from_ms if from_ms is not None else -(2**62),
         to_ms if to_ms is not None else 2**62,
     )
-
-
-def validate_cramp_fields(values: dict) -> None:
-    """Raise ValueError naming the first bad optional cramp field."""
-    leg = values.get("leg")
-    if leg is not None and leg not in LEGS:
-        raise ValueError(f"leg must be one of {', '.join(LEGS)}, got {leg!r}")
-    severity = values.get("severity")
-    if severity is not None and (
-        isinstance(severity, bool) or not isinstance(severity, int) or not 1 <= severity <= 5
-    ):
-        raise ValueError(f"severity must be a whole number from 1 to 5, got {severity!r}")
-    remedy = values.get("remedy")
-    if remedy is not None and remedy not in REMEDIES:
-        raise ValueError(f"remedy must be one of {', '.join(REMEDIES)}, got {remedy!r}")
-    relief = values.get("relief_min")
-    if relief is not None and (
-        isinstance(relief, bool)
-        or not isinstance(relief, int | float)
-        or not 0 <= relief <= 24 * 60
-        or relief != relief
-    ):
-        raise ValueError(f"relief_min must be minutes from 0 to 1440, got {relief!r}")
-    note = values.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 2000):
-        raise ValueError("note must be text of at most 2000 characters")
-    ts = values.get("ts_ms")
-    if ts is not None and (
-        isinstance(ts, bool) or not isinstance(ts, int) or not MIN_INSTANT_MS <= ts < MAX_INSTANT_MS
-    ):
-        raise ValueError("ts_ms must be an integer instant between 1970 and 2199")
 
 
 def _split_sql(script: str) -> list[str]:
