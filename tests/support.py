@@ -17,8 +17,12 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+# The contract's examples live beside the checkout (../shared); tests that compare
+# against them skip with a reason where that folder is absent (a fresh clone).
+SHARED = Path(os.environ.get("BEDSIDE_SHARED", ROOT.parent / "shared"))
 EXAMPLES = SHARED / "examples"
+# The repository's own example data (examples/generate.py): always present.
+OWN_EXAMPLES = ROOT / "examples"
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 # How long a test waits for an event that should come promptly (not a timing assertion:
 # a healthy run never gets near it; it only keeps a broken run from hanging).

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.csvio import CsvError, parse_readings
-from tests.support import EXAMPLES
+from tests.support import OWN_EXAMPLES
 
 
 def both(body: str):
@@ -80,10 +80,8 @@ def test_bad_rows_get_the_same_message_on_both_paths(bad):
     assert "line 3" in fast[0]
 
 
-def test_berlin_example_parses_the_same_on_both_paths():
-    path = EXAMPLES / "berlin-autumn" / "readings.csv"
-    if not path.exists():
-        path = EXAMPLES.parent.parent.parent / "shared/examples/berlin-autumn/readings.csv"
+def test_example_readings_parse_the_same_on_both_paths():
+    path = OWN_EXAMPLES / "vienna-winter" / "readings.csv"
     body = path.read_text().split("\n", 1)[1]
     fast, careful = both(body)
     assert fast == careful and len(fast["n1"]) > 1000

@@ -1,0 +1,95 @@
+"""CSV import and export: round trip, all-or-nothing with the line named, closed pipes."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from monitor.csvio import CsvError, export_cramps, export_readings, import_cramps, import_readings
+from monitor.store import Reading, Store
+from tests.support import OWN_EXAMPLES, run_bedside
+
+EXAMPLE = OWN_EXAMPLES / "vienna-winter"
+
+
+def test_example_import_export_round_trip(store, tmp_path):
+    with open(EXAMPLE / "readings.csv", newline="") as f:
+        result = import_readings(store, f, "bedroom")
+    assert result.added == result.rows == 32896
+    with open(EXAMPLE / "cramps.csv", newline="") as f:
+        assert import_cramps(store, f, "bedroom", now_ms=1).added == 26
+
+    readings_csv, cramps_csv = io.StringIO(), io.StringIO()
+    assert export_readings(store, readings_csv, ["bedroom"]) == 32896
+    assert export_cramps(store, cramps_csv, ["bedroom"]) == 26
+
+    other = Store.open(tmp_path / "other.db")
+    readings_csv.seek(0)
+    cramps_csv.seek(0)
+    import_readings(other, readings_csv, "bedroom")
+    import_cramps(other, cramps_csv, "bedroom", now_ms=1)
+    assert other.readings("bedroom") == store.readings("bedroom")
+    assert [(c.ts_ms, c.leg, c.severity) for c in other.cramps("bedroom")] == [
+        (c.ts_ms, c.leg, c.severity) for c in store.cramps("bedroom")
+    ]
+    # a second import of the original changes nothing
+    with open(EXAMPLE / "readings.csv", newline="") as f:
+        assert import_readings(other, f, "bedroom").added == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "reason"),
+    [
+        ("2026-01-01T00:00:00Z,20,40\n2026-01-01T00:05:00,20,40\n", 3, "no UTC offset"),
+        ("2026-01-01T00:00:00Z,abc,40\n", 2, "not a number"),
+        ("2026-01-01T00:00:00Z,20,140\n", 2, "outside"),
+        ("2026-01-01T00:00:00Z,nan,40\n", 2, "finite"),
+        ("2026-01-01T00:00:00Z,20\n", 2, "expected 3 fields"),
+    ],
+)
+def test_bad_csv_row_names_the_line_and_imports_nothing(store, body, line, reason):
+    text = "timestamp,temperature_c,humidity_pct\n" + body
+    with pytest.raises(CsvError) as err:
+        import_readings(store, io.StringIO(text), "a", "r.csv")
+    assert f"r.csv: line {line}:" in err.value.errors[0]
+    assert reason in err.value.errors[0]
+    assert store.count_readings() == 0
+
+
+def test_import_cli_all_or_nothing(make_config, tmp_path):
+    path, cfg = make_config()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "timestamp,leg,severity,note\n2026-01-01T03:00:00Z,left,2,\n2026-01-02T03:00:00Z,left,9,\n"
+    )
+    result = run_bedside("import", "cramps", str(bad), config=path)
+    assert result.returncode == 1
+    assert "line 3" in result.stderr and "severity" in result.stderr
+    assert "Traceback" not in result.stderr
+    with Store.open(cfg.storage.database) as s:
+        assert s.cramps(None) == []
+
+
+def test_export_into_a_closed_pipe_is_not_a_traceback(make_config):
+    import subprocess
+
+    from tests.support import ROOT, bedside_env
+
+    path, cfg = make_config()
+    with Store.open(cfg.storage.database) as s:
+        s.add_readings(
+            "testroom", [Reading(1_790_000_000_000 + i * 30_000, 18.0, 50.0) for i in range(50_000)]
+        )
+    cmd = f"'{__import__('sys').executable}' -m monitor --config '{path}' export readings | head -1"
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", cmd],
+        capture_output=True,
+        text=True,
+        env=bedside_env(),
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.stdout == "timestamp,temperature_c,humidity_pct\n"
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 0
