@@ -92,7 +92,7 @@ def serve(db: str, port: int) -> None:
     import logging
 
     from monitor.config import parse
-    from web import create_app
+    from web.app import create_app
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     from web.server import serve as waitress_serve

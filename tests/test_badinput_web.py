@@ -65,7 +65,7 @@ def snapshot(db) -> dict[str, list]:
 
 def make_site(tmp_path_factory, name: str, web: dict | None = None):
     """A database with two days of readings and one cramp, and its dashboard app."""
-    from web import create_app
+    from web.app import create_app
 
     d = tmp_path_factory.mktemp(name)
     db = d / "bedside.db"

@@ -12,7 +12,8 @@ from monitor.errors import UserError
 from monitor.store import Store
 from tests.support import run_bedside, write_config
 from tests.web_fixtures import CRAMP_MS, NODE, NOON_MS
-from web.server import check_exposure, is_loopback
+from web.hosts import is_loopback
+from web.server import check_exposure
 
 
 def cramp_count(db_path) -> int:

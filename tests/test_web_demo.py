@@ -235,7 +235,7 @@ def test_web_process_never_imports_scipy_or_statsmodels(tmp_path, filled):
     script = f"""
 import sys
 from monitor.config import parse
-from web import create_app
+from web.app import create_app
 config = parse('[node]\\nid = "{NODE}"\\ntimezone = "Europe/Berlin"\\n'
                '[storage]\\ndatabase = "{filled}"\\n[mqtt]\\nenabled = false\\n')
 app = create_app(config, test_config={{"REPORT_JOB_ENABLED": False}})

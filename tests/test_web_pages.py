@@ -304,6 +304,27 @@ def test_password_protects_form_writes(app_factory, filled):
     assert r.status_code == 201
 
 
+def test_every_route_that_writes_is_guarded(app):
+    """Each route taking a writing method wears write_required: the API's kind on /api/,
+    the form kind elsewhere; only logging in and out go without (they check CSRF)."""
+    unguarded = {"auth.login", "auth.logout"}
+    for rule in app.url_map.iter_rules():
+        if not rule.methods - {"GET", "HEAD", "OPTIONS"} or rule.endpoint in unguarded:
+            continue
+        kind = getattr(app.view_functions[rule.endpoint], "write_required", None)
+        assert kind == ("api" if rule.rule.startswith("/api/") else "form"), rule.rule
+
+
+def test_a_missing_cramp_is_404_on_the_edit_form_before_the_login_check(app_factory, filled):
+    client = app_factory({"web": {"password": "s3cret"}}).test_client()
+    token = csrf_of(client, "/login")  # a session, but not logged in
+    r = client.post("/cramps/999/edit", data={"csrf_token": token, "leg": "right"})
+    assert r.status_code == 404
+    for path in ("/cramps/999/delete", "/cramps/999/restore", "/cramps/log"):
+        r = client.post(path, data={"csrf_token": token})
+        assert r.status_code == 302 and r.headers["Location"] == "/login?next=/", path
+
+
 def test_live_fragment_follows_new_readings(client, filled, web_clock):
     before = client.get("/api/current").get_json()["version"]
     web_clock.advance(30)

@@ -50,7 +50,7 @@ def filled(db_path, web_clock):
 
 @pytest.fixture
 def app_factory(web_config, web_clock):
-    from web import create_app
+    from web.app import create_app
 
     made = []
 

@@ -1,7 +1,5 @@
-"""The bedside dashboard: a Flask app factory, nothing created at import time."""
+"""The bedside dashboard: the Flask app factory is `web.app.create_app`.
 
-from __future__ import annotations
-
-from web.app import create_app
-
-__all__ = ["create_app"]
+This package's own module imports nothing, so importing one of its modules (the
+server, the demo) does not build or import the app.
+"""

@@ -1,7 +1,8 @@
 """create_app(config): the dashboard's Flask application.
 
 Nothing here opens a database or a socket at import time; the factory only
-wires the blueprints, the security layer and the per-request store access.
+wires the blueprints (web.views, one per feature), the security layer and the
+per-request store access.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from werkzeug.exceptions import HTTPException
 
 from monitor.clock import SystemClock
 from monitor.config import Config
-from web import security
+from web import filters, security
 from web.data import DataAccess
 from web.evidence import ChartCache
 from web.reportjob import ReportJob
+from web.views import api, auth, common, cramps, evidence, export, nights, now, rooms
+
+BLUEPRINTS = (now.bp, nights.bp, cramps.bp, evidence.bp, export.bp, rooms.bp, auth.bp, api.bp)
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -50,14 +54,11 @@ def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None
         "charts": ChartCache(),  # evidence chart inputs, per app (and so per database)
     }
 
-    from web import filters
-    from web.api import bp as api_bp
-    from web.pages import bp as pages_bp
-
     filters.register(app, config)
     security.register(app, config)
-    app.register_blueprint(pages_bp)
-    app.register_blueprint(api_bp)
+    app.context_processor(common.page_context)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
     app.teardown_appcontext(data.close_request)
 
     @app.errorhandler(HTTPException)

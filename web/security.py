@@ -17,6 +17,7 @@ from pathlib import Path
 from flask import Flask, abort, request, session
 
 from monitor.config import Config
+from web.hosts import LOOPBACK_NAMES, host_name, is_loopback
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -105,27 +106,15 @@ def check_csrf() -> None:
         abort(400, "the form expired or did not come from this dashboard; reload and try again")
 
 
-LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
-
-
-def _host_name(host_header: str) -> str:
-    """'[::1]:8080' -> '::1', 'localhost:8080' -> 'localhost'."""
-    if host_header.startswith("["):
-        return host_header[1 : host_header.find("]")]
-    return host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
-
-
 def register(app: Flask, config: Config) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token
-    from web.server import is_loopback
-
     if is_loopback(config.web.host):
 
         @app.before_request
         def only_loopback_names():
             # A dashboard bound to loopback answers only to loopback names: a web page
             # elsewhere cannot reach it by re-pointing its own DNS name at 127.0.0.1.
-            if _host_name(request.host.lower()) not in LOOPBACK_NAMES:
+            if host_name(request.host.lower()) not in LOOPBACK_NAMES:
                 abort(400, "this dashboard answers only to localhost / 127.0.0.1")
 
     @app.after_request

@@ -1,7 +1,9 @@
 """The JSON API (contract): readings, nights, cramps, evidence, health, OpenAPI.
 
 Errors are ``{"error": reason}`` with the right status; bodies are checked
-completely before anything is written.
+completely before anything is written.  Every write is ``@write_required(api=True)``
+(web.views.common): the password when one is set, and JSON (or the CSRF header) for
+a POST.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ import dataclasses
 import re
 from datetime import date, datetime
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 
 from monitor import nights as nights_mod
 from monitor.clock import InstantError, iso_utc, parse_instant
-from web import evidence, forms, security
-from web.data import ROOM_COOKIE
+from web import evidence, forms
 from web.openapi import spec
+from web.views.common import chosen_room, config, data, ext, write_required
 
 bp = Blueprint("api", __name__)
 
@@ -24,22 +26,15 @@ MAX_RANGE_MS = 31 * 86_400_000
 MAX_LIMIT = 1000
 
 
-def ext() -> dict:
-    return current_app.extensions["bedside"]
-
-
-def data():
-    return ext()["data"]
-
-
 def node_arg() -> str:
+    """?node= (404 unless it is a known room), else the browser's room (the cookie)."""
     wanted = request.args.get("node")
     if wanted is not None:
         ids = [n["id"] for n in data().nodes()]
         if wanted not in ids:
             abort(404, f"no such node {wanted!r}")
         return wanted
-    return data().choose_node(request.cookies.get(ROOM_COOKIE))
+    return chosen_room()
 
 
 def int_arg(name: str, default: int, high: int) -> int:
@@ -64,26 +59,6 @@ def cramp_json(c) -> dict:
         "source": c.source,
         "deleted": c.deleted,
     }
-
-
-def require_api_write() -> None:
-    """Writes need the password (when set), and a POST needs JSON or the X-CSRF-Token header.
-
-    A cross-site HTML form can send a POST, but neither a JSON content type nor a
-    custom header without a CORS preflight (which this app never approves).
-    """
-    config = ext()["config"]
-    if security.password_required(config):
-        browser = security.logged_in(config) and request.headers.get("X-CSRF-Token")
-        if browser:
-            security.check_csrf()
-        elif not security.api_credentials_ok(config):
-            response = jsonify({"error": "this dashboard needs its password for changes"})
-            response.status_code = 401
-            response.headers["WWW-Authenticate"] = 'Bearer realm="bedside"'
-            abort(response)
-    if request.method == "POST" and not request.is_json and "X-CSRF-Token" not in request.headers:
-        abort(415, "send the request as application/json")
 
 
 def json_body(required: bool = True) -> object:
@@ -169,7 +144,7 @@ def night_json(n) -> dict:
         elif value is None or isinstance(value, str | int | float | bool):
             out[key] = value
     if out.get("cold") is None:
-        threshold = ext()["config"].analysis.cold_below_c
+        threshold = config().analysis.cold_below_c
         out["cold"] = None if n.min_temp_c is None else n.min_temp_c < threshold
     return out
 
@@ -207,8 +182,8 @@ def cramps():
 
 
 @bp.post("/api/cramps")
+@write_required(api=True)
 def add_cramp():
-    require_api_write()
     body = json_body()
     d = data()
     now = d.now_ms()
@@ -229,8 +204,8 @@ def _existing(cramp_id: int):
 
 
 @bp.patch("/api/cramps/<int:cramp_id>")
+@write_required(api=True)
 def patch_cramp(cramp_id: int):
-    require_api_write()
     body = json_body()
     _existing(cramp_id)
     d = data()
@@ -245,16 +220,16 @@ def patch_cramp(cramp_id: int):
 
 
 @bp.delete("/api/cramps/<int:cramp_id>")
+@write_required(api=True)
 def delete_cramp(cramp_id: int):
-    require_api_write()
     _existing(cramp_id)
     cramp = data().writer().delete_cramp(cramp_id, now_ms=data().now_ms())
     return jsonify({"cramp": cramp_json(cramp), "restore": f"/api/cramps/{cramp_id}/restore"})
 
 
 @bp.post("/api/cramps/<int:cramp_id>/restore")
+@write_required(api=True)
 def restore_cramp(cramp_id: int):
-    require_api_write()
     if not isinstance(json_body(), dict):
         abort(400, "the body must be a JSON object (an empty one will do)")
     _existing(cramp_id)

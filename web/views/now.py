@@ -1,0 +1,59 @@
+"""Now: the bedside page (and its self-updating part), the night/day display mode, the icon."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from web import charts
+from web.views.common import COOKIE_AGE, MODE_COOKIE, config, data, room, safe_next
+from web.views.nights import night_chart
+
+bp = Blueprint("now", __name__)
+
+
+def now_context(node: str) -> dict:
+    d = data()
+    cur = d.current(node)
+    now = d.now_ms()
+    hour = d.reader().readings(node, now - 3_600_000, now + 1)
+    trend = None
+    if len(hour) >= 2:
+        trend = hour[-1].temperature_c - hour[0].temperature_c
+    night = d.tonight_or_last(now)
+    svg, cramps, _ = night_chart(node, night)
+    return {
+        "cur": cur,
+        "spark": charts.sparkline([(r.ts_ms, r.temperature_c) for r in hour]),
+        "trend": trend,
+        "night_date": night,
+        "night_svg": svg,
+        "night_cramps": cramps,
+        "cold_alert_threshold": config().alerts.cold_below_c,
+    }
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="icon.svg"), 301)
+
+
+@bp.get("/")
+def now():
+    return render_template("now.html", **now_context(room()), page="now")
+
+
+@bp.get("/now/live")
+def live():
+    """The self-updating part of the Now page (fetched by static/app.js)."""
+    return render_template("_now_live.html", **now_context(room()))
+
+
+@bp.get("/mode")
+def mode():
+    """Night, day or auto (night hours) display, kept in a cookie."""
+    mode = request.args.get("set", "auto")
+    if mode not in ("auto", "night", "day"):
+        abort(400, "mode must be auto, night or day")
+    response = redirect(safe_next())
+    response.set_cookie(MODE_COOKIE, mode, max_age=COOKIE_AGE, samesite="Lax", httponly=True)
+    return response
