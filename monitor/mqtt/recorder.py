@@ -197,9 +197,9 @@ def apply_batch(store: Store, actions: list[Action]) -> BatchResult:
         else:
             others.append(action)
     if by_node:
-        with store.transaction() as conn:
+        with store.transaction():
             for node, readings in by_node.items():
-                result.readings_added += store.insert_readings(conn, node, readings)
+                result.readings_added += store.add_readings(node, readings)
         result.stored += sum(len(v) for v in by_node.values())
         _track_cold_minimum(store, by_node)
     for action in others:
@@ -234,7 +234,7 @@ def apply_cramp(store: Store, action: CrampAction) -> None:
     optional = {k: f.get(k) for k in CRAMP_FIELDS}
     cramp = None
     if action.origin is not None:
-        cramp_id = _origin_lookup(store, node, action.origin)
+        cramp_id = store.cramp_origin(node, action.origin)
         cramp = store.get_cramp(cramp_id) if cramp_id is not None else None
         if cramp is not None and cramp.ts_ms != f["ts_ms"]:
             try:
@@ -252,27 +252,7 @@ def apply_cramp(store: Store, action: CrampAction) -> None:
     elif not f["deleted"] and cramp.deleted:
         store.restore_cramp(cramp.id, now_ms=now)
     if action.origin is not None:
-        _origin_save(store, node, action.origin, cramp.id)
-
-
-def _origin_lookup(store: Store, node: str, origin: tuple[int, int]) -> int | None:
-    with store.lock:
-        row = store.conn.execute(
-            "SELECT cramp_id FROM cramp_origins WHERE node = ? AND remote_id = ?"
-            " AND created_ms = ?",
-            (node, *origin),
-        ).fetchone()
-    return row[0] if row else None
-
-
-def _origin_save(store: Store, node: str, origin: tuple[int, int], cramp_id: int) -> None:
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO cramp_origins (node, remote_id, created_ms, cramp_id)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (node, remote_id, created_ms)"
-            " DO UPDATE SET cramp_id = excluded.cramp_id",
-            (node, *origin, cramp_id),
-        )
+        store.set_cramp_origin(node, action.origin, cramp.id)
 
 
 def apply_alert(store: Store, action: AlertAction) -> None:
