@@ -168,7 +168,7 @@ def parse_reading_rows(
     """Parse a readings CSV into {node: [(node, ts_ms, temperature, humidity)]}.
 
     CsvError names the bad lines.  The tuples go straight into
-    Store.insert_reading_rows (no object per row: a year is a million rows).
+    Store.add_reading_rows (no object per row: a year is a million rows).
     """
     header, reader = _open_rows(stream, READINGS_HEADER, [], name)
     if header == READINGS_HEADER:
@@ -284,8 +284,8 @@ def import_readings(
 ) -> ImportResult:
     """Parse everything, then write every node's rows in one transaction."""
     by_node = parse_reading_rows(stream, node, name, progress)
-    with store.transaction() as conn:
-        added = sum(store.insert_reading_rows(conn, n, rows) for n, rows in by_node.items())
+    with store.transaction():
+        added = sum(store.add_reading_rows(n, rows) for n, rows in by_node.items())
     return ImportResult(sum(len(v) for v in by_node.values()), added, sorted(by_node))
 
 
@@ -293,10 +293,9 @@ def import_cramps(
     store: Store, stream: TextIO, node: str, now_ms: int, name: str = "cramps.csv"
 ) -> ImportResult:
     by_node = parse_cramps(stream, node, name)
-    with store.transaction() as conn:
+    with store.transaction():
         added = sum(
-            store.insert_cramps(conn, n, rows, source="import", now_ms=now_ms)
-            for n, rows in by_node.items()
+            store.add_cramps(n, rows, source="import", now_ms=now_ms) for n, rows in by_node.items()
         )
     return ImportResult(sum(len(v) for v in by_node.values()), added, sorted(by_node))
 

@@ -1,11 +1,10 @@
-"""Nights: local-time windows cut from UTC readings, and their stored summaries.
+"""Nights: local-time windows cut from UTC readings, and the rules of their summaries.
 
 The night of local date D runs from D at ``night_start`` to D+1 at ``night_end``
 (half open), so it is 11 or 13 hours long when the clocks change inside it;
-`zoneinfo` does the arithmetic.  A finished night's summary is computed once and
-kept in ``night_summaries``; it is recomputed only when a ``dirty_days`` row of a
-UTC day it touches is newer than the summary (imports, cramp edits, backfill).
-Live appends never touch finished nights, so they never invalidate anything.
+`zoneinfo` does the arithmetic.  The store aggregates a window's rows and keeps
+finished nights' totals (monitor/store/summaries.py: when a stored night is stale);
+this module decides the windows, the coverage and what counts as a valid night.
 
 Light on purpose: the web process imports this (no scipy, statsmodels, numpy).
 """
@@ -13,14 +12,13 @@ Light on purpose: the web process imports this (no scipy, statsmodels, numpy).
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.config import Config
-from monitor.store import DAY_MS, Store
+from monitor.store import NightTotals, Store
 from monitor.vocabulary import is_clock_time, parse_clock
 
 BIN_MS = 300_000
@@ -152,44 +150,31 @@ def night_of(ts_ms: int, params: NightParams) -> date | None:
 # -- computing one night ------------------------------------------------------------
 
 
-def _compute(
-    store: Store, node: str, night: date, start: int, end: int, params: NightParams, now_ms: int
-) -> NightSummary:
-    """One night from its raw rows; SQLite does the aggregation (no row reaches Python)."""
-    with store.lock:
-        n, bins, lo, mean_t, mean_h = store.conn.execute(
-            "SELECT count(*), count(DISTINCT (ts_ms - ?) / ?), min(temperature_c),"
-            " avg(temperature_c), avg(humidity_pct) FROM readings"
-            " WHERE node = ? AND ts_ms >= ? AND ts_ms < ?",
-            (start, BIN_MS, node, start, end),
-        ).fetchone()
-        cramps = store.conn.execute(
-            "SELECT count(*) FROM cramps WHERE node = ? AND ts_ms >= ? AND ts_ms < ?"
-            " AND deleted_ms IS NULL",
-            (node, start, end),
-        ).fetchone()[0]
-    return _summary(night, start, end, n, bins, lo, mean_t, mean_h, cramps, params, now_ms)
-
-
-def _summary(night, start, end, n, bins, lo, mean_t, mean_h, cramps, params, now_ms):
-    total = -(-(end - start) // BIN_MS)
-    coverage = bins / total if total > 0 else 0.0
+def _summary(night: date, totals: NightTotals, params: NightParams, now_ms: int) -> NightSummary:
+    """The coverage rules applied to a window's stored or freshly aggregated totals."""
+    t = totals
+    total = _total_bins(t.start_ms, t.end_ms)
+    coverage = t.bins / total if total > 0 else 0.0
     return NightSummary(
         night=night,
-        start_ms=start,
-        end_ms=end,
-        n_readings=n,
+        start_ms=t.start_ms,
+        end_ms=t.end_ms,
+        n_readings=t.n_readings,
         coverage=coverage,
-        valid=n > 0 and coverage >= params.min_coverage,
-        min_temp_c=lo,
-        mean_temp_c=mean_t,
-        mean_humidity_pct=mean_h,
-        cramps=cramps,
-        finished=end <= now_ms,
+        valid=t.n_readings > 0 and coverage >= params.min_coverage,
+        min_temp_c=t.min_temp_c,
+        mean_temp_c=t.mean_temp_c,
+        mean_humidity_pct=t.mean_humidity_pct,
+        cramps=t.cramps,
+        finished=t.end_ms <= now_ms,
         cold_below_c=params.cold_below_c,
-        bins=bins,
+        bins=t.bins,
         total_bins=total,
     )
+
+
+def _total_bins(start: int, end: int) -> int:
+    return -(-(end - start) // BIN_MS)
 
 
 def summarize(
@@ -197,7 +182,7 @@ def summarize(
 ) -> NightSummary:
     """One night computed from scratch (never cached)."""
     start, end = night_window(night, params)
-    return _compute(store, node, night, start, end, params, now_ms)
+    return _summary(night, store.night_totals(node, start, end, BIN_MS), params, now_ms)
 
 
 # -- the stored summaries ---------------------------------------------------------------
@@ -207,98 +192,29 @@ class NightBook:
     """Nights of one node under one set of parameters: stored where fresh, else computed.
 
     Computed finished nights are written back (in one transaction, by :meth:`save`)
-    unless the store is read-only.  A night is only stored once the node's readings
-    have moved past its end, so a later reading inside it is an out-of-order write
-    that marks its day dirty.
+    unless the store is read-only; the store's NightCache decides what is fresh and
+    what may be stored.
     """
 
     def __init__(self, store: Store, node: str, params: NightParams, now_ms: int):
         self.store, self.node, self.params, self.now_ms = store, node, params, now_ms
-        self.persist = not store.readonly
-        self.version = store.data_version()
-        self.stored: dict[str, tuple] = {}
-        self.dirty: dict[int, int] = {}
-        self.pending: list[tuple] = []
+        self.cache = store.night_cache(node, params.window_key)
+        self.first, self.newest = self.cache.first_ms, self.cache.newest_ms
         self.computed = 0  # nights computed from raw rows in this book (for tests/bench)
-        with store.lock:
-            newest = store.conn.execute(
-                "SELECT max(ts_ms) FROM readings WHERE node = ?", (node,)
-            ).fetchone()[0]
-            self.first = store.conn.execute(
-                "SELECT min(ts_ms) FROM readings WHERE node = ?", (node,)
-            ).fetchone()[0]
-            self.newest = newest
-            try:
-                rows = store.conn.execute(
-                    "SELECT night, start_ms, end_ms, n_readings, bins, min_temp_c, mean_temp_c,"
-                    " mean_humidity_pct, cramps, version FROM night_summaries"
-                    " WHERE node = ? AND params_key = ?",
-                    (node, params.window_key),
-                ).fetchall()
-            except sqlite3.OperationalError:  # an older read-only database without 0003
-                rows, self.persist = [], False
-            self.stored = {r[0]: r[1:] for r in rows}
-            self.dirty = dict(
-                store.conn.execute(
-                    "SELECT day, version FROM dirty_days WHERE node = ?", (node,)
-                ).fetchall()
-            )
-
-    def _fresh(self, start: int, end: int, version: int) -> bool:
-        for day in range(start // DAY_MS, (end - 1) // DAY_MS + 1):
-            if self.dirty.get(day, -1) > version:
-                return False
-        return True
 
     def night(self, night: date) -> NightSummary:
         start, end = night_window(night, self.params)
-        row = self.stored.get(night.isoformat())
-        same_window = row is not None and row[0] == start and row[1] == end
-        if same_window and self._fresh(start, end, row[8]):
-            _, _, n, bins, lo, mean_t, mean_h, cramps, _ = row
-            return _summary(
-                night, start, end, n, bins, lo, mean_t, mean_h, cramps, self.params, self.now_ms
-            )
-        s = _compute(self.store, self.node, night, start, end, self.params, self.now_ms)
-        self.computed += 1
-        if self.persist and end <= self.now_ms and self.newest is not None and self.newest >= end:
-            self.pending.append(
-                (
-                    self.node,
-                    self.params.window_key,
-                    night.isoformat(),
-                    start,
-                    end,
-                    s.n_readings,
-                    s.bins,
-                    s.total_bins,
-                    s.min_temp_c,
-                    s.mean_temp_c,
-                    s.mean_humidity_pct,
-                    s.cramps,
-                    self.version,
-                    self.now_ms,
-                )
-            )
-        return s
+        totals = self.cache.fresh(night.isoformat(), start, end)
+        if totals is None:
+            totals = self.store.night_totals(self.node, start, end, BIN_MS)
+            self.computed += 1
+            if end <= self.now_ms:
+                self.cache.remember(night.isoformat(), totals, _total_bins(start, end), self.now_ms)
+        return _summary(night, totals, self.params, self.now_ms)
 
     def save(self) -> int:
         """Write the newly computed finished nights; returns how many."""
-        if not self.pending:
-            return 0
-        rows, self.pending = self.pending, []
-        try:
-            with self.store.transaction() as conn:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO night_summaries (node, params_key, night, start_ms,"
-                    " end_ms, n_readings, bins, total_bins, min_temp_c, mean_temp_c,"
-                    " mean_humidity_pct, cramps, version, computed_ms)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    rows,
-                )
-        except sqlite3.OperationalError:  # read-only file or a busy writer: next time
-            return 0
-        return len(rows)
+        return self.cache.save()
 
     def dates(self, newest_first: bool = False) -> Iterator[date]:
         """Every night from the one holding the first reading to the newest reading or now."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -160,12 +161,21 @@ def test_stored_summaries_recomputed_after_import_into_old_night_and_not_otherwi
     assert nights[date(2026, 1, 3)].cramps == 0
 
 
-def test_unfinished_nights_are_not_stored(store):
+def stored_nights(db_path):
+    """The night_summaries table, read through a connection of the test's own."""
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute("SELECT night FROM night_summaries").fetchall()
+    finally:
+        conn.close()
+
+
+def test_unfinished_nights_are_not_stored(store, db_path):
     start, _ = night_window(date(2026, 1, 5), BERLIN)
     fill(store, start, start + 3_600_000)
     book, _ = _book(store, now=start + 3_600_000)
     assert book.computed >= 1
-    rows = store.conn.execute("SELECT night FROM night_summaries").fetchall()
+    rows = stored_nights(db_path)
     assert ("2026-01-05",) not in rows
 
 
@@ -177,10 +187,10 @@ def test_list_nights_on_a_read_only_store_writes_nothing(store, db_path):
         listed = list_nights(ro, "n", BERLIN, FAR_FUTURE, limit=3)
         assert [s.night for s in listed] == [date(2026, 1, 5), date(2026, 1, 4), date(2026, 1, 3)]
         assert all(s.cold is False for s in listed)
-        assert store.conn.execute("SELECT count(*) FROM night_summaries").fetchone()[0] == 0
+        assert len(stored_nights(db_path)) == 0
         # The writer stores them; the reader then uses the stored rows and agrees.
         written = list_nights(store, "n", BERLIN, FAR_FUTURE, limit=3)
-        assert store.conn.execute("SELECT count(*) FROM night_summaries").fetchone()[0] == 3
+        assert len(stored_nights(db_path)) == 3
         assert list_nights(ro, "n", BERLIN, FAR_FUTURE, limit=3) == written == listed
         assert list_nights(ro, "n", BERLIN, FAR_FUTURE, limit=2, offset=1) == listed[1:]
     finally:

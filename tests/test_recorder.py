@@ -13,6 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.clock import FakeClock, SystemClock, iso_utc
+from monitor.mqtt.ingest import (
+    AlertAction,
+    CrampAction,
+    ReadingAction,
+    SkipAction,
+    StatusAction,
+    decode,
+)
 from monitor.mqtt.payloads import (
     PayloadError,
     Topics,
@@ -20,15 +28,7 @@ from monitor.mqtt.payloads import (
     cramp_payload,
     reading_payload,
 )
-from monitor.mqtt.recorder import (
-    AlertAction,
-    CrampAction,
-    ReadingAction,
-    Recorder,
-    SkipAction,
-    StatusAction,
-    decode,
-)
+from monitor.mqtt.recorder import Recorder
 from monitor.store import Reading, Store
 from tests.support import EVENT_TIMEOUT, run_bedside, start_bedside, stop_process, wait_until
 

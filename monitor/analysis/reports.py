@@ -1,18 +1,13 @@
-"""Stored evidence reports: computed by `bedside report` (scipy), shown by the web.
+"""Evidence reports: the contract's keys and the verdict in words.
 
-A report is the analysis JSON plus the parameters and the data version it
-covers (``meta.data_version`` when it was computed), so the dashboard can tell
-whether newer imports or cramp edits are not in it yet.
+Computed by `bedside report` (scipy), stored by the store (monitor/store/reports.py:
+the JSON plus the parameters and the data version it covers), shown by the web.
 Light on purpose: the web imports this (no scipy, statsmodels, numpy).
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
-from dataclasses import dataclass
-
-from monitor.store import Store
+from monitor.store import Store, StoredReport  # StoredReport: re-exported for callers
 
 # The keys of analysis-spec.md's JSON: fixed by the contract; more may be added, none changed.
 CONTRACT_KEYS = frozenset(
@@ -30,50 +25,16 @@ CONTRACT_KEYS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class StoredReport:
-    node: str
-    created_ms: int
-    data_version: int
-    params: dict
-    report: dict  # the analysis-spec JSON plus extra keys
-
-    def is_current(self, store: Store) -> bool:
-        """No out-of-order change to the data since the report was computed."""
-        return store.data_version() <= self.data_version
-
-
 def latest_report(store: Store, node: str) -> StoredReport | None:
-    """The newest stored report for a node, or None."""
-    try:
-        with store.lock:
-            row = store.conn.execute(
-                "SELECT node, created_ms, data_version, params, report FROM reports"
-                " WHERE node = ? ORDER BY created_ms DESC, id DESC LIMIT 1",
-                (node,),
-            ).fetchone()
-    except sqlite3.OperationalError:  # a database from before migration 0003
-        return None
-    if row is None:
-        return None
-    return StoredReport(row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4]))
+    """The newest stored report for a node, or None (also before migration 0003)."""
+    return store.latest_report(node)
 
 
 def save_report(
     store: Store, node: str, report: dict, params: dict, data_version: int, now_ms: int
 ) -> StoredReport:
     """Store a report (strict JSON: no NaN) and return it as stored."""
-    report_text = json.dumps(report, allow_nan=False, sort_keys=True)
-    params_text = json.dumps(params, allow_nan=False, sort_keys=True)
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO reports (node, created_ms, data_version, params, report)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (node, now_ms, data_version, params_text, report_text),
-        )
-    return StoredReport(
-        node, now_ms, data_version, json.loads(params_text), json.loads(report_text)
-    )
+    return store.save_report(node, report, params, data_version, now_ms)
 
 
 def _n(x: float) -> str:

@@ -205,15 +205,10 @@ def exposure(store: Store, node: str, t_ms: int) -> float | None:
     logit a last-bit difference in an exposure moves the interval visibly.
     """
     lo = t_ms - EXPOSURE_MS
-    with store.lock:
-        rows = store.conn.execute(
-            "SELECT (ts_ms - ?) / ?, temperature_c FROM readings"
-            " WHERE node = ? AND ts_ms >= ? AND ts_ms < ?",
-            (lo, EXPOSURE_BIN_MS, node, lo, t_ms),
-        ).fetchall()
-    if len({b for b, _ in rows}) < EXPOSURE_MIN_BINS:
+    rows = store.readings(node, lo, t_ms)
+    if len({(r.ts_ms - lo) // EXPOSURE_BIN_MS for r in rows}) < EXPOSURE_MIN_BINS:
         return None
-    return math.fsum(t for _, t in rows) / len(rows)
+    return math.fsum(r.temperature_c for r in rows) / len(rows)
 
 
 def referent_instants(t_ms: int, timezone: str) -> list[int]:

@@ -112,7 +112,7 @@ def check_database(config: Config) -> Result:
             f"check ownership: sudo chown -R bedside:bedside {path.parent} "
             f"&& sudo chmod -R g+rwX {path.parent}; then `sudo usermod -aG bedside {user}`",
         )
-    problem = _write_problem(path)
+    problem = Store.write_problem(path)
     if problem:
         return Result(
             "database",
@@ -133,24 +133,6 @@ def check_database(config: Config) -> Result:
     return Result(
         "database", OK, f"{path}: schema version {version}, writable, {readings} readings"
     )
-
-
-def _write_problem(path: Path) -> str | None:
-    """Take and release SQLite's write lock; None when that works."""
-    try:
-        conn = sqlite3.connect(path, timeout=10, isolation_level=None)
-    except sqlite3.Error as exc:
-        return str(exc)
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("ROLLBACK")
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            return None  # a writer holds it right now: writable, just busy
-        return str(exc)
-    finally:
-        conn.close()
-    return None
 
 
 def _user() -> str:

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class DaemonContext:
     config: Config
-    store: Store  # the daemon's writer connection; thread-safe through store.lock
+    store: Store  # the daemon's writer connection; thread-safe (the store locks its connection)
     clock: SystemClock  # or FakeClock in tests
     topics: Topics
     # Publish a retained state (alerts): sent now if connected, re-sent on every reconnect.

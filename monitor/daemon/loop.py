@@ -291,10 +291,10 @@ class Daemon:
         it is due: one fsync'd commit instead of two (SD-card wear)."""
         node = self.config.node.id
         watermark = relay.watermark_due() if relay is not None else None
-        with store.transaction() as conn:
-            store.insert_readings(conn, node, readings)
+        with store.transaction():
+            store.add_readings(node, readings)
             if watermark is not None:
-                store.write_outbox_watermark(conn, node, watermark)
+                store.set_outbox_watermark(node, watermark)
         if watermark is not None:
             relay.watermark_saved(watermark)
 

@@ -1,0 +1,294 @@
+"""The database itself: opening, pragmas, transactions, migrations, backups.
+
+Every table family (readings.py, cramps.py, ...) is a mixin over :class:`Database`,
+so the connection, its lock and the transaction rule live in one place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Self
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")  # shipped as package data
+PAGE_SIZE = 512  # bytes; see Database.open
+WAL_AUTOCHECKPOINT_PAGES = 1000  # the SQLite default: checkpoint every ~0.5 MB of WAL
+
+
+class StoreError(Exception):
+    """The database cannot be opened or written (message is for humans)."""
+
+
+def span(from_ms: int | None, to_ms: int | None) -> tuple[int, int]:
+    """[from, to) with open ends made explicit, for range queries."""
+    return (
+        from_ms if from_ms is not None else -(2**62),
+        to_ms if to_ms is not None else 2**62,
+    )
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    """(version, file name, SQL) of every shipped migration, oldest first."""
+    return sorted(
+        (int(path.name[:4]), path.name, path.read_text(encoding="utf-8"))
+        for path in MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")
+    )
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (sqlite3.complete_statement knows the grammar)."""
+    statements, buf = [], ""
+    for line in script.splitlines(keepends=True):
+        if not buf and line.strip().startswith("--"):
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        statements.append(buf.strip())
+    return statements
+
+
+class Database:
+    """One connection to the bedside database, its lock and its transactions.
+
+    Use :meth:`open` for the writer (creates and migrates) and
+    :meth:`open_readonly` for readers (the web, the analysis).
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, readonly: bool):
+        self._conn = conn
+        self.path = path
+        self.readonly = readonly
+        # sqlite3 connections are not safe to share between threads without a lock.
+        self._lock = threading.RLock()
+        self._depth = 0  # transaction blocks open in the thread holding _lock (0: none)
+        self._doomed = False  # a joined block raised: the outermost one must roll back
+
+    # -- opening ---------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path, *, busy_timeout_ms: int = 10_000) -> Self:
+        """Open (creating if needed) for writing and apply pending migrations."""
+        path = Path(path).expanduser()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                path,
+                timeout=busy_timeout_ms / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            # SD-card wear (bench/bench_daemon.py): a committed reading writes one WAL
+            # frame per changed page (readings leaf + nodes row), so small pages keep
+            # a day of 30-s readings at a few MB. Only takes effect on a new database.
+            conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from None
+        store = cls(conn, path, readonly=False)
+        store.migrate()
+        return store
+
+    @classmethod
+    def open_readonly(cls, path: str | Path, *, busy_timeout_ms: int = 5_000) -> Self:
+        """A read-only connection (the file must exist and be migrated)."""
+        path = Path(path).expanduser()
+        if not path.exists():
+            raise StoreError(f"database {path} does not exist yet (start `bedside monitor`)")
+        try:
+            conn = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                isolation_level=None,
+                timeout=busy_timeout_ms / 1000,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from None
+        return cls(conn, path, readonly=True)
+
+    @staticmethod
+    def write_problem(path: str | Path) -> str | None:
+        """Take and release SQLite's write lock on a file; None when that works.
+
+        For `bedside doctor`: it neither creates nor migrates the database.
+        """
+        try:
+            conn = sqlite3.connect(path, timeout=10, isolation_level=None)
+        except sqlite3.Error as exc:
+            return str(exc)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                return None  # a writer holds it right now: writable, just busy
+            return str(exc)
+        finally:
+            conn.close()
+        return None
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- transactions --------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception.
+
+        Re-entrant: inside a transaction of this thread it only joins it, so callers
+        group store methods into one commit (one fsync), and the outermost block
+        commits or rolls back.  A joined block that raised dooms the whole
+        transaction: even if the caller swallows the error, nothing of it is
+        committed (StoreError at the end), so a half-done method never is.
+        """
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                except BaseException:
+                    self._doomed = True
+                    raise
+                finally:
+                    self._depth -= 1
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._depth, self._doomed = 1, False
+            try:
+                yield
+                if self._doomed:
+                    raise StoreError("a store operation inside the transaction failed")
+                self._conn.execute("COMMIT")
+            except BaseException:
+                # Also after a failed COMMIT (disk full, I/O error): SQLite may keep the
+                # transaction open, and the write lock with it, unless we roll back.
+                if self._conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
+                raise
+            finally:
+                self._depth, self._doomed = 0, False
+
+    @property
+    def in_transaction(self) -> bool:
+        """A transaction is open on this connection (never after a failed commit)."""
+        with self._lock:
+            return self._conn.in_transaction
+
+    def total_changes(self) -> int:
+        """Rows changed through this connection since it opened (tests, benches)."""
+        with self._lock:
+            return self._conn.total_changes
+
+    # -- reading helpers for the mixins ------------------------------------------------
+
+    def _one(self, sql: str, args=()) -> tuple | None:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchone()
+
+    def _all(self, sql: str, args=()) -> list[tuple]:
+        with self._lock:
+            return self._conn.execute(sql, args).fetchall()
+
+    def _dicts(self, sql: str, args=()) -> list[dict]:
+        with self._lock:
+            cur = self._conn.execute(sql, args)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    # -- migrations --------------------------------------------------------------
+
+    def _has_migrations_table(self) -> bool:
+        return self._one("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'") is not None
+
+    def schema_version(self) -> int:
+        with self._lock:
+            if not self._has_migrations_table():
+                return 0
+            return self._one("SELECT coalesce(max(version), 0) FROM schema_migrations")[0]
+
+    def applied_migrations(self) -> set[int]:
+        with self._lock:
+            if not self._has_migrations_table():
+                return set()
+            return {v for (v,) in self._all("SELECT version FROM schema_migrations")}
+
+    def pending_migrations(self) -> list[tuple[int, str, str]]:
+        """Every shipped migration not yet recorded (not merely those above the newest)."""
+        applied = self.applied_migrations()
+        return [m for m in _migrations() if m[0] not in applied]
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations, each in its own transaction; back up first."""
+        pending = self.pending_migrations()
+        if not pending:
+            return []
+        if self.schema_version() > 0:
+            backup = self.path.with_name(f"{self.path.name}.pre-v{pending[0][0]:04d}.bak")
+            self.backup(backup)
+            log.info("backed up %s to %s before migrating", self.path, backup)
+        applied = []
+        with self._lock:
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)"
+            )
+            for version, name, sql in pending:
+                try:
+                    self._conn.execute("BEGIN IMMEDIATE")
+                    done = self._conn.execute(
+                        "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+                    ).fetchone()
+                    if done:  # another process (web, daemon) started at once and won
+                        self._conn.execute("ROLLBACK")
+                        continue
+                    for statement in _split_sql(sql):
+                        self._conn.execute(statement)
+                    self._conn.execute(
+                        "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                        (version, name, time.time_ns() // 1_000_000),
+                    )
+                    self._conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
+                    raise StoreError(f"migration {name} failed: {exc}") from None
+                applied.append(name)
+                log.info("applied migration %s", name)
+        return applied
+
+    def backup(self, target: str | Path) -> Path:
+        """A consistent copy through SQLite's online backup API (safe while running)."""
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        dest = sqlite3.connect(target)
+        try:
+            with self._lock:
+                self._conn.backup(dest)
+        finally:
+            dest.close()
+        return target

@@ -1,0 +1,45 @@
+"""The nodes table: which bedrooms exist, when they were last seen, their status."""
+
+from __future__ import annotations
+
+from monitor.store.db import Database
+
+NODE_SEEN_STEP_MS = 600_000
+
+
+class Nodes(Database):
+    def _touch_node(self, node: str, ts_ms: int) -> None:
+        """Record a node and, coarsely, when it was last seen (inside a transaction).
+
+        last_seen_ms is only rewritten when it moves by more than NODE_SEEN_STEP_MS:
+        rewriting that row on every 30-s reading was a third of the bytes the
+        daemon wrote to the SD card.  nodes() reports the exact instant.
+        """
+        self._conn.execute(
+            "INSERT INTO nodes (id, first_seen_ms, last_seen_ms) VALUES (?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms"
+            " WHERE excluded.last_seen_ms > coalesce(last_seen_ms, 0) + ?",
+            (node, ts_ms, ts_ms, NODE_SEEN_STEP_MS),
+        )
+
+    def set_node_status(self, node: str, status: str, at_ms: int) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO nodes (id, first_seen_ms, status, status_ms) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET status = excluded.status,"
+                " status_ms = excluded.status_ms",
+                (node, at_ms, status, at_ms),
+            )
+
+    def nodes(self) -> list[dict]:
+        """Every node with first/last seen (exact: the newest reading or cramp) and status."""
+        rows = self._dicts(
+            "SELECT id, name, first_seen_ms,"
+            " max(coalesce(last_seen_ms, 0),"
+            "     coalesce((SELECT max(ts_ms) FROM readings WHERE node = nodes.id), 0),"
+            "     coalesce((SELECT max(ts_ms) FROM cramps WHERE node = nodes.id), 0))"
+            " AS last_seen_ms, status, status_ms FROM nodes ORDER BY id"
+        )
+        for row in rows:
+            row["last_seen_ms"] = row["last_seen_ms"] or None
+        return rows

@@ -1,0 +1,59 @@
+"""Stored evidence reports (`bedside report`, `analyze --save`), shown by the web.
+
+A report is the analysis JSON plus the parameters and the data version it
+covers, so the dashboard can tell whether newer imports or cramp edits are
+not in it yet.  Written as strict JSON (no NaN).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from monitor.store.summaries import Summaries
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    node: str
+    created_ms: int
+    data_version: int
+    params: dict
+    report: dict  # the analysis-spec JSON plus extra keys
+
+    def is_current(self, store: Summaries) -> bool:
+        """No out-of-order change to the data since the report was computed."""
+        return store.data_version() <= self.data_version
+
+
+class Reports(Summaries):
+    def save_report(
+        self, node: str, report: dict, params: dict, data_version: int, now_ms: int
+    ) -> StoredReport:
+        """Store a report and return it as stored (ValueError on NaN or infinity)."""
+        report_text = json.dumps(report, allow_nan=False, sort_keys=True)
+        params_text = json.dumps(params, allow_nan=False, sort_keys=True)
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO reports (node, created_ms, data_version, params, report)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (node, now_ms, data_version, params_text, report_text),
+            )
+        return StoredReport(
+            node, now_ms, data_version, json.loads(params_text), json.loads(report_text)
+        )
+
+    def latest_report(self, node: str) -> StoredReport | None:
+        """The newest stored report for a node, or None."""
+        try:
+            row = self._one(
+                "SELECT node, created_ms, data_version, params, report FROM reports"
+                " WHERE node = ? ORDER BY created_ms DESC, id DESC LIMIT 1",
+                (node,),
+            )
+        except sqlite3.OperationalError:  # a database from before migration 0003
+            return None
+        if row is None:
+            return None
+        return StoredReport(row[0], row[1], row[2], json.loads(row[3]), json.loads(row[4]))
