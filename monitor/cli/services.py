@@ -48,7 +48,8 @@ def run_monitor(args, config: Config) -> int:
 
 def run_recorder(args, config: Config) -> int:
     """`bedside recorder`: run until SIGTERM/SIGINT, then commit, acknowledge and exit."""
-    from monitor.mqtt.recorder import Recorder, RelayError, _notify
+    from monitor.mqtt.recorder import Recorder, _notify
+    from monitor.mqtt.relay import RelayError
 
     if not config.mqtt.enabled:
         raise UserError("[mqtt] enabled is false: the recorder needs a broker to listen to")
