@@ -1,19 +1,25 @@
 """monitor.mqtt.client: the one builder of paho clients (relay, recorder, doctor).
 
-The tests look at the built client without a network (a closed port in the config).
+Most tests look at the built client without a network; the agreement test lets doctor
+fail fast against a closed port and compares the client it built with the daemon's.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
 
+from monitor.cli import doctor
+from monitor.mqtt import client as mqtt_client
 from monitor.mqtt.client import MQTTv5, MQTTv311, RelayError, Will, build_client, uses_tls
 from monitor.mqtt.recorder import Recorder
 from monitor.mqtt.relay import Relay
+from tests.support import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +84,26 @@ def test_tls_decision_table(keys, expected, make_config, pem):
     assert has_tls(build_client(config)) is expected
 
 
+@pytest.mark.parametrize(("keys", "expected"), TLS_TABLE, ids=TLS_IDS)
+def test_doctor_the_daemon_and_the_recorder_decide_tls_alike(
+    keys, expected, make_config, pem, store, monkeypatch
+):
+    config = mqtt_config(make_config, **keys_with_files(keys, pem))
+    built: list[mqtt.Client] = []
+
+    def spy(*args, **kwargs):
+        built.append(build_client(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(mqtt_client, "build_client", spy)
+    result = doctor.check_broker(config, timeout=2)
+    assert result.status == doctor.FAIL and "refused" in result.detail  # a closed port
+    (doctors,) = built
+    assert has_tls(doctors) is expected
+    assert has_tls(Relay(config, store).client) is expected
+    assert has_tls(Recorder(config).client) is expected
+
+
 def test_the_broker_is_verified_by_certificate_and_host_name(make_config, pem):
     client = build_client(mqtt_config(make_config, ca_file=pem["cert"]))
     context = client._ssl_context
@@ -119,6 +145,14 @@ def test_a_bad_tls_file_is_one_line_naming_the_key_and_the_file(
     first = "ca_file" if key == "ca_file" else "cert_file"
     assert message.startswith(f"[mqtt] TLS settings do not work ({first}=")
     assert f"{key}={pem[value]}" in message and culprit in message
+
+
+def test_doctor_reports_a_bad_tls_file_as_the_daemon_does(make_config, pem):
+    config = mqtt_config(make_config, ca_file=pem["missing"])
+    result = doctor.check_broker(config)
+    assert result.status == doctor.FAIL
+    assert result.detail.startswith(f"[mqtt] TLS settings do not work (ca_file={pem['missing']})")
+    assert "ca_file" in result.fix
 
 
 def test_v311_is_a_clean_session_with_the_last_will(make_config):
@@ -190,3 +224,19 @@ def test_callers_build_their_clients_here(make_config, store):
     assert recorder._protocol == MQTTv5 and recorder._clean_start is False
     assert recorder._client_id == b"rec" and recorder._manual_ack is True
     assert recorder._connect_properties.SessionExpiryInterval == config.recorder.session_expiry_s
+
+
+def test_only_the_builder_constructs_a_paho_client():
+    """`grep -rn "mqtt.Client(" monitor web` finds exactly one place."""
+    found = []
+    for folder in ("monitor", "web"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            rel = path.relative_to(ROOT).as_posix()
+            found += [rel for _ in re.finditer(r"mqtt\.Client\(", text)]
+            # another spelling of the same constructor
+            if rel != "monitor/mqtt/client.py":
+                assert "CallbackAPIVersion" not in text, rel
+                assert not re.search(r"from paho\.mqtt\.client import .*\bClient\b", text), rel
+    assert found == ["monitor/mqtt/client.py"]
+    assert Path(mqtt_client.__file__).resolve() == ROOT / "monitor/mqtt/client.py"
