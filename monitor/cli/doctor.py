@@ -227,24 +227,18 @@ def check_broker(config: Config, timeout: float = 10.0) -> Result:
     mq = config.mqtt
     if not mq.enabled:
         return Result("broker", SKIP, "[mqtt] enabled = false")
-    import paho.mqtt.client as mqtt
+    from monitor.mqtt.client import RelayError, build_client, uses_tls
 
     where = f"{mq.host}:{mq.port}"
-    base = mq.client_id or f"bedside-{config.node.id}"
-    # Never the daemon's own client id: connecting with it would kick the daemon off.
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{base}-doctor-{os.getpid()}")
-    client.connect_timeout = timeout
-    if mq.username:
-        client.username_pw_set(mq.username, mq.password)
-    tls = mq.tls or bool(mq.ca_file)
+    tls = uses_tls(mq)  # the daemon's decision: the same client, built the same way
     try:
-        if tls:
-            client.tls_set(ca_certs=mq.ca_file, certfile=mq.cert_file, keyfile=mq.key_file)
-    except (OSError, ssl.SSLError, ValueError) as exc:
+        # Never the daemon's own client id: connecting with it would kick the daemon off.
+        client = build_client(config, id_suffix=f"-doctor-{os.getpid()}", connect_timeout=timeout)
+    except RelayError as exc:
         return Result(
             "broker",
             FAIL,
-            f"TLS files cannot be loaded: {exc}",
+            str(exc),
             "check [mqtt] ca_file, cert_file and key_file (readable by this user)",
         )
     outcome: dict = {}
@@ -263,7 +257,7 @@ def check_broker(config: Config, timeout: float = 10.0) -> Result:
     # A plain listener resets a TLS hello: that is a settings mismatch, not a network fault.
     tls_resets = (ConnectionResetError, ConnectionAbortedError) if tls else ()
     try:
-        client.connect(mq.host, mq.port, keepalive=max(5, int(timeout) + 5))
+        client.reconnect()  # connect now, to the host and port build_client set
     except ssl.SSLError as exc:
         return Result(
             "broker",
