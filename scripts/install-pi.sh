@@ -185,7 +185,16 @@ put_dir() {
   fi
 }
 
-apt_has() { apt-cache show "$1" >/dev/null 2>&1; }
+APT_UPDATED=0
+apt_update() {
+  if [ "$APT_UPDATED" -eq 0 ]; then apt-get update -qq; APT_UPDATED=1; fi
+}
+
+# apt_has PKG: the archive has it (a fresh image may have no package lists yet).
+apt_has() {
+  if [ -z "$ROOT" ]; then apt_update; fi
+  apt-cache show "$1" >/dev/null 2>&1
+}
 
 apt_install() {
   local missing=() pkg
@@ -194,7 +203,7 @@ apt_install() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   say "installing Debian packages: ${missing[*]}"
-  apt-get update -qq
+  apt_update
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
   CHANGED=1
 }
@@ -227,7 +236,7 @@ add_overlay() {
   local existing
   existing="$(grep -E '^[[:space:]]*dtoverlay=dht11([,[:space:]]|$)' "$ROOT$conf" || true)"
   if [ -n "$existing" ]; then
-    if ! grep -qxE "[[:space:]]*dtoverlay=dht11,gpiopin=$pin[[:space:]]*" <<<"$existing"; then
+    if ! grep -qxE "[[:space:]]*dtoverlay=dht11,gpiopin=${pin}[[:space:]]*" <<<"$existing"; then
       echo "install-pi: $conf already has '$(head -n1 <<<"$existing")'; left as it is: [sensor] pin ($pin) must be the pin it names (bedside doctor checks)" >&2
     fi
     return 0
