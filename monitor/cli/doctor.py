@@ -546,9 +546,8 @@ def check_driver(
                 f"kernel dht11 driver ({why}): no overlay in {where} and no dht11 device",
                 overlay_fix,
             )
-        return Result(
-            "driver", OK, f"kernel dht11 driver ({why}); {device.name}, overlay: {wanted}"
-        )
+        overlay = f"{lines[0]} in {where}" if lines else f"no dtoverlay=dht11 line in {where}"
+        return Result("driver", OK, f"kernel dht11 driver ({why}); {device.name}; {overlay}")
     # Blinka
     missing = [m for m in ("adafruit_dht", "board", "gpiod") if not find_module(m)]
     if missing:
