@@ -119,7 +119,17 @@ class SensorConfig:
     pin: int = _opt(4, _pin_check)
     interval_s: float = _opt(30.0, _check(lambda v: v >= 2, "must be at least 2 (DHT limit)"))
     retries: int = _opt(3, _non_negative)
-    use_pulseio: bool = _opt(True)
+    # auto: the kernel's IIO dht11 driver when its device exists, else Blinka.
+    driver: str = _opt(
+        "auto",
+        _check(lambda v: v in ("auto", "kernel", "blinka"), "must be auto, kernel or blinka"),
+    )
+    # Where the kernel driver's device is looked for (tests use a fake tree).
+    iio_root: str = _opt("/sys/bus/iio/devices")
+    # Blinka only: "auto" lets adafruit_dht choose (pulseio on a detected Pi); true/false force.
+    use_pulseio: bool | str = _opt(
+        "auto", _check(lambda v: v in (True, False, "auto"), 'must be true, false or "auto"')
+    )
     max_jump_c: float = _opt(3.0, _positive)
     seed: int = _opt(1)
     failure_rate: float = _opt(0.02, _check(lambda v: 0 <= v < 1, "must be from 0 to below 1"))
@@ -261,7 +271,7 @@ def _type_name(tp) -> str:
     names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _type_name(inner[0])
+        return " or ".join(_type_name(a) for a in inner)
     if typing.get_origin(tp) is list:
         return "a list of strings"
     return names.get(tp, str(tp))
@@ -271,7 +281,11 @@ def _coerce(value, tp):
     """Return (value, ok) with ints accepted where floats are expected."""
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _coerce(value, inner[0])
+        for option in inner:  # the first type that takes the value (bool | str: true or "auto")
+            coerced, ok = _coerce(value, option)
+            if ok:
+                return coerced, True
+        return value, False
     if typing.get_origin(tp) is list:
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         return value, ok
