@@ -180,7 +180,8 @@ def _summary(night, start, end, n, bins, lo, mean_t, mean_h, cramps, params, now
         end_ms=end,
         n_readings=n,
         coverage=coverage,
-        valid=n > 0 and coverage >= params.min_coverage,
+        # A night that has not ended is never valid (tonight is not a cramp-free night yet).
+        valid=n > 0 and coverage >= params.min_coverage and end <= now_ms,
         min_temp_c=lo,
         mean_temp_c=mean_t,
         mean_humidity_pct=mean_h,
@@ -243,6 +244,9 @@ class NightBook:
                     "SELECT day, version FROM dirty_days WHERE node = ?", (node,)
                 ).fetchall()
             )
+        # The time of the analysis: the clock, or the newest reading when the data run
+        # ahead of this machine's clock (an import from elsewhere).
+        self.horizon = max(now_ms, newest) if newest is not None else now_ms
 
     def _fresh(self, start: int, end: int, version: int) -> bool:
         for day in range(start // DAY_MS, (end - 1) // DAY_MS + 1):
@@ -257,9 +261,9 @@ class NightBook:
         if same_window and self._fresh(start, end, row[8]):
             _, _, n, bins, lo, mean_t, mean_h, cramps, _ = row
             return _summary(
-                night, start, end, n, bins, lo, mean_t, mean_h, cramps, self.params, self.now_ms
+                night, start, end, n, bins, lo, mean_t, mean_h, cramps, self.params, self.horizon
             )
-        s = _compute(self.store, self.node, night, start, end, self.params, self.now_ms)
+        s = _compute(self.store, self.node, night, start, end, self.params, self.horizon)
         self.computed += 1
         if self.persist and end <= self.now_ms and self.newest is not None and self.newest >= end:
             self.pending.append(
@@ -324,8 +328,8 @@ def night_summaries(
 ) -> list[NightSummary]:
     """All nights of a node with readings, oldest first; stores newly finished ones.
 
-    The night in progress is included (its coverage counts the whole window, so it
-    becomes valid only near its end), as are nights of data stamped after `now`.
+    The night in progress is included but never valid before its end, as are nights of
+    data stamped after `now` (which count as ended once a later reading exists).
     """
     book = NightBook(store, node, params, now_ms)
     out = []
