@@ -8,6 +8,7 @@ so a user can fix a config in one pass.  Nothing here touches hardware.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import re
 import socket
@@ -195,12 +196,32 @@ class AlertsConfig:
     notify_retries: int = _opt(3, _non_negative)
 
 
+def _increasing_positive(values: list[int]) -> bool:
+    return (
+        bool(values)
+        and all(v > 0 for v in values)
+        and all(a < b for a, b in itertools.pairwise(values))
+    )
+
+
+# The planned looks of analysis-spec.md (version 2) and Pocock's per-look level for five.
+DEFAULT_LOOKS = (90, 180, 365, 730, 1095)
+DEFAULT_LOOK_ALPHA = 0.0158
+
+
 @dataclass(frozen=True)
 class AnalysisConfig:
     cold_below_c: float = _opt(18.0)
     night_start: str = _opt("20:00", _clock_check)
     night_end: str = _opt("08:00", _clock_check)
     min_coverage: float = _opt(0.8, _check(lambda v: 0 < v <= 1, "must be above 0 and at most 1"))
+    looks: list[int] = _opt_factory(
+        lambda: list(DEFAULT_LOOKS),
+        _check(_increasing_positive, "must be a strictly increasing list of positive integers"),
+    )
+    look_alpha: float = _opt(
+        DEFAULT_LOOK_ALPHA, _check(lambda v: 0 < v < 0.5, "must be above 0 and below 0.5")
+    )
 
 
 @dataclass(frozen=True)
@@ -273,7 +294,8 @@ def _type_name(tp) -> str:
         inner = [a for a in typing.get_args(tp) if a is not type(None)]
         return " or ".join(_type_name(a) for a in inner)
     if typing.get_origin(tp) is list:
-        return "a list of strings"
+        (inner,) = typing.get_args(tp)
+        return "a list of whole numbers" if inner is int else "a list of strings"
     return names.get(tp, str(tp))
 
 
@@ -287,7 +309,13 @@ def _coerce(value, tp):
                 return coerced, True
         return value, False
     if typing.get_origin(tp) is list:
-        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        (inner,) = typing.get_args(tp)
+        if inner is int:
+            ok = isinstance(value, list) and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value
+            )
+        else:
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         return value, ok
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
