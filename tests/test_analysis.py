@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import sqlite3
 import statistics
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -272,8 +274,8 @@ def test_a_night_that_has_not_ended_is_never_valid(store):
     _month_of_readings(store, "Europe/Berlin", 2026, 1)
     _, end = night_window(date(2026, 1, 20), BERLIN)
     # Readings stop at 07:00 in the night of 20 January: 132 of 144 bins.
-    store.conn.execute("DELETE FROM readings WHERE ts_ms >= ?", (end - 3_600_000,))
-    store.conn.commit()
+    with contextlib.closing(sqlite3.connect(store.path)) as conn, conn:
+        conn.execute("DELETE FROM readings WHERE ts_ms >= ?", (end - 3_600_000,))
     at_seven = end - 3_600_000
     tonight = {n.night: n for n in analysis.night_summaries(store, "n", BERLIN, at_seven)}
     assert tonight[date(2026, 1, 20)].coverage > 0.9
