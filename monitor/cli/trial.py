@@ -125,7 +125,7 @@ def render_start(shown: dict, plan: dict) -> str:
         )
     for e in fig["effects"]:
         lines.append(
-            f"If warm nights {e['effect']} cramp nights ({_pct(fig['usual_rate'])} →"
+            f"If warm nights {e['effect']} ({_pct(fig['usual_rate'])} →"
             f" {_pct(e['warm_rate'])}), this trial finds it with a chance of {_pct(e['power'])}"
             + (
                 f"; {e['nights_for_target']} nights would give {_pct(fig['target_power'])}."

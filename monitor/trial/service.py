@@ -21,7 +21,8 @@ from monitor.trial.report import NightOutcome, adheres, build_report
 BASELINE_NIGHTS = 60  # the nights before the start that describe the person's baseline
 BASELINE_MIN_VALID = 14  # fewer valid nights than this: no baseline rate is used
 ASSUMED_CRAMP_RATE = 0.3  # the cramp-night rate assumed without a baseline
-EFFECTS = ((0.5, "halve"), (2 / 3, "cut by a third"))  # warm-night rate / usual-night rate
+# Effects shown before the start: the warm-night cramp rate as a share of the usual one.
+EFFECTS = ((0.5, "halve cramp nights"), (2 / 3, "cut cramp nights by a third"))
 POWER_LENGTHS = (28, 56, 84, 112)  # nights, for the page's table
 TARGET_POWER = 0.8  # "nights needed": the first length with this chance
 MIN_PAIRS_FOR_VERDICT = 6  # 6 discordant pairs one way: p = 2/64 < 0.05; 5 cannot
