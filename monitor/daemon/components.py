@@ -46,18 +46,15 @@ class Component(Protocol):
 
 
 def build_components(ctx: DaemonContext) -> list[Component]:
-    """The button (if enabled), the alerts, the trial's announcer, and the LED/buzzer
-    they share (closed last)."""
+    """The button (if enabled), the alerts, and the LED/buzzer they share (closed last)."""
     from monitor.daemon.button import ButtonComponent
     from monitor.daemon.feedback import FeedbackComponent
-    from monitor.daemon.trial import TrialComponent
 
     feedback = FeedbackComponent(ctx)
     components: list[Component] = []
     if ctx.config.button.enabled:
         components.append(ButtonComponent(ctx, feedback))
     components.append(AlertComponent(ctx, feedback))
-    components.append(TrialComponent(ctx))
     components.append(feedback)
     return components
 
