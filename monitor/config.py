@@ -225,6 +225,16 @@ class AnalysisConfig:
 
 
 @dataclass(frozen=True)
+class TrialConfig:
+    """The warm-night trial (docs/trial.md); a trial keeps the values it started with."""
+
+    announce_at: str = _opt("18:00", _clock_check)
+    warm_min_c: float = _opt(
+        19.0, _check(lambda v: 10 <= v <= 30, "must be a temperature from 10 to 30 °C")
+    )
+
+
+@dataclass(frozen=True)
 class WebConfig:
     host: str = _opt("127.0.0.1")
     port: int = _opt(8080, _check(lambda v: 0 <= v < 65536, "must be a TCP port 0-65535"))
@@ -265,6 +275,7 @@ class Config:
     buzzer: BuzzerConfig = field(default_factory=BuzzerConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    trial: TrialConfig = field(default_factory=TrialConfig)
     web: WebConfig = field(default_factory=WebConfig)
     recorder: RecorderConfig = field(default_factory=RecorderConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
@@ -388,6 +399,7 @@ def _cross_checks(config: Config, where: str) -> list[str]:
             " (a night runs from the evening of one day into the morning of the next),"
             f" got {config.analysis.night_start!r} and {config.analysis.night_end!r}"
         )
+    errors += _trial_checks(config, where)
     silent = config.alerts.sensor_silent_s
     if silent is not None and silent <= config.sensor.interval_s:
         errors.append(
@@ -411,6 +423,18 @@ def _cross_checks(config: Config, where: str) -> list[str]:
     if bool(config.mqtt.cert_file) != bool(config.mqtt.key_file):
         errors.append(f"{where}: [mqtt] cert_file: cert_file and key_file go together")
     return errors
+
+
+def _trial_checks(config: Config, where: str) -> list[str]:
+    """Tonight's arm is announced in the daytime, before the night it is for starts."""
+    a, at = config.analysis, config.trial.announce_at
+    if a.night_start <= a.night_end or a.night_end <= at <= a.night_start:
+        return []
+    return [
+        f"{where}: [trial] announce_at: must be in the daytime, from [analysis] night_end"
+        f" ({a.night_end}) to night_start ({a.night_start}), so the room can be set before"
+        f" the night begins, got {at!r}"
+    ]
 
 
 _RESOLVED: dict[str, type] = {}

@@ -18,9 +18,10 @@ from web import filters, security
 from web.data import DataAccess
 from web.evidence import ChartCache
 from web.reportjob import ReportJob
-from web.views import api, auth, common, cramps, evidence, export, nights, now, rooms
+from web.views import api, auth, common, cramps, evidence, export, nights, now, rooms, trial
 
 BLUEPRINTS = (now.bp, nights.bp, cramps.bp, evidence.bp, export.bp, rooms.bp, auth.bp, api.bp)
+BLUEPRINTS += (trial.bp,)  # the warm-night trial (docs/trial.md)
 
 MAX_BODY_BYTES = 64 * 1024
 

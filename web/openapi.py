@@ -150,6 +150,14 @@ def spec() -> dict:
                     "responses": {"200": _json({"type": "object"}), "404": ERROR},
                 }
             },
+            "/api/trial": {
+                "get": {
+                    "summary": "the warm-night trial as `bedside trial show --json` shows it"
+                    " (arms only from their announce time); the report once it is over",
+                    "parameters": _params("node"),
+                    "responses": {"200": _json({"type": "object"}), "404": ERROR},
+                }
+            },
             "/healthz": {
                 "get": {"summary": "liveness", "responses": {"200": _json({"type": "object"})}}
             },

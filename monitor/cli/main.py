@@ -33,6 +33,7 @@ COMMANDS = {
     "demo": "monitor.cli.services:run_demo",
     "recorder": "monitor.cli.services:run_recorder",
     "doctor": "monitor.cli.doctor:run",
+    "trial": "monitor.cli.trial:run_trial",
 }
 
 
@@ -115,6 +116,24 @@ def build_parser() -> argparse.ArgumentParser:
     doc.add_argument(
         "--skip", action="append", default=[], metavar="CHECK", help="skip a check (repeatable)"
     )
+
+    # The warm-night trial (docs/trial.md): handler in monitor/cli/trial.py.
+    tr = sub.add_parser("trial", help="the warm-night trial: warm or usual nights, at random")
+    tr_sub = tr.add_subparsers(dest="trial_command", metavar="ACTION", required=True)
+    tr_start = tr_sub.add_parser("start", help="draw and store the plan (before the first night)")
+    tr_start.add_argument("--nights", type=int, required=True, metavar="N", help="even, >= 8")
+    tr_start.add_argument(
+        "--first-night", metavar="YYYY-MM-DD", help="default: tonight, else tomorrow"
+    )
+    tr_start.add_argument("--warm-min-c", type=float, metavar="C", help="override [trial]")
+    tr_stop = tr_sub.add_parser("stop", help="end the trial early (no verdict)")
+    tr_stop.add_argument("--reason", required=True, help="why it stops (kept in the report)")
+    tr_show = tr_sub.add_parser("show", help="status, schedule so far, commitment")
+    tr_report = tr_sub.add_parser("report", help="the result (the comparison once it has ended)")
+    for action in (tr_start, tr_stop, tr_show, tr_report):
+        action.add_argument("--node", help="the room (default: [node] id)")
+        if action is not tr_stop:
+            action.add_argument("--json", action="store_true", help="print JSON")
     return p
 
 

@@ -39,6 +39,7 @@ import threading
 from monitor.clock import SystemClock
 from monitor.config import Config
 from monitor.daemon.components import DaemonContext, build_components
+from monitor.daemon.trial import TrialComponent
 from monitor.mqtt.payloads import Topics
 from monitor.sensing.drivers import ReopeningSensor, is_raspberry_pi, open_sensor
 from monitor.sensing.sampler import ClockGuard, Sampler, SensorHealth
@@ -190,7 +191,8 @@ class Daemon:
                 wake_outbox=relay.wake_outbox if relay else _noop,
                 pin_factory=pin_factory,
             )
-            components = build_components(ctx)
+            # The warm-night trial's announcer beside the others (docs/trial.md).
+            components = [*build_components(ctx), TrialComponent(ctx)]
             for component in components:
                 component.start()
                 stack.callback(component.close)

@@ -7,12 +7,14 @@ Topics, with ``prefix = [mqtt] topic_prefix`` and ``node = [node] id``:
   <prefix>/<node>/cramp        a cramp's current state, QoS 1
   <prefix>/<node>/alert/cold   ON / OFF, retained
   <prefix>/<node>/alert/sensor ON / OFF, retained
+  <prefix>/<node>/trial/tonight the warm-night trial's standing arm, retained JSON
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 
 from monitor import __version__
@@ -56,6 +58,10 @@ class Topics:
 
     def alert(self, kind: str) -> str:
         return self._t(f"alert/{kind}")
+
+    @property
+    def trial_tonight(self) -> str:
+        return self._t("trial/tonight")
 
 
 def parse_topic(prefix: str, topic: str) -> tuple[str, str]:
@@ -235,4 +241,57 @@ def discovery_messages(
             **common,
         }
         out.append((f"{discovery_prefix}/binary_sensor/{node}_{kind}/config", config))
+    out.append(trial_discovery(topics, discovery_prefix, common))
     return [(t, json.dumps(c, separators=(",", ":")).encode()) for t, c in out]
+
+
+# -- the warm-night trial (docs/trial.md) ---------------------------------------------------
+
+TRIAL_ARMS = ("warm", "usual", "none")
+
+
+def trial_tonight_payload(night: str | None, arm: str | None, warm_min_c: float | None) -> bytes:
+    """``{"night", "arm", "warm_min_c"}`` for an announced night, ``{"arm": "none"}`` outside
+    a trial (night None)."""
+    if night is None:
+        return json.dumps({"arm": "none"}, separators=(",", ":")).encode()
+    if arm not in TRIAL_ARMS[:2]:
+        raise ValueError(f"arm must be warm or usual, got {arm!r}")
+    body = {"night": night, "arm": arm, "warm_min_c": float(warm_min_c)}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def parse_trial_tonight(payload: bytes, max_bytes: int = 4096) -> dict:
+    """Inverse of trial_tonight_payload, strict (PayloadError)."""
+    data = _load_object(payload, max_bytes)
+    arm = data.get("arm")
+    if arm == "none":
+        if set(data) != {"arm"}:
+            raise PayloadError("an arm of none carries nothing else")
+        return {"arm": "none"}
+    if arm not in TRIAL_ARMS or set(data) != {"night", "arm", "warm_min_c"}:
+        raise PayloadError("expected night, arm (warm, usual or none) and warm_min_c")
+    night = data["night"]
+    if not isinstance(night, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", night):
+        raise PayloadError("night must be a date as YYYY-MM-DD")
+    _number(data, "warm_min_c", TEMPERATURE_RANGE, required=True)
+    return data
+
+
+def trial_discovery(topics: Topics, discovery_prefix: str, common: dict) -> tuple[str, dict]:
+    """An enum sensor (warm / usual / none) for tonight's arm; the night and the warm
+    minimum are its attributes, so an automation can set the thermostat."""
+    node = topics.node
+    config = {
+        "name": "Trial arm tonight",
+        "unique_id": f"bedside_{node}_trial_tonight",
+        "default_entity_id": f"sensor.bedside_{node}_trial_tonight",
+        "device_class": "enum",
+        "options": list(TRIAL_ARMS),
+        "icon": "mdi:thermometer-auto",
+        "state_topic": topics.trial_tonight,
+        "value_template": "{{ value_json.arm }}",
+        "json_attributes_topic": topics.trial_tonight,
+        **common,
+    }
+    return f"{discovery_prefix}/sensor/{node}_trial_tonight/config", config

@@ -34,6 +34,7 @@ thread owns all bookkeeping and every store access of the relay.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
@@ -74,6 +75,7 @@ class Relay:
         self.connected = threading.Event()
         self._stopping = False
         self._retained: dict[str, bytes] = {}
+        self._retained_dirty: set[str] = set()  # to (re)send: set_retained, a reconnect
         self._retained_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._outage_since: float | None = None
@@ -84,6 +86,12 @@ class Relay:
         self._inflight: OrderedDict[int, bool] = OrderedDict()  # ts_ms -> acked
         self._cramps_inflight: set[tuple[int, int]] = set()
         self._state_ts: int | None = None
+        # Retained states sent, by mid, kept across reconnects (paho re-sends unacknowledged
+        # messages with their old mids): mid -> (topic, send number); the newest send number
+        # acknowledged per topic.
+        self._retained_sends = itertools.count()
+        self._retained_mids: dict[int, tuple[str, int]] = {}
+        self._retained_acked: dict[str, int] = {}
         self.acked_ms = 0
         self._persisted_ms = 0
         self._last_persist = 0.0
@@ -156,11 +164,13 @@ class Relay:
         self._wake.set()
 
     def set_retained(self, topic: str, payload: bytes) -> None:
-        """A retained state (alerts): published now if connected, re-sent on every reconnect."""
+        """A retained state (alerts, the trial's arm): published at once by the outbox thread
+        if connected, re-sent on every reconnect, and sent again if an older state reached
+        the broker after it (see _retained_acknowledged)."""
         with self._retained_lock:
             self._retained[topic] = payload
-        if self.connected.is_set():
-            self._publish(topic, payload, qos=1, retain=True)
+            self._retained_dirty.add(topic)
+        self._wake.set()
 
     # -- paho callbacks (network thread): enqueue, publish connection state -------------
 
@@ -178,10 +188,8 @@ class Relay:
             return
         self._publish(self.topics.status, b"online", qos=1, retain=True)
         self._publish_discovery()
-        with self._retained_lock:
-            retained = list(self._retained.items())
-        for topic, payload in retained:
-            self._publish(topic, payload, qos=1, retain=True)
+        with self._retained_lock:  # sent by the outbox thread once it hears of the session
+            self._retained_dirty.update(self._retained)
         if self.mqtt.discovery:
             client.subscribe(self.discovery_status_topic, qos=1)
         if self._outage_since is not None:
@@ -253,6 +261,7 @@ class Relay:
             try:
                 self._drain_events()
                 if self.connected.is_set() and not self._stop.is_set():
+                    self._pump_retained()
                     self._pump_readings()
                     self._pump_cramps()
                 self._persist(force=False)
@@ -292,9 +301,33 @@ class Relay:
         self._cursor = self.acked_ms
         self._state_ts = None
 
+    def _pump_retained(self) -> None:
+        with self._retained_lock:
+            due = [(t, self._retained[t]) for t in sorted(self._retained_dirty)]
+            self._retained_dirty.clear()
+        for topic, payload in due:
+            info = self._publish(topic, payload, qos=1, retain=True)
+            self._retained_mids[info.mid] = (topic, next(self._retained_sends))
+
+    def _retained_acknowledged(self, mid: int) -> None:
+        """A retained state reached the broker.  When paho re-sends an unacknowledged older
+        state after a reconnect, it goes out *after* the current one (paho replays its queue
+        once on_connect has returned), and the broker would keep the older one: that shows
+        as an acknowledgement older than one already seen, and the current state goes again.
+        """
+        topic, number = self._retained_mids.pop(mid)
+        if number < self._retained_acked.get(topic, -1):
+            with self._retained_lock:
+                self._retained_dirty.add(topic)
+            self._wake.set()
+        else:
+            self._retained_acked[topic] = number
+
     def _acked(self, mid: int) -> None:
         entry = self._mids.pop(mid, None)
         if entry is None:
+            if mid in self._retained_mids:
+                self._retained_acknowledged(mid)
             return  # from before a reconnect, or a connection-state message
         if entry[0] == "reading":
             self._inflight[entry[1]] = True

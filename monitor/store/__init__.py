@@ -25,10 +25,12 @@ from monitor.store.outbox import Outbox
 from monitor.store.readings import Reading, ReadingRow, Readings
 from monitor.store.reports import Reports, StoredReport
 from monitor.store.summaries import DAY_MS, NightCache, NightTotals
+from monitor.store.trials import Announcement, StoredTrial, TrialConflict, Trials
 
 __all__ = [
     "DAY_MS",
     "AlertEpisode",
+    "Announcement",
     "Cramp",
     "NightCache",
     "NightTotals",
@@ -37,12 +39,14 @@ __all__ = [
     "Store",
     "StoreError",
     "StoredReport",
+    "StoredTrial",
+    "TrialConflict",
     "_migrations",
     "span",
 ]
 
 
-class Store(Readings, Cramps, Episodes, Outbox, Health, Reports, Origins):
+class Store(Readings, Cramps, Episodes, Outbox, Health, Reports, Origins, Trials):
     """A connection to the bedside database with the operations the system needs.
 
     Use :meth:`open` for the writer (creates and migrates) and

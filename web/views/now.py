@@ -7,6 +7,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from web import charts
 from web.views.common import COOKIE_AGE, MODE_COOKIE, config, data, room, safe_next
 from web.views.nights import night_chart
+from web.views.trial import tonight as trial_tonight
 
 bp = Blueprint("now", __name__)
 
@@ -29,6 +30,7 @@ def now_context(node: str) -> dict:
         "night_svg": svg,
         "night_cramps": cramps,
         "cold_alert_threshold": config().alerts.cold_below_c,
+        "trial_tonight": trial_tonight(node),
     }
 
 

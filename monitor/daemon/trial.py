@@ -1,0 +1,74 @@
+"""The warm-night trial's announcer: tonight's arm, stored first, then retained on MQTT.
+
+Every read cycle it works out which night's arm stands now (monitor.trial.design:
+the last night whose announce time has passed, while the trial runs).  When that
+changes it stores the announcement (``Store.record_trial_announcement``; the first
+one of a night is kept) and then publishes the retained
+``<prefix>/<node>/trial/tonight`` through the relay's retained states, which the
+relay re-sends on every reconnect.  A restart re-publishes what is stored; a broker
+outage only delays the message; a trial stopped from the CLI or the web (another
+process) turns it into ``{"arm": "none"}`` at the next cycle.  Nothing here ever
+reads an arm ahead of its announce time.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from monitor.mqtt.payloads import trial_tonight_payload
+from monitor.store import Reading
+from monitor.trial import service
+
+log = logging.getLogger(__name__)
+
+
+class TrialComponent:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.node = ctx.config.node.id
+        self._published: bytes | None = None
+        self._failing = False
+
+    def start(self) -> None:
+        self._step(self.ctx.clock.now_ms())
+
+    def on_reading(self, reading: Reading | None, now_ms: int) -> None:
+        self._step(now_ms)
+
+    def close(self) -> None:
+        return None
+
+    def _step(self, now_ms: int) -> None:
+        try:
+            payload = self._payload(now_ms)
+        except Exception as exc:  # a busy or full disk: the next cycle tries again
+            if not self._failing:
+                log.warning("trial: could not store tonight's announcement (%s); retrying", exc)
+            self._failing = True
+            return
+        if self._failing:
+            log.info("trial: announcements stored again")
+            self._failing = False
+        if payload != self._published:
+            self.ctx.set_retained(self.ctx.topics.trial_tonight, payload)
+            self._published = payload
+
+    def _payload(self, now_ms: int) -> bytes:
+        current = service.tonight_of(self.ctx.store, self.node, now_ms)
+        if current is None:
+            return trial_tonight_payload(None, None, None)
+        loaded, night, arm = current
+        _start, end = loaded.protocol.window(night)
+        if now_ms < end:  # a night that has ended is not announced after the fact
+            stored, created = self.ctx.store.record_trial_announcement(
+                loaded.trial.id, night.isoformat(), arm, now_ms=now_ms
+            )
+            arm = stored.arm
+            if created:
+                log.info(
+                    "trial: the night of %s is a %s night%s",
+                    night.isoformat(),
+                    arm,
+                    f" (at or above {loaded.protocol.warm_min_c:g} °C)" if arm == "warm" else "",
+                )
+        return trial_tonight_payload(night.isoformat(), arm, loaded.protocol.warm_min_c)

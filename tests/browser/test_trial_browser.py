@@ -1,0 +1,33 @@
+"""The Trial page in headless Chromium: it fits a phone, the start form works from a real
+browser (CSRF, redirect), the print view is one page."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.clock import FakeClock
+from tests.browser import test_dashboard_browser as dashboard
+from tests.browser.test_dashboard_browser import WAIT_MS, no_horizontal_overflow, shot
+from tests.trial_support import FIRST, local_ms
+
+pytestmark = pytest.mark.browser
+# The dashboard tests' fixtures: a headless Chromium, a served app, a phone-sized page.
+browser, serve, page = dashboard.browser, dashboard.serve, dashboard.page
+
+
+def test_plan_and_start_a_trial_on_a_phone(serve, page, filled):
+    url = serve(clock=FakeClock(local_ms(FIRST, "10:00")))
+    page.goto(url + "/trial")
+    assert no_horizontal_overflow(page)
+    shot(page, "phone-trial-plan")
+    page.fill("#nights", "28")
+    page.click("#trial-start button[type=submit]")
+    page.wait_for_selector("#trial-status", timeout=WAIT_MS)
+    assert "Planned" in page.inner_text("#trial-status")
+    assert "28 nights (14 pairs) from the night of 2026-06-10" in page.inner_text("#trial-status")
+    assert no_horizontal_overflow(page)
+    shot(page, "phone-trial-planned")
+    page.goto(url + "/trial/print")
+    assert "result is printed once it is over" in page.inner_text("main")
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height <= 2 * 844  # far from a second printed page
