@@ -294,20 +294,28 @@ def case_crossover(sets: list[CrossoverSet]) -> dict | None:
             endog.append(0.0)
             exog.append(r)
             groups.append(i)
-    y = np.asarray(endog)
-    x = np.asarray(exog, dtype=float).reshape(-1, 1)
+    fit = _conditional_logit(endog, exog, groups)
+    if fit is None:
+        return None
+    values = _or_colder(*fit[:4])
+    return None if values is None else {"cramps": len(sets), **values}
+
+
+def _conditional_logit(y, x, groups) -> tuple[float, float, float, float, float] | None:
+    """(beta, ci_lo, ci_hi, p, se) of a one-variable conditional logit; None by the null
+    rules (the fit raises or warns, or its numbers cannot be read)."""
+    endog = np.asarray(y, dtype=float)
+    exog = np.asarray(x, dtype=float).reshape(-1, 1)
     g = np.asarray(groups)
-    result = _guarded_fit(lambda: ConditionalLogit(y, x, groups=g).fit(disp=False))
+    result = _guarded_fit(lambda: ConditionalLogit(endog, exog, groups=g).fit(disp=False))
     if result is None:
         return None
     try:
         beta = float(np.asarray(result.params)[0])
         lo, hi = (float(v) for v in np.asarray(result.conf_int(alpha=ALPHA))[0])
-        p = float(np.asarray(result.pvalues)[0])
+        return beta, lo, hi, float(np.asarray(result.pvalues)[0]), float(np.asarray(result.bse)[0])
     except Exception:
         return None
-    values = _or_colder(beta, lo, hi, p)
-    return None if values is None else {"cramps": len(sets), **values}
 
 
 # -- the seasonal comparison and the planned looks --------------------------------------------
@@ -336,19 +344,14 @@ def seasonal_fit(valid: list[NightSummary]) -> SeasonalFit | None:
     nights, strata = informative_nights(valid)
     if not strata or sum(1 for n in nights if n.cramps > 0) < MIN_SEASONAL_CRAMP_NIGHTS:
         return None
-    y = np.asarray([1.0 if n.cramps > 0 else 0.0 for n in nights])
-    x = np.asarray([n.min_temp_c for n in nights], dtype=float).reshape(-1, 1)
-    g = np.asarray([n.night.year * 12 + n.night.month for n in nights])
-    result = _guarded_fit(lambda: ConditionalLogit(y, x, groups=g).fit(disp=False))
-    if result is None:
+    fit = _conditional_logit(
+        [1.0 if n.cramps > 0 else 0.0 for n in nights],
+        [n.min_temp_c for n in nights],
+        [n.night.year * 12 + n.night.month for n in nights],
+    )
+    if fit is None:
         return None
-    try:
-        beta = float(np.asarray(result.params)[0])
-        lo, hi = (float(v) for v in np.asarray(result.conf_int(alpha=ALPHA))[0])
-        p = float(np.asarray(result.pvalues)[0])
-        se = float(np.asarray(result.bse)[0])
-    except Exception:
-        return None
+    beta, lo, hi, p, se = fit
     values = _or_colder(beta, lo, hi, p)
     if values is None or not (math.isfinite(se) and se > 0):
         return None
