@@ -22,7 +22,7 @@ from monitor.nights import NightParams, night_summaries
 from monitor.store import Store
 from tests.evidence_fixtures import BERLIN, store_analysis
 from tests.test_web_api import SPEC_REPORT
-from tests.web_fixtures import NODE, NOON_MS
+from tests.web_fixtures import CRAMP_MS, NODE, NOON_MS
 from web import charts
 from web.evidence import p_value
 
@@ -311,6 +311,82 @@ def test_within_month_chart_marks_cramp_nights_and_describes_itself():
     assert "No valid nights yet." in charts.within_month_chart([])
 
 
+# -- the page for a doctor ---------------------------------------------------------------------
+
+
+def test_print_view_for_a_doctor(app_factory, evidence_db):
+    scenario = evidence_db("vienna")
+    page = get(app_factory, scenario, "/evidence/print")
+    report = stored(scenario.path)
+    assert by_id(page, "verdict") == reports.verdict_sentence(report)
+    assert by_id(page, "crossover") == reports.crossover_sentence(report)
+    caveats = by_id(page, "caveats")
+    assert "not proof of cause" in caveats
+    assert "Garrison et al., CMAJ 2015" in caveats and "summer" in caveats
+    assert "deserve a doctor's opinion" in caveats
+    assert "108 nights with enough readings, from 20 September 2025 to" in by_id(
+        page, "print-nights"
+    )
+    # The print stylesheet: linked, served, and about paper.
+    assert 'href="/static/print.css"' in page
+    client = app_factory().test_client()
+    css = client.get("/static/print.css").get_data(as_text=True)
+    assert "@media print" in css and "@page" in css
+    # Cramps by month and by hour add up to the cramps recorded.
+    with Store.open_readonly(scenario.path) as s:
+        total = len(s.cramps(NODE))
+    assert f"{total} cramps recorded in all" in by_id(page, "print-nights")
+    month_rows = re.findall(
+        r"<tr><td>(\w+ \d{4})</td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>", page
+    )
+    assert [m for m, *_ in month_rows][:2] == ["September 2025", "October 2025"]
+    assert sum(int(c) for *_, c in month_rows) == total
+    assert sum(int(n) for _, n, _, _ in month_rows) == report["nights"]["valid"]
+    assert sum(int(c) for _, _, c, _ in month_rows) == report["nights"]["cramp"]
+    hours = re.search(r'id="print-hours".*?<th>Cramps</th>(.*?)</tr>', page, re.S).group(1)
+    assert sum(int(x) for x in re.findall(r">(\d+)</td>", hours)) == total
+    assert "No remedy logged with a time to relief yet." in page
+    assert "signific" not in page.lower()
+
+
+def test_print_view_remedies_with_their_numbers(app_factory, filled):
+    with Store.open(filled) as s:
+        for i in range(5):
+            s.add_cramp(
+                NODE,
+                CRAMP_MS - (i + 1) * 60_000,
+                source="web",
+                now_ms=NOON_MS,
+                remedy="stretch",
+                relief_min=2.0 + i,
+            )
+        for i in range(2):
+            s.add_cramp(
+                NODE,
+                CRAMP_MS - 86_400_000 + i * 60_000,
+                source="web",
+                now_ms=NOON_MS,
+                remedy="heat",
+                relief_min=10.0,
+            )
+        store_analysis(s, NODE, BERLIN, NOON_MS)
+    page = app_factory().test_client().get("/evidence/print").get_data(as_text=True)
+    rows = re.findall(r"<tr><td>(\w+)</td><td>(\d+)</td><td>([^<]+)</td></tr>", page)
+    assert ("Stretch", "5", "eased after a median of 4 minutes") in rows
+    assert ("Heat", "2", "too few to compare") in rows
+
+
+def test_print_view_without_a_report(client):
+    r = client.get("/evidence/print")  # two finished nights, one cramp, no report yet
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert by_id(page, "verdict") == "No report yet."
+    assert "2 nights with enough readings, from 01 June 2026 to 02 June 2026" in page
+    assert "1 cramp recorded in all" in page
+    assert "<tr><td>June 2026</td><td>2</td><td>1</td><td>1</td></tr>" in page
+    assert "not proof of cause" in by_id(page, "caveats")
+
+
 # -- reports from before version 2 -------------------------------------------------------------
 
 
@@ -325,3 +401,6 @@ def test_an_old_report_still_renders_and_says_it_will_be_redone(client, filled):
     assert "Verdict of the older version (from the crude figures)" in text_of(toggle)
     assert "will be worked out again" in by_id(page, "next-check")
     assert "signific" not in page.lower()
+    printed = client.get("/evidence/print")
+    assert printed.status_code == 200
+    assert "older version of bedside" in by_id(printed.get_data(as_text=True), "verdict")

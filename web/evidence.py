@@ -13,7 +13,8 @@ import math
 import threading
 from collections import Counter
 from dataclasses import dataclass, field, fields
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from monitor import nights as nights_mod
 from monitor.analysis import reports as reports_mod
@@ -364,6 +365,13 @@ def _and(items: list) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def looks_words(report: dict, default: list[int]) -> str:
+    """The planned checks in words: the report's, else the configured ones."""
+    seq = report.get("sequential")
+    looks = seq.get("looks") if isinstance(seq, dict) else None
+    return _and(list(looks or default))
+
+
 @dataclass
 class Section:
     title: str
@@ -673,3 +681,76 @@ def _show(value) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
+
+
+# -- the printable summary for a doctor --------------------------------------------------------
+
+
+@dataclass
+class PrintSummary:
+    valid: int
+    first: date | None
+    last: date | None
+    cramp_nights: int
+    cramps: int
+    months: list[tuple[str, int, int, int]]  # month, valid nights, cramp nights, cramps
+    hours: list[tuple[str, int]]  # "02", cramps starting in that hour (noon to noon)
+    remedies: list[tuple[str, int, str]]  # remedy, cramps, what it did (or too few)
+
+
+def print_summary(
+    data, node: str, params: NightParams, valid: list[NightSummary], report: dict
+) -> PrintSummary:
+    """The nights, the cramps by month and by hour, and the remedies, for one page.
+
+    Cramps count for the night they fall in (a cramp at 02:00 on 1 February is January's
+    when that night is 31 January's), daytime ones for their own date; hours are local.
+    """
+    first = valid[0].night if valid else None
+    last = valid[-1].night if valid else None
+    cramps = data.reader().cramps(node, None, data.now_ms() + 1)
+    tz = ZoneInfo(params.timezone)
+    by_month_cramps: Counter = Counter()
+    by_hour: Counter = Counter()
+    for c in cramps:
+        local = datetime.fromtimestamp(c.ts_ms / 1000, tz)
+        day = nights_mod.night_of(c.ts_ms, params) or local.date()
+        by_month_cramps[(day.year, day.month)] += 1
+        by_hour[local.hour] += 1
+    by_month: dict[tuple[int, int], list[int]] = {}
+    for n in valid:
+        row = by_month.setdefault(month_of(n), [0, 0])
+        row[0] += 1
+        row[1] += n.cramps > 0
+    keys = sorted(set(by_month) | set(by_month_cramps))
+    months = [
+        (
+            date(y, m, 1).strftime("%B %Y"),
+            by_month.get((y, m), [0, 0])[0],
+            by_month.get((y, m), [0, 0])[1],
+            by_month_cramps.get((y, m), 0),
+        )
+        for y, m in keys
+    ]
+    hours = [(f"{h:02d}", by_hour.get(h, 0)) for h in [*range(12, 24), *range(12)]]
+    remedies = []
+    rem = report.get("remedies")
+    for name, r in rem.items() if isinstance(rem, dict) else []:
+        if not isinstance(r, dict):
+            continue
+        n = int(r.get("cramps", 0))
+        if n < FEW_NIGHTS:
+            words = "too few to compare"
+        else:
+            words = f"eased after a median of {r['median_relief_min']:g} minutes"
+        remedies.append((name.capitalize(), n, words))
+    return PrintSummary(
+        valid=len(valid),
+        first=first,
+        last=last,
+        cramp_nights=sum(1 for n in valid if n.cramps > 0),
+        cramps=len(cramps),
+        months=months,
+        hours=hours,
+        remedies=remedies,
+    )

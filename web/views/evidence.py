@@ -1,4 +1,5 @@
-"""Evidence: does a cold room go with cramps? The stored report in plain words and its charts."""
+"""Evidence: does a cold room go with cramps? The stored report in plain words, its charts,
+and a one-page summary to print for a doctor."""
 
 from __future__ import annotations
 
@@ -50,5 +51,25 @@ def index():
         trial_url=evidence_mod.TRIAL_URL,
         first_look=config().analysis.looks[0],
         min_coverage=config().analysis.min_coverage,
+        page="evidence",
+    )
+
+
+@bp.get("/evidence/print")
+def printable():
+    d, node, view = _load()
+    report = view.report.report if view.report else {}
+    params = evidence_mod.report_params(d, view.report)
+    valid = evidence_mod.report_nights(d, node, view.report)
+    spread = evidence_mod.within_month_spread(evidence_mod.within_month(valid))
+    return render_template(
+        "evidence_print.html",
+        view=view,
+        r=report,
+        summary=evidence_mod.print_summary(d, node, params, valid, report),
+        plan=evidence_mod.plan(report, spread) if view.report else None,
+        printed=d.local(d.now_ms()),
+        looks_words=evidence_mod.looks_words(report, config().analysis.looks),
+        node_name=next((n.get("name") for n in d.nodes() if n["id"] == node), None) or node,
         page="evidence",
     )
