@@ -200,20 +200,21 @@ def test_evidence_page_without_report(client):
     assert "Garrison" in html and "doctor" in html
 
 
-def test_evidence_page_with_report(client, filled, monkeypatch):
+def test_evidence_page_with_an_old_report(client, filled, monkeypatch):
+    """A stored version-1 report (no planned checks): it renders, says it will be redone, and
+    keeps its crude figures under the toggle (tests/test_web_evidence.py: version 2)."""
     store_report(monkeypatch, filled, NOON_MS - 2 * 86_400_000 - 4 * 3_600_000 + 5 * 60_000)
     html = client.get("/evidence").get_data(as_text=True)
-    assert 'id="verdict"' in html
+    assert 'id="verdict"' in html and "will be redone at the next morning job" in html
     assert "computed 08:05, 2 nights ago" in html
-    assert "1.80 (95% CI 1.10–2.90)" in html  # logistic
-    assert 'id="key-number"' in html and "<strong>1.80</strong>" in html
-    assert "2.13 (95% CI 1.20–3.60)" in html  # relative risk
-    assert "About 25 more valid nights" in html
-    assert "or per pct more humid 1.1" in html  # extras in the analysis's own shape
-    assert "smallest detectable or per degree 2.1" in html
+    toggle = html[html.index('<details id="more-figures"') :]
+    assert "1.80 (95% CI 1.10–2.90)" in toggle  # logistic
+    assert "2.13 (95% CI 1.20–3.60)" in toggle  # relative risk
+    assert "1.80" not in html[: html.index('<details id="more-figures"')]
+    assert 'id="key-number"' not in html  # the crude figure is no longer the key number
     assert "Cramp nights" in html and "n=" in html
     # The band chart is the report's dose-response table, not a recount of the nights.
-    assert "16–17" in html and "n=10" in html and "19–20" in html and "n=30" in html
+    assert "16–17 °C" in html and "n=10" in html and "19–20 °C" in html and "n=30" in html
 
 
 def test_export_csv(client):
@@ -353,25 +354,23 @@ def test_strip_plot_bins_years_of_nights():
 
 
 def test_evidence_is_per_room(app_factory, filled):
-    from monitor.analysis import reports
-    from tests.test_web_api import SPEC_REPORT
+    from tests.evidence_fixtures import store_analysis
 
     with Store.open(filled) as s:
         fill(s, "kids", NOON_MS - 3_600_000, NOON_MS, temp=lambda ts: 16.0)
-        version = s.data_version()
-        reports.save_report(s, NODE, SPEC_REPORT, {}, version, NOON_MS - 60_000)
-        kids = {**SPEC_REPORT, "verdict": "contradicts", "summary": "Warmer nights, more cramps."}
-        kids["logistic"] = {"or_per_degree_colder": 0.5, "ci_low": 0.3, "ci_high": 0.8, "p": 0.01}
-        reports.save_report(s, "kids", kids, {}, version, NOON_MS - 60_000)
+        ours = store_analysis(s, NODE, "Europe/Berlin", NOON_MS - 60_000)
+        kids = store_analysis(s, "kids", "Europe/Berlin", NOON_MS - 60_000)
+    assert ours["summary"] != kids["summary"]
     client = app_factory().test_client()
     first = client.get("/evidence").get_data(as_text=True)
     client.get("/room?id=kids")
     second = client.get("/evidence").get_data(as_text=True)
-    assert reports.verdict_sentence(SPEC_REPORT) in first
-    assert reports.verdict_sentence(kids) in second
-    assert reports.verdict_sentence(SPEC_REPORT) not in second
+    assert f'id="verdict">{ours["summary"]}</p>' in first
+    assert f'id="verdict">{kids["summary"]}</p>' in second
+    assert ours["summary"] not in second
     body = client.get("/api/evidence?node=kids").get_json()
-    assert body["node"] == "kids" and body["report"]["verdict"] == "contradicts"
+    assert body["node"] == "kids" and body["report"]["nights"]["valid"] == 0
+    assert body["verdict_sentence"] == kids["summary"]
 
 
 def test_night_page_keeps_day_mode_by_day(client):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from datetime import date
 
 from markupsafe import Markup, escape
 
@@ -236,8 +237,12 @@ def band_chart(
     *,
     width: int = 420,
     height: int = 180,
+    few_below: int = 0,
 ) -> Markup:
-    """Cramp rate (share of nights with a cramp) per temperature band, with n under each."""
+    """Cramp rate (share of nights with a cramp) per temperature band, with n under each.
+
+    A band with fewer than `few_below` nights is drawn grey (class "few"): too few to
+    read a rate from."""
     if not bands:
         return Markup('<p class="muted">No valid nights yet.</p>')
     left, right, top, bottom = 42, 8, 12, 38
@@ -257,10 +262,12 @@ def band_chart(
         x = left + i * bw
         if rate is not None:
             h = rate * ph
+            few = n < few_below
+            note = f" (fewer than {few_below}: too few to read)" if few else ""
             parts.append(
-                f'<rect class="bar" x="{_fmt(x + bw * 0.15)}" y="{_fmt(top + ph - h)}" '
-                f'width="{_fmt(bw * 0.7)}" height="{_fmt(h)}"><title>{escape(label)}: '
-                f"{rate:.0%} of {n} nights</title></rect>"
+                f'<rect class="bar{" few" if few else ""}" x="{_fmt(x + bw * 0.15)}" '
+                f'y="{_fmt(top + ph - h)}" width="{_fmt(bw * 0.7)}" height="{_fmt(h)}">'
+                f"<title>{escape(label)}: {rate:.0%} of {n} nights{note}</title></rect>"
             )
         cx = _fmt(x + bw / 2)
         parts.append(
@@ -270,5 +277,97 @@ def band_chart(
         parts.append(
             f'<text class="axis small" x="{cx}" y="{height - 8}" text-anchor="middle">n={n}</text>'
         )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+WITHIN_MONTH_TITLES = 400  # beyond this many nights the points carry no hover text
+
+
+def within_month_chart(
+    points: Sequence[tuple[date, float, float, bool]],
+    *,
+    summary: str = "",
+    width: int = 420,
+    height: int = 200,
+) -> Markup:
+    """Each night's minimum minus its month's average, in date order; cramp nights marked.
+
+    points: (night, minimum °C, minimum minus the month's average °C, cramp night).
+    Below the zero line a night was colder than usual for its month; `summary` is the
+    chart's text alternative (its <desc>, also shown beside it by the page).
+    """
+    if not points:
+        return Markup('<p class="muted">No valid nights yet.</p>')
+    left, right, top, bottom = 34, 8, 14, 24
+    pw, ph = width - left - right, height - top - bottom
+    first = min(p[0] for p in points)
+    last = max(p[0] for p in points)
+    days = max(1, (last - first).days)
+    reach = max(1.0, math.ceil(max(abs(p[2]) for p in points)))
+
+    def sx(d: date) -> float:
+        return left + (d - first).days / days * pw
+
+    def sy(v: float) -> float:
+        return top + (reach - v) / (2 * reach) * ph
+
+    title = "Each night's minimum against its month's average"
+    parts = [
+        f'<svg class="chart within-month" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-labelledby="wm-title wm-desc" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="wm-title">{escape(title)}</title>',
+        f'<desc id="wm-desc">{escape(summary)}</desc>',
+    ]
+    step = max(1, math.ceil(reach / 3))
+    v = -reach
+    while v <= reach:
+        y = _fmt(sy(v))
+        label = "0" if v == 0 else f"{v:+g}".replace("-", "\u2212")
+        parts.append(
+            f'<line class="{"zero" if v == 0 else "grid"}" x1="{left}" x2="{width - right}" '
+            f'y1="{y}" y2="{y}"/>'
+        )
+        parts.append(
+            f'<text class="axis" x="{left - 4}" y="{_fmt(sy(v) + 4)}" text-anchor="end">'
+            f"{label}</text>"
+        )
+        v += step
+    parts.append(f'<text class="axis small" x="{left + 4}" y="{top + 10}">warmer than usual</text>')
+    parts.append(
+        f'<text class="axis small" x="{left + 4}" y="{top + ph - 4}">colder than usual</text>'
+    )
+    months = []
+    m = date(first.year, first.month, 1)
+    while m <= last:
+        months.append(m)
+        m = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+    every = max(1, math.ceil(len(months) / 8))
+    free_from = -math.inf  # month labels never overlap: one is left out instead
+    for i, m in enumerate(months):
+        x = sx(max(m, first))
+        if m > first:
+            parts.append(
+                f'<line class="grid" x1="{_fmt(x)}" x2="{_fmt(x)}" y1="{top}" y2="{top + ph}"/>'
+            )
+        label = m.strftime("%b %Y" if free_from == -math.inf or m.month == 1 else "%b")
+        if i == 0 and len(months) > 1 and sx(months[1]) - x < 7 * len(label) + 6:
+            continue  # a first month too short for its label: the next one carries the year
+        if i % every == 0 and x >= free_from and x + 7 * len(label) <= width:
+            parts.append(f'<text class="axis" x="{_fmt(x + 2)}" y="{height - 8}">{label}</text>')
+            free_from = x + 7 * len(label) + 6
+    titled = len(points) <= WITHIN_MONTH_TITLES
+    for night, low, dev, cramp in sorted(points, key=lambda p: (p[3], p[0])):
+        cls, r = ("wm wm-cramp", 4) if cramp else ("wm", 2.5)
+        circle = f'<circle class="{cls}" cx="{_fmt(sx(night))}" cy="{_fmt(sy(dev))}" r="{r}"'
+        if titled:
+            side = "below" if dev < 0 else "above"
+            words = (
+                f"{night.strftime('%a %d %b %Y')}: {low:.1f} °C, {abs(dev):.1f} °C {side} "
+                f"its month's average{', cramp night' if cramp else ''}"
+            )
+            parts.append(f"{circle}><title>{escape(words)}</title></circle>")
+        else:
+            parts.append(f"{circle}/>")
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -158,6 +158,34 @@ def test_evidence_page_shows_the_verdict(serve, page, filled, monkeypatch):
     shot(page, "evidence")
 
 
+def test_evidence_headline_above_the_fold_on_a_phone(serve, page, evidence_db):
+    """390 px wide: the headline is on the first screen, nothing scrolls sideways, and the
+    statistician's figures open with one tap."""
+    from playwright.sync_api import expect
+
+    scenario = evidence_db("vienna")
+    url = serve({"node": {"timezone": scenario.timezone}}, clock=FakeClock(scenario.now_ms))
+    page.goto(url + "/evidence")
+    headline = page.locator("#verdict")
+    assert headline.inner_text().startswith("After 90 nights, colder nights than usual")
+    box = headline.bounding_box()
+    assert box is not None and box["y"] >= 0
+    assert box["y"] + box["height"] <= page.viewport_size["height"]
+    assert no_horizontal_overflow(page)
+    crude = page.locator("#crude-figures")
+    expect(crude).to_be_hidden()
+    page.click("#more-figures > summary")
+    expect(crude).to_be_visible(timeout=WAIT_MS)
+    assert no_horizontal_overflow(page)
+    shot(page, "evidence-v2")
+    page.goto(url + "/evidence/print")
+    assert "not proof of cause" in page.inner_text("#caveats")
+    assert no_horizontal_overflow(page)
+    page.emulate_media(media="print")
+    assert page.locator(".no-print").first.is_hidden()
+    shot(page, "evidence-print")
+
+
 @pytest.mark.parametrize(
     "path",
     [

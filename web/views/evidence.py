@@ -1,4 +1,5 @@
-"""Evidence: does a cold room go with cramps? The stored report, its charts and verdict."""
+"""Evidence: does a cold room go with cramps? The stored report in plain words, its charts,
+and a one-page summary to print for a doctor."""
 
 from __future__ import annotations
 
@@ -11,22 +12,31 @@ from web.views.common import config, data, ext, room
 bp = Blueprint("evidence", __name__)
 
 
-@bp.get("/evidence")
-def index():
+def _load():
     d = data()
     node = room()
     view = evidence_mod.load(d, ext()["job"], node)
+    return d, node, view
+
+
+@bp.get("/evidence")
+def index():
+    d, node, view = _load()
     report = view.report.report if view.report else {}
     key = (view.report.created_ms, view.report.data_version) if view.report else (None, None)
     threshold = config().analysis.cold_below_c
 
     def build() -> dict:
-        inputs = evidence_mod.chart_inputs(d, node)
-        groups = [("Cramp nights", inputs["cramp"]), ("Cramp-free nights", inputs["free"])]
-        bands = evidence_mod.dose_response(report) or inputs["bands"]
+        valid = evidence_mod.report_nights(d, node, view.report)
+        inputs = evidence_mod.chart_inputs(valid, report)
+        groups = [("Cramp nights", inputs["cramp"]), ("Other nights", inputs["free"])]
         return {
             "strip": charts.strip_plot(groups, threshold=threshold),
-            "bands": charts.band_chart(bands),
+            "bands": charts.band_chart(inputs["bands"], few_below=evidence_mod.FEW_NIGHTS),
+            "within": charts.within_month_chart(inputs["points"], summary=inputs["words"]),
+            "within_words": inputs["words"],
+            "spread": inputs["spread"],
+            "valid": len(valid),
         }
 
     key = (*key, d.reader().data_version(), d.tonight_or_last(d.now_ms()))
@@ -35,9 +45,31 @@ def index():
         "evidence.html",
         view=view,
         r=report,
-        strip=rendered["strip"],
-        bands=rendered["bands"],
-        nights_needed=evidence_mod.nights_needed(report),
-        extras=evidence_mod.extra_figures(report),
+        charts=rendered,
+        plan=evidence_mod.plan(report, rendered["spread"]) if view.report else None,
+        sections=evidence_mod.figure_sections(report) if view.report else [],
+        trial_url=evidence_mod.TRIAL_URL,
+        first_look=config().analysis.looks[0],
+        min_coverage=config().analysis.min_coverage,
+        page="evidence",
+    )
+
+
+@bp.get("/evidence/print")
+def printable():
+    d, node, view = _load()
+    report = view.report.report if view.report else {}
+    params = evidence_mod.report_params(d, view.report)
+    valid = evidence_mod.report_nights(d, node, view.report)
+    spread = evidence_mod.within_month_spread(evidence_mod.within_month(valid))
+    return render_template(
+        "evidence_print.html",
+        view=view,
+        r=report,
+        summary=evidence_mod.print_summary(d, node, params, valid, report),
+        plan=evidence_mod.plan(report, spread) if view.report else None,
+        printed=d.local(d.now_ms()),
+        looks_words=evidence_mod.looks_words(report, config().analysis.looks),
+        node_name=next((n.get("name") for n in d.nodes() if n["id"] == node), None) or node,
         page="evidence",
     )
