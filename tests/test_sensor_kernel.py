@@ -36,6 +36,7 @@ from monitor.sensing.drivers import (
 from monitor.sensing.sampler import Sampler
 from monitor.store import Store
 from tests.fault_support import captured_logs
+from tests.support import wait_until
 
 NODE = "testroom"
 
@@ -284,7 +285,11 @@ def test_daemon_runs_without_the_device_alerts_and_recovers_when_it_appears(
         def on_reading(self, reading, now_ms):
             self.cycles += 1
             if self.cycles == 20:
-                seen["episodes_before"] = self.ctx.store.episodes(NODE)
+                # The alert's episode is stored by the alerts' worker thread: await it.
+                seen["episodes_before"] = wait_until(
+                    lambda: [e for e in self.ctx.store.episodes(NODE) if e.kind == "sensor"],
+                    what="the sensor alert's episode stored",
+                )
                 seen["readings_before"] = self.ctx.store.count_readings()
                 add_device(iio, "iio:device0", "dht11@4", "19000", "55000")
             if self.cycles == 40:
