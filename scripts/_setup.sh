@@ -44,3 +44,33 @@ ensure_venv() {  # ensure_venv EXTRAS (e.g. "test")
     touch "$stamp"
   fi
 }
+
+# Test-only tools kept outside the repository, in a cache that survives between runs.
+TEST_CACHE="${BEDSIDE_TEST_CACHE:-$HOME/.cache/bedside-test}"
+export BEDSIDE_TEST_CACHE="$TEST_CACHE"
+HA_VERSION="2024.3.3"  # the last Home Assistant for Python 3.11; its MQTT discovery schemas
+
+ensure_ha_schemas() {  # Home Assistant in its own venv (it pins many packages of its own)
+  local venv="$TEST_CACHE/ha-venv"
+  local stamp="$venv/.bedside-ha-$HA_VERSION"
+  [ -f "$stamp" ] && return 0
+  echo "==> installing Home Assistant $HA_VERSION (its discovery schemas) into $venv"
+  rm -rf "$venv"
+  mkdir -p "$TEST_CACHE"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q "homeassistant==$HA_VERSION" "paho-mqtt==1.6.1"
+  touch "$stamp"
+}
+
+ensure_axe() {  # axe-core (MPL-2.0) for the accessibility checks, from the npm registry
+  local target="$TEST_CACHE/axe.min.js"
+  [ -s "$target" ] && return 0
+  command -v npm >/dev/null 2>&1 || apt_install npm
+  echo "==> fetching axe-core 4 into $TEST_CACHE"
+  local tmp
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "axe-core@4" >/dev/null && tar -xzf axe-core-*.tgz package/axe.min.js)
+  mkdir -p "$TEST_CACHE"
+  mv "$tmp/package/axe.min.js" "$target"
+  rm -rf "$tmp"
+}
