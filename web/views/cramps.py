@@ -102,9 +102,9 @@ def log():
     d = data()
     now = d.now_ms()
     cramp, _ = d.writer().add_cramp(room(), now, source="web", now_ms=now)
-    return redirect(
-        url_for("cramps.edit", cramp_id=cramp.id, new=1, room=room(), next=safe_next("/"))
-    )
+    back = safe_next("/")  # where Skip goes; the Now page (the default) needs no parameter
+    extra = {} if back == "/" else {"next": back}
+    return redirect(url_for("cramps.edit", cramp_id=cramp.id, new=1, room=room(), **extra))
 
 
 @bp.route("/cramps/<int:cramp_id>/edit", methods=["GET", "POST"])
@@ -134,7 +134,7 @@ def edit(cramp):
             error=error,
             legs=LEGS,
             remedies=REMEDIES,
-            back=safe_next("/cramps"),
+            back=safe_next("/" if request.args.get("new") == "1" else "/cramps"),
             form=request.form if error else None,
             page="cramps",
         ),
