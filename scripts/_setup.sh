@@ -30,14 +30,30 @@ ensure_python() {
   fi
 }
 
-ensure_venv() {  # ensure_venv EXTRAS (e.g. "test")
+installed_with() {  # installed_with EXTRAS: an install stamp, not older than pyproject.toml,
+  # whose extras include every one asked for (the test env serves the demo: no reinstall)
+  local want="$1" stamp have extra ok
+  for stamp in "$VENV"/.bedside-installed-*; do
+    [ -f "$stamp" ] || continue
+    [ "$ROOT/pyproject.toml" -nt "$stamp" ] && continue
+    have=",${stamp##*/.bedside-installed-},"
+    ok=1
+    for extra in ${want//,/ }; do
+      case "$have" in *",$extra,"*) ;; *) ok=0 ;; esac
+    done
+    [ "$ok" -eq 1 ] && return 0
+  done
+  return 1
+}
+
+ensure_venv() {  # ensure_venv EXTRAS (e.g. "test", or "" for none)
   local extras="$1"
   if [ ! -x "$VENV/bin/python" ]; then
     echo "==> creating $VENV"
     python3 -m venv "$VENV"
   fi
   local stamp="$VENV/.bedside-installed-$extras"
-  if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+  if ! installed_with "$extras"; then
     echo "==> installing bedside${extras:+[$extras]} into $VENV"
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install -q -e "$ROOT${extras:+[$extras]}"
