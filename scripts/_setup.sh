@@ -30,17 +30,63 @@ ensure_python() {
   fi
 }
 
-ensure_venv() {  # ensure_venv EXTRAS (e.g. "test")
+installed_with() {  # installed_with EXTRAS: an install stamp, not older than pyproject.toml,
+  # whose extras include every one asked for (the test env serves the demo: no reinstall)
+  local want="$1" stamp have extra ok
+  for stamp in "$VENV"/.bedside-installed-*; do
+    [ -f "$stamp" ] || continue
+    [ "$ROOT/pyproject.toml" -nt "$stamp" ] && continue
+    have=",${stamp##*/.bedside-installed-},"
+    ok=1
+    for extra in ${want//,/ }; do
+      case "$have" in *",$extra,"*) ;; *) ok=0 ;; esac
+    done
+    [ "$ok" -eq 1 ] && return 0
+  done
+  return 1
+}
+
+ensure_venv() {  # ensure_venv EXTRAS (e.g. "test", or "" for none)
   local extras="$1"
   if [ ! -x "$VENV/bin/python" ]; then
     echo "==> creating $VENV"
     python3 -m venv "$VENV"
   fi
   local stamp="$VENV/.bedside-installed-$extras"
-  if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+  if ! installed_with "$extras"; then
     echo "==> installing bedside${extras:+[$extras]} into $VENV"
     "$VENV/bin/python" -m pip install -q --upgrade pip
     "$VENV/bin/python" -m pip install -q -e "$ROOT${extras:+[$extras]}"
     touch "$stamp"
   fi
+}
+
+# Test-only tools kept outside the repository, in a cache that survives between runs.
+TEST_CACHE="${BEDSIDE_TEST_CACHE:-$HOME/.cache/bedside-test}"
+export BEDSIDE_TEST_CACHE="$TEST_CACHE"
+HA_VERSION="2024.3.3"  # the last Home Assistant for Python 3.11; its MQTT discovery schemas
+
+ensure_ha_schemas() {  # Home Assistant in its own venv (it pins many packages of its own)
+  local venv="$TEST_CACHE/ha-venv"
+  local stamp="$venv/.bedside-ha-$HA_VERSION"
+  [ -f "$stamp" ] && return 0
+  echo "==> installing Home Assistant $HA_VERSION (its discovery schemas) into $venv"
+  rm -rf "$venv"
+  mkdir -p "$TEST_CACHE"
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install -q "homeassistant==$HA_VERSION" "paho-mqtt==1.6.1"
+  touch "$stamp"
+}
+
+ensure_axe() {  # axe-core (MPL-2.0) for the accessibility checks, from the npm registry
+  local target="$TEST_CACHE/axe.min.js"
+  [ -s "$target" ] && return 0
+  command -v npm >/dev/null 2>&1 || apt_install npm
+  echo "==> fetching axe-core 4 into $TEST_CACHE"
+  local tmp
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "axe-core@4" >/dev/null && tar -xzf axe-core-*.tgz package/axe.min.js)
+  mkdir -p "$TEST_CACHE"
+  mv "$tmp/package/axe.min.js" "$target"
+  rm -rf "$tmp"
 }

@@ -50,6 +50,42 @@ def _nice_range(lo: float, hi: float, pad: float = 0.5) -> tuple[float, float]:
     return lo, hi
 
 
+CHART_W = 380  # viewBox width: about 1 px per CSS px on a 390-px phone, so 13-px text stays 12+
+GROUP_PX = 14  # cramps closer than this on the chart share one mark, with a count
+MERGE_MS = 15 * 60_000  # cold stretches this close together are one stretch
+LABEL_ROW_H = 16
+
+
+def cold_spans(
+    points: Sequence[tuple[int, float]], threshold: float, *, merge_ms: int = MERGE_MS
+) -> list[tuple[int, int]]:
+    """(start, end) of each stretch of readings below the threshold, short breaks merged."""
+    spans: list[list[int]] = []
+    for t, v in points:
+        if v >= threshold:
+            continue
+        if spans and t - spans[-1][1] <= merge_ms:
+            spans[-1][1] = t
+        else:
+            spans.append([t, t])
+    return [(a, b) for a, b in spans]
+
+
+def group_marks(marks: Sequence[int], px: Callable[[int], float]) -> list[list[int]]:
+    """Near-simultaneous instants (closer than GROUP_PX on the chart) as one group."""
+    groups: list[list[int]] = []
+    for t in sorted(marks):
+        if groups and px(t) - px(groups[-1][0]) < GROUP_PX:
+            groups[-1].append(t)
+        else:
+            groups.append([t])
+    return groups
+
+
+def _label_width(text: str) -> float:
+    return 7.4 * len(text) + 6  # 13-px system-ui digits, with a little air
+
+
 def time_chart(
     points: Sequence[tuple[int, float]],
     *,
@@ -57,32 +93,64 @@ def time_chart(
     label_fn: Callable[[int], str],
     threshold: float | None = None,
     marks: Sequence[int] = (),
-    width: int = 420,
+    width: int = CHART_W,
     height: int = 190,
     title: str = "Temperature",
+    description: str = "",
     unit: str = "°C",
 ) -> Markup:
-    """A line over time with an optional threshold line and vertical marks (cramps)."""
-    left, right, top, bottom = 30, 8, 10, 24
-    pw, ph = width - left - right, height - top - bottom
+    """A line over time: the cold stretches shaded, the threshold dashed (its label above the
+    plot, clear of the data), cramps as marks with their times written under the time axis
+    (near-simultaneous ones grouped, with a count).  ``description`` is the text alternative."""
     x0, x1 = x_range
     span = max(1, x1 - x0)
+    left, right, top = 30, 8, 22
+    pw = width - left - right
+
+    def sx(t: int) -> float:
+        return left + (t - x0) / span * pw
+
+    groups = group_marks([t for t in marks if x0 <= t < x1], sx)
+    # Cramp labels under the axis, in as many rows as they need not to overlap.
+    rows_end: list[float] = []
+    placed = []
+    for g in groups:
+        text = label_fn(g[0])
+        w = _label_width(text)
+        x = min(max(sx(g[0]), left + w / 2), width - right - w / 2)
+        for row, end in enumerate(rows_end):
+            if x - w / 2 >= end:
+                rows_end[row] = x + w / 2
+                break
+        else:
+            row = len(rows_end)
+            rows_end.append(x + w / 2)
+        placed.append((g, text, x, row))
+    axis_h = 22
+    bottom = axis_h + LABEL_ROW_H * len(rows_end) + (4 if rows_end else 0)
+    height = max(height, 150 + bottom)
+    ph = height - top - bottom
     values = [v for _, v in points]
     if threshold is not None:
         values.append(threshold)
     lo, hi = _nice_range(min(values), max(values)) if values else (15.0, 25.0)
 
-    def sx(t: int) -> float:
-        return left + (t - x0) / span * pw
-
     def sy(v: float) -> float:
         return top + (hi - v) / (hi - lo) * ph
 
+    label = f"{title}. {description}" if description else title
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-        f"<title>{escape(title)}</title>",
+        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(label)}</title>",
     ]
+    if threshold is not None and points:
+        for a, b in cold_spans(points, threshold):
+            xa, xb = sx(a), max(sx(b), sx(a) + 2)
+            parts.append(
+                f'<rect class="cold-span" x="{_fmt(xa)}" y="{top}" width="{_fmt(xb - xa)}" '
+                f'height="{_fmt(ph)}"/>'
+            )
     step = max(1, round((hi - lo) / 4))
     v = lo
     while v <= hi:
@@ -94,11 +162,12 @@ def time_chart(
             f'<text class="axis" x="{left - 4}" y="{_fmt(y + 4)}" text-anchor="end">{v:g}</text>'
         )
         v += step
+    axis_y = top + ph + 16
     for i in range(5):
         t = x0 + span * i // 4
         anchor = "start" if i == 0 else "end" if i == 4 else "middle"
         parts.append(
-            f'<text class="axis" x="{_fmt(sx(t))}" y="{height - 6}" '
+            f'<text class="axis" x="{_fmt(sx(t))}" y="{axis_y}" '
             f'text-anchor="{anchor}">{escape(label_fn(t))}</text>'
         )
     if threshold is not None:
@@ -107,9 +176,10 @@ def time_chart(
             f'<line class="threshold" x1="{left}" x2="{width - right}" '
             f'y1="{_fmt(y)}" y2="{_fmt(y)}"/>'
         )
+        # Above the plot area: no line, mark or shading ever crosses it.
         parts.append(
-            f'<text class="threshold-label" x="{width - right - 2}" '
-            f'y="{_fmt(y - 4)}" text-anchor="end">cold below {threshold:g} {unit}</text>'
+            f'<text class="threshold-label" x="{width - right}" y="14" '
+            f'text-anchor="end">- - cold below {threshold:g} {unit}</text>'
         )
     segments: list[list[str]] = []
     prev = None
@@ -124,38 +194,59 @@ def time_chart(
             parts.append(f'<circle class="line-dot" cx="{x}" cy="{y}" r="2"/>')
         else:
             parts.append(f'<polyline class="line" points="{" ".join(seg)}"/>')
-    for t in marks:
-        if x0 <= t < x1:
-            x = _fmt(sx(t))
-            parts.append(
-                f'<g class="cramp-mark"><title>cramp at {escape(label_fn(t))}</title>'
-                f'<line x1="{x}" x2="{x}" y1="{top}" y2="{top + ph}"/>'
-                f'<circle cx="{x}" cy="{top + 6}" r="5"/></g>'
-            )
+    for g, text, lx, row in placed:
+        x = _fmt(sx(g[0]))
+        times = ", ".join(label_fn(t) for t in g)
+        tip = f"cramp at {times}" if len(g) == 1 else f"{len(g)} cramps, at {times}"
+        count = (
+            f'<text class="cramp-count" x="{x}" y="{top + 11}" text-anchor="middle">{len(g)}</text>'
+            if len(g) > 1
+            else ""
+        )
+        parts.append(
+            f'<g class="cramp-mark"><title>{escape(tip)}</title>'
+            f'<line x1="{x}" x2="{x}" y1="{top}" y2="{top + ph}"/>'
+            f'<circle cx="{x}" cy="{top + 7}" r="{8 if len(g) > 1 else 5}"/>{count}</g>'
+        )
+        ly = axis_y + 4 + LABEL_ROW_H * (row + 1)
+        parts.append(
+            f'<text class="cramp-label" x="{_fmt(lx)}" y="{ly}" text-anchor="middle">'
+            f"{escape(text)}</text>"
+        )
     if not points:
         parts.append(
-            f'<text class="empty" x="{width / 2}" y="{height / 2}" '
+            f'<text class="empty" x="{width / 2}" y="{_fmt(top + ph / 2)}" '
             f'text-anchor="middle">no readings</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
 
 
-def sparkline(points: Sequence[tuple[int, float]], *, width: int = 240, height: int = 48) -> Markup:
-    """The last hour's trend, no axes."""
+def sparkline(
+    points: Sequence[tuple[int, float]],
+    *,
+    width: int = 240,
+    height: int = 48,
+    min_span: float = 2.0,
+) -> Markup:
+    """The last hour's trend, no axes, on a scale of at least ``min_span`` °C: a tenth of a
+    degree of sensor noise stays a flat line instead of filling the height."""
     if len(points) < 2:
         return Markup("")
     ts = [t for t, _ in points]
     vs = [v for _, v in points]
-    lo, hi = min(vs) - 0.2, max(vs) + 0.2
+    mid = (min(vs) + max(vs)) / 2
+    half = max(min_span, max(vs) - min(vs) + 0.4) / 2
+    lo, hi = mid - half, mid + half
     t0, span = ts[0], max(1, ts[-1] - ts[0])
     coords = " ".join(
         f"{_fmt(2 + (t - t0) / span * (width - 4))},{_fmt(2 + (hi - v) / (hi - lo) * (height - 4))}"
         for t, v in points
     )
+    words = f"last hour: from {vs[0]:.1f} to {vs[-1]:.1f} °C"
     return Markup(
         f'<svg class="spark" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="trend over the last hour" xmlns="http://www.w3.org/2000/svg">'
+        f'aria-label="{escape(words)}" xmlns="http://www.w3.org/2000/svg">'
         f'<polyline class="line" points="{coords}"/></svg>'
     )
 
@@ -164,26 +255,33 @@ def strip_plot(
     groups: Sequence[tuple[str, Sequence[float]]],
     *,
     threshold: float | None = None,
-    width: int = 420,
-    height: int = 150,
+    width: int = CHART_W,
+    height: int = 170,
 ) -> Markup:
-    """Each night as a dot on a temperature axis, one row per group (cramp / cramp-free)."""
+    """Each night as a dot on a temperature axis, one row per group (cramp / cramp-free),
+    the group's name and count above its row."""
     values = [v for _, vs in groups for v in vs]
     if threshold is not None:
         values.append(threshold)
     if not values:
         return Markup('<p class="muted">No valid nights yet.</p>')
     lo, hi = _nice_range(min(values), max(values))
-    left, right, top, bottom = 118, 10, 10, 24
+    left, right, top, bottom = 14, 14, 6, 24
     pw = width - left - right
     row_h = (height - top - bottom) / max(1, len(groups))
+    medians = {label: sorted(vs)[len(vs) // 2] for label, vs in groups if vs}
+    words = "; ".join(
+        f"{label}: {len(vs)}" + (f", median minimum {medians[label]:.1f} °C" if vs else "")
+        for label, vs in groups
+    )
 
     def sx(v: float) -> float:
         return left + (v - lo) / (hi - lo) * pw
 
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="minimum night temperature by group" xmlns="http://www.w3.org/2000/svg">'
+        f'aria-label="Minimum night temperature by group. {escape(words)}" '
+        f'xmlns="http://www.w3.org/2000/svg">'
     ]
     v = lo
     while v <= hi:
@@ -199,13 +297,14 @@ def strip_plot(
             f'<line class="threshold" x1="{x}" x2="{x}" y1="{top}" y2="{height - bottom}"/>'
         )
     for i, (label, vs) in enumerate(groups):
-        cy = top + row_h * (i + 0.5)
+        cy = top + row_h * (i + 0.5) + 8
         parts.append(
-            f'<text class="label" x="4" y="{_fmt(cy + 4)}">{escape(label)} ({len(vs)})</text>'
+            f'<text class="label" x="{left}" y="{_fmt(cy - row_h / 2 + 6)}">'
+            f"{escape(label)} ({len(vs)})</text>"
         )
         if len(vs) <= MAX_DOTS:
             for j, val in enumerate(vs):
-                jitter = ((j * 37) % 11 - 5) * row_h / 30
+                jitter = ((j * 37) % 11 - 5) * row_h / 40
                 parts.append(
                     f'<circle class="dot dot-{i}" cx="{_fmt(sx(val))}" '
                     f'cy="{_fmt(cy + jitter)}" r="4"/>'
@@ -222,8 +321,7 @@ def strip_plot(
                     f'r="{_fmt(r)}"><title>{count} nights</title></circle>'
                 )
         if vs:
-            med = sorted(vs)[len(vs) // 2]
-            x = _fmt(sx(med))
+            x = _fmt(sx(medians[label]))
             parts.append(
                 f'<line class="median" x1="{x}" x2="{x}" y1="{_fmt(cy - row_h / 3)}" '
                 f'y2="{_fmt(cy + row_h / 3)}"/>'
@@ -235,8 +333,8 @@ def strip_plot(
 def band_chart(
     bands: Sequence[tuple[str, float | None, int]],
     *,
-    width: int = 420,
-    height: int = 180,
+    width: int = CHART_W,
+    height: int = 190,
     few_below: int = 0,
 ) -> Markup:
     """Cramp rate (share of nights with a cramp) per temperature band, with n under each.
@@ -245,12 +343,19 @@ def band_chart(
     read a rate from."""
     if not bands:
         return Markup('<p class="muted">No valid nights yet.</p>')
-    left, right, top, bottom = 42, 8, 12, 38
+    left, right, top, bottom = 44, 8, 12, 44
     pw, ph = width - left - right, height - top - bottom
     bw = pw / len(bands)
+    # Labels that would overlap at 13 px are written for every second (third...) band only.
+    every = max(1, math.ceil(_label_width(max((b[0] for b in bands), key=len)) / bw))
+    words = "; ".join(
+        f"{label}: {'no nights' if rate is None else f'{rate:.0%} of {n} nights'}"
+        for label, rate, n in bands
+    )
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="cramp rate by 1 degree band" xmlns="http://www.w3.org/2000/svg">'
+        f'aria-label="Cramp rate by 1 degree band. {escape(words)}" '
+        f'xmlns="http://www.w3.org/2000/svg">'
     ]
     for frac in (0, 0.5, 1):
         y = _fmt(top + (1 - frac) * ph)
@@ -269,13 +374,15 @@ def band_chart(
                 f'y="{_fmt(top + ph - h)}" width="{_fmt(bw * 0.7)}" height="{_fmt(h)}">'
                 f"<title>{escape(label)}: {rate:.0%} of {n} nights{note}</title></rect>"
             )
+        if i % every:
+            continue
         cx = _fmt(x + bw / 2)
         parts.append(
-            f'<text class="axis" x="{cx}" y="{height - 22}" text-anchor="middle">'
+            f'<text class="axis" x="{cx}" y="{height - 26}" text-anchor="middle">'
             f"{escape(label)}</text>"
         )
         parts.append(
-            f'<text class="axis small" x="{cx}" y="{height - 8}" text-anchor="middle">n={n}</text>'
+            f'<text class="axis" x="{cx}" y="{height - 8}" text-anchor="middle">n={n}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

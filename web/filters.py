@@ -43,7 +43,18 @@ def register(app: Flask, config: Config) -> None:
             return f"{value:.{digits}f}"
         return str(value)
 
+    def signed(value: float | None, digits: int = 1) -> str:
+        """+0.3, −0.2, and 0.0 for anything that rounds to zero (never "-0.0")."""
+        if value is None:
+            return "—"
+        text = f"{abs(value):.{digits}f}"
+        if float(text) == 0:
+            return text
+        return ("+" if value > 0 else "\u2212") + text
+
     def pct(value: float | None) -> str:
         return "—" if value is None else f"{value:.0%}"
 
-    app.jinja_env.filters.update(local=local, temp=temp, num=num, pct=pct, age=age_words)
+    app.jinja_env.filters.update(
+        local=local, temp=temp, num=num, pct=pct, age=age_words, signed=signed
+    )

@@ -55,9 +55,9 @@ def _compute(args, config: Config, *, save: bool) -> tuple[dict, int]:
     from monitor.analysis.reports import save_report
 
     params = params_from(args, config)
-    node = args.node or config.node.id
     now = SystemClock().now_ms()
     with _open(config) as store:
+        node = _node(args.node, config.node.id, store)
         if save and store.readonly:
             raise UserError(f"cannot write to {store.path}: the report was not stored")
         version = store.data_version()
@@ -65,6 +65,21 @@ def _compute(args, config: Config, *, save: bool) -> tuple[dict, int]:
         if save:
             save_report(store, node, report, params.as_dict(), version, now)
     return report, version
+
+
+def _node(wanted: str | None, configured: str, store: Store) -> str:
+    """--node if the database knows it, else [node] id, else the database's only node; a
+    node it does not know is a usage error naming the ones it does (not "0 nights")."""
+    known = [n["id"] for n in store.nodes()]
+    if not known or (wanted or configured) in known:
+        return wanted or configured
+    if not wanted and len(known) == 1:
+        return known[0]
+    which = f"--node {wanted}" if wanted else f"[node] id {configured!r}"
+    raise UserError(
+        f"no such node in {store.path}: {which} (known: {', '.join(known)}; choose with --node)",
+        EXIT_USAGE,
+    )
 
 
 def _fmt(x, spec: str = ".3g") -> str:

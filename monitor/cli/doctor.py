@@ -838,19 +838,35 @@ def check_button(
     timeout: float = 30.0,
     prompt: Callable[[str], None] | None = None,
 ) -> Result:
-    """Open the button pin (pull-up, to ground); with press=True wait for a press."""
+    """Open the button pin (pull-up, to ground); with press=True wait for a press.
+
+    Pins as ``bedside monitor`` gets them (monitor.daemon.loop.choose_pin_factory): with
+    the simulated sensor on a machine that is not a Raspberry Pi, gpiozero's mock pins,
+    so the check passes where the daemon runs, instead of failing after gpiozero has
+    warned once per GPIO library it tried (PinFactoryFallback, silenced here).
+    """
     if not config.button.enabled:
         return Result("button", SKIP, "[button] enabled = false")
     pin = config.button.pin
     where = _gpio(pin)
     wiring = f"wire the button between {where} and GND (physical pin 9)"
     try:
+        import warnings
+
         from gpiozero import Button
-        from gpiozero.exc import BadPinFactory, GPIOPinInUse
+        from gpiozero.exc import BadPinFactory, GPIOPinInUse, PinFactoryFallback
+
+        from monitor.daemon.loop import choose_pin_factory
     except ImportError:
         return Result("button", FAIL, "gpiozero is not installed", "pip install gpiozero")
+    # GPIOZERO_PIN_FACTORY set: gpiozero's own default already follows it.
+    factory = None if os.environ.get("GPIOZERO_PIN_FACTORY") else choose_pin_factory(config)
+    mock = " (mock pins, as bedside monitor uses with the simulated sensor off a Pi)"
+    note = mock if factory is not None else ""
     try:
-        button = Button(pin, pull_up=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PinFactoryFallback)
+            button = Button(pin, pull_up=True, pin_factory=factory)
     except BadPinFactory as exc:
         return Result(
             "button",
@@ -883,13 +899,15 @@ def check_button(
                     f"{where} reads pressed while nobody presses it",
                     f"{wiring} (not to 3.3 V); a stuck button reads pressed too",
                 )
-            return Result("button", OK, f"{where} readable (released)")
+            return Result("button", OK, f"{where} readable (released){note}")
         (prompt or _print_prompt)(f"press the button on {where} now ({timeout:g} s)...")
         if button.wait_for_press(timeout=timeout):
             return Result("button", OK, f"{where}: press seen")
         return Result("button", FAIL, f"{where}: no press within {timeout:g} s", wiring)
     finally:
         button.close()
+        if factory is not None:
+            factory.close()
 
 
 def _print_prompt(text: str) -> None:

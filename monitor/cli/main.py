@@ -9,6 +9,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import logging
 import os
@@ -37,25 +38,57 @@ COMMANDS = {
 }
 
 
+def _global_args(p: argparse.ArgumentParser, default) -> None:
+    """The options every command takes, before or after its name (`bedside --config X
+    analyze` and `bedside analyze --config X` alike)."""
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        default=default,
+        help="TOML config (default: $BEDSIDE_CONFIG, else /etc/bedside/config.toml, else defaults)",
+    )
+    p.add_argument(
+        "--database",
+        metavar="PATH",
+        default=default,
+        help="use this SQLite database instead of [storage] database (e.g. a copied one)",
+    )
+    p.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        default=default,
+        help="override [logging] level",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bedside",
         description="Bedside environment monitor: readings, cramps, and the evidence.",
     )
     p.add_argument("--version", action="version", version=f"bedside {__version__}")
-    p.add_argument(
-        "--config",
-        metavar="PATH",
-        help="TOML config (default: $BEDSIDE_CONFIG, else /etc/bedside/config.toml, else defaults)",
-    )
-    p.add_argument(
-        "--log-level",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="override [logging] level",
-    )
+    _global_args(p, None)
+    # After the command name the same options must not reset what came before it.
+    common = argparse.ArgumentParser(add_help=False)
+    _global_args(common, argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add = sub.add_parser
 
-    sub.add_parser("monitor", help="run the sensor daemon (read, store, publish)")
+    def add_parser(name: str, **kwargs):
+        kwargs.setdefault("description", kwargs.get("help"))
+        return _add(name, parents=[common], **kwargs)
+
+    sub.add_parser = add_parser
+
+    sub.add_parser(
+        "monitor",
+        help="run the sensor daemon: read the room every [sensor] interval_s, store, alert,"
+        " publish over MQTT",
+        description="The daemon: reads the sensor every [sensor] interval_s, stores each"
+        " reading, runs the cold and silent-sensor alerts, logs button presses as cramps and"
+        " publishes to MQTT. Runs until SIGTERM or Ctrl-C, then stops cleanly. Everything is"
+        " set in the config file; see `bedside config example`.",
+    )
 
     imp = sub.add_parser("import", help="import readings or cramps from CSV (all or nothing)")
     imp.add_argument("kind", choices=["readings", "cramps"])
@@ -85,11 +118,26 @@ def build_parser() -> argparse.ArgumentParser:
     cr.add_argument("--remedy", choices=["stretch", "reposition", "heat", "massage", "other"])
     cr.add_argument("--relief-min", type=float, metavar="N", help="minutes until relief")
 
-    bk = sub.add_parser("backup", help="consistent copy of the database (safe while running)")
-    bk.add_argument("path")
+    bk = sub.add_parser(
+        "backup",
+        help="consistent copy of the database (safe while running)",
+        description="Copy the database with SQLite's online backup: consistent even while"
+        " the daemon and the dashboard write to it.",
+    )
+    bk.add_argument("path", help="where to write the copy (a file, or a directory to put it in)")
 
-    cf = sub.add_parser("config", help="check the config, or print the commented example")
-    cf.add_argument("action", choices=["check", "example", "show"])
+    cf = sub.add_parser(
+        "config",
+        help="check the config, or print the commented example",
+        description="check: validate the config file (every key, with the file and key"
+        " named on a mistake); example: print the commented example config; show: print"
+        " the config in effect, defaults filled in, secrets hidden.",
+    )
+    cf.add_argument(
+        "action",
+        choices=["check", "example", "show"],
+        help="check the file, print the example, or show the config in effect",
+    )
 
     an = sub.add_parser("analyze", help="does a cold room predict your cramps?")
     _analysis_args(an)
@@ -103,13 +151,28 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--host", help="override [web] host")
     web.add_argument("--port", type=int, help="override [web] port")
 
-    demo = sub.add_parser("demo", help="simulated sensor + dashboard on a fresh demo database")
-    demo.add_argument("--port", type=int, default=8080)
+    demo = sub.add_parser(
+        "demo",
+        help="simulated sensor + dashboard on a fresh demo database",
+        description="Weeks of simulated nights in a fresh database, a simulated sensor and"
+        " a mock button running, and the dashboard on http://127.0.0.1:PORT. Nothing of a"
+        " real install is touched. --database PATH keeps the demo database there (default:"
+        " a fresh temporary one).",
+    )
+    demo.add_argument(
+        "--port", type=int, default=8080, help="dashboard port on 127.0.0.1 (default: 8080)"
+    )
     demo.add_argument("--weeks", type=int, default=8, help="weeks of simulated history")
-    demo.add_argument("--database", help="demo database path (default: a fresh temporary one)")
     demo.add_argument("--no-browser", action="store_true", help=argparse.SUPPRESS)
 
-    sub.add_parser("recorder", help="store every node's MQTT messages (many bedrooms)")
+    sub.add_parser(
+        "recorder",
+        help="store every node's MQTT messages (many bedrooms)",
+        description="Subscribe to every bedroom's readings, cramps, alerts and status under"
+        " [mqtt] topic_prefix and store them in this machine's database, for one dashboard"
+        " over many rooms. A persistent session at QoS 1, acknowledged only after each"
+        " commit. Runs until SIGTERM or Ctrl-C. Set it up in [mqtt] and [recorder].",
+    )
 
     doc = sub.add_parser("doctor", help="check a fresh install, with a fix for every failure")
     doc.add_argument("--press", action="store_true", help="wait for a button press")
@@ -142,8 +205,16 @@ def _analysis_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cold-below", type=float, metavar="C", help="override [analysis] cold_below_c")
     p.add_argument("--night-start", metavar="HH:MM", help="override [analysis] night_start")
     p.add_argument("--night-end", metavar="HH:MM", help="override [analysis] night_end")
-    p.add_argument("--min-coverage", type=float, help="override [analysis] min_coverage")
-    p.add_argument("--node", help="analyse this node (default: [node] id)")
+    p.add_argument(
+        "--min-coverage",
+        type=float,
+        metavar="FRACTION",
+        help="override [analysis] min_coverage (share of the night with readings, 0-1)",
+    )
+    p.add_argument(
+        "--node",
+        help="analyse this node (default: [node] id, or the database's only node)",
+    )
 
 
 def setup_logging(level: str) -> None:
@@ -165,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in exc.errors:
             print(f"  {line}", file=sys.stderr)
         return EXIT_USAGE
+    if args.database:
+        storage = dataclasses.replace(config.storage, database=args.database)
+        config = dataclasses.replace(config, storage=storage)
     setup_logging(args.log_level or config.logging.level)
     module_name, func_name = COMMANDS[args.command].split(":")
     handler = getattr(importlib.import_module(module_name), func_name)

@@ -5,6 +5,9 @@ Topics, with ``prefix = [mqtt] topic_prefix`` and ``node = [node] id``:
   <prefix>/<node>/state        the latest reading, retained
   <prefix>/<node>/status       online / offline (last will), retained
   <prefix>/<node>/cramp        a cramp's current state, QoS 1
+  <prefix>/<node>/cramp/event  once per new cramp (Home Assistant event entity), QoS 1
+  <prefix>/<node>/cramps/tonight  cramps in the current night window, retained
+  <prefix>/<node>/cramps/last  the newest cramp, retained (cleared when none is left)
   <prefix>/<node>/alert/cold   ON / OFF, retained
   <prefix>/<node>/alert/sensor ON / OFF, retained
   <prefix>/<node>/trial/tonight the warm-night trial's standing arm, retained JSON
@@ -56,6 +59,18 @@ class Topics:
     def cramp(self) -> str:
         return self._t("cramp")
 
+    @property
+    def cramp_event(self) -> str:
+        return self._t("cramp/event")
+
+    @property
+    def cramps_tonight(self) -> str:
+        return self._t("cramps/tonight")
+
+    @property
+    def last_cramp(self) -> str:
+        return self._t("cramps/last")
+
     def alert(self, kind: str) -> str:
         return self._t(f"alert/{kind}")
 
@@ -106,6 +121,41 @@ def cramp_payload(cramp: Cramp) -> bytes:
             # with id, identifies the cramp on its node across edits of ts (the recorder)
             "created": iso_utc(cramp.created_ms),
         },
+        separators=(",", ":"),
+    ).encode()
+
+
+CRAMP_EVENT_TYPE = "cramp"
+
+
+def cramp_event_payload(cramp: Cramp) -> bytes:
+    """The one message a new cramp fires (Home Assistant's MQTT event entity: ``event_type``
+    plus attributes).  ``id`` and ``ts`` (the cramp's own instant, not the send time) let an
+    automation ignore a duplicate or a cramp that only reached the broker after an outage."""
+    return json.dumps(
+        {
+            "event_type": CRAMP_EVENT_TYPE,
+            "id": cramp.id,
+            "ts": iso_utc(cramp.ts_ms),
+            "leg": cramp.leg,
+            "severity": cramp.severity,
+            "source": cramp.source,
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+def cramps_tonight_payload(night: str, count: int) -> bytes:
+    """How many cramps the night in progress has had (the last night's, by day)."""
+    return json.dumps({"night": night, "count": count}, separators=(",", ":")).encode()
+
+
+def last_cramp_payload(cramp: Cramp | None) -> bytes:
+    """The newest cramp's instant and id; empty (clears the retained message) when none."""
+    if cramp is None:
+        return b""
+    return json.dumps(
+        {"ts": iso_utc(cramp.ts_ms), "id": cramp.id, "leg": cramp.leg, "severity": cramp.severity},
         separators=(",", ":"),
     ).encode()
 
@@ -241,8 +291,62 @@ def discovery_messages(
             **common,
         }
         out.append((f"{discovery_prefix}/binary_sensor/{node}_{kind}/config", config))
+    out += _cramp_discovery(topics, discovery_prefix, common)
     out.append(trial_discovery(topics, discovery_prefix, common))
     return [(t, json.dumps(c, separators=(",", ":")).encode()) for t, c in out]
+
+
+def _cramp_discovery(topics: Topics, discovery_prefix: str, common: dict) -> list:
+    """Cramps for Home Assistant: an event entity fired once per new cramp, a device trigger
+    for presses of the button, "cramps tonight" and "last cramp" sensors."""
+    node = topics.node
+    event = {
+        "name": "Cramp",
+        "unique_id": f"bedside_{node}_cramp",
+        "default_entity_id": f"event.bedside_{node}_cramp",
+        "state_topic": topics.cramp_event,
+        "event_types": [CRAMP_EVENT_TYPE],
+        "icon": "mdi:bell-ring",
+        **common,
+    }
+    button = {
+        "automation_type": "trigger",
+        "topic": topics.cramp_event,
+        "type": "button_short_press",
+        "subtype": "button_1",
+        # fires only for cramps logged with the button (not the web page, CLI or imports)
+        "value_template": "{{ value_json.source }}",
+        "payload": "button",
+        "device": common["device"],
+    }
+    tonight = {
+        "name": "Cramps tonight",
+        "unique_id": f"bedside_{node}_cramps_tonight",
+        "default_entity_id": f"sensor.bedside_{node}_cramps_tonight",
+        "state_topic": topics.cramps_tonight,
+        "value_template": "{{ value_json.count }}",
+        "json_attributes_topic": topics.cramps_tonight,
+        "state_class": "measurement",
+        "unit_of_measurement": "cramps",
+        "icon": "mdi:counter",
+        **common,
+    }
+    last = {
+        "name": "Last cramp",
+        "unique_id": f"bedside_{node}_last_cramp",
+        "default_entity_id": f"sensor.bedside_{node}_last_cramp",
+        "state_topic": topics.last_cramp,
+        "value_template": "{{ value_json.ts }}",
+        "json_attributes_topic": topics.last_cramp,
+        "device_class": "timestamp",
+        **common,
+    }
+    return [
+        (f"{discovery_prefix}/event/{node}_cramp/config", event),
+        (f"{discovery_prefix}/device_automation/{node}_cramp_button/config", button),
+        (f"{discovery_prefix}/sensor/{node}_cramps_tonight/config", tonight),
+        (f"{discovery_prefix}/sensor/{node}_last_cramp/config", last),
+    ]
 
 
 # -- the warm-night trial (docs/trial.md) ---------------------------------------------------

@@ -20,6 +20,17 @@ Cramps
     while the old state was in flight is sent again.  The web process writes
     cramps into the same database, so the outbox is polled every
     ``POLL_S`` seconds, and at once on :meth:`Relay.wake_outbox`.
+Cramp events
+    One ``<prefix>/<node>/cramp/event`` per *new* cramp (Home Assistant's event
+    entity and the button's device trigger), never for an edit, a deletion or a
+    restore: cramp ids only grow, and the highest id whose event the broker
+    acknowledged is kept in ``outbox_state`` (stream ``cramp_event``).  On the first
+    start it is set to the newest cramp already stored (history is not fired);
+    deleted and imported cramps are passed over.  A cramp logged during an outage
+    fires when the broker is back, carrying its own instant (``ts``) and ``id``.
+    Retained beside it: ``cramps/tonight`` (the count in the current night window,
+    the last night's by day) and ``cramps/last``, re-computed when a cramp changes
+    and when a night starts.
 Connection
     ``online``/``offline`` (last will) on ``<prefix>/<node>/status``, Home
     Assistant discovery and every ``set_retained`` state re-sent on each
@@ -40,14 +51,24 @@ import queue
 import threading
 import time
 from collections import OrderedDict
+from datetime import timedelta
 
 import paho.mqtt.client as mqtt
 
+from monitor import nights
 from monitor.clock import SystemClock
 from monitor.config import Config
 from monitor.mqtt.client import RelayError as RelayError  # where the CLI looks for it
 from monitor.mqtt.client import Will, build_client, connect_failure
-from monitor.mqtt.payloads import Topics, cramp_payload, discovery_messages, reading_payload
+from monitor.mqtt.payloads import (
+    Topics,
+    cramp_event_payload,
+    cramp_payload,
+    cramps_tonight_payload,
+    discovery_messages,
+    last_cramp_payload,
+    reading_payload,
+)
 from monitor.store import Store
 
 log = logging.getLogger(__name__)
@@ -56,6 +77,8 @@ WINDOW = 16  # unacknowledged readings (and cramps) in flight at most
 POLL_S = 2.0  # how often the outbox looks for rows written by other processes
 PERSIST_EVERY_S = 60.0  # watermark writes at most this often (SD-card wear)
 FLUSH_TIMEOUT_S = 3.0  # how long shutdown waits for outstanding PUBACKs
+EVENT_STREAM = "cramp_event"  # outbox_state row: the highest cramp id whose event was acked
+NO_EVENT_SOURCES = frozenset({"import"})  # history brought in from a file is not news
 
 
 class Relay:
@@ -66,7 +89,8 @@ class Relay:
         self.mqtt = config.mqtt
         self.node = config.node.id
         self.store = store
-        self._mono = (clock or SystemClock()).monotonic  # paces watermark writes
+        self._clock = clock or SystemClock()
+        self._mono = self._clock.monotonic  # paces watermark writes
         self.topics = Topics(self.mqtt.topic_prefix, self.node)
         self.discovery_status_topic = f"{self.mqtt.discovery_prefix}/status"
         self._events: queue.SimpleQueue = queue.SimpleQueue()  # ("ack", mid) / ("session", n)
@@ -92,6 +116,12 @@ class Relay:
         self._retained_sends = itertools.count()
         self._retained_mids: dict[int, tuple[str, int]] = {}
         self._retained_acked: dict[str, int] = {}
+        self._event_acked = 0  # a cramp id, loaded by start()
+        self._event_cursor = 0
+        self._events_inflight: OrderedDict[int, bool] = OrderedDict()  # cramp id -> done
+        self._night_params = nights.NightParams.from_config(config)
+        self._summary_night = None
+        self._summary_due = True
         self.acked_ms = 0
         self._persisted_ms = 0
         self._last_persist = 0.0
@@ -136,6 +166,11 @@ class Relay:
                 )
         self.acked_ms = self._persisted_ms = self._cursor = wm
         self._last_persist = self._mono()
+        events = self.store.outbox_watermark(self.node, EVENT_STREAM)
+        if events is None:  # first start: the cramps already stored are history, not news
+            events = self.store.max_cramp_id(self.node)
+            self.store.set_outbox_watermark(self.node, events, EVENT_STREAM)
+        self._event_acked = self._event_cursor = events
         self.client.loop_start()  # connects (build_client set host and port), retrying
         self._thread = threading.Thread(target=self._outbox_loop, name="relay-outbox", daemon=True)
         self._thread.start()
@@ -264,6 +299,8 @@ class Relay:
                     self._pump_retained()
                     self._pump_readings()
                     self._pump_cramps()
+                    self._pump_cramp_events()
+                    self._pump_cramp_summary()
                 self._persist(force=False)
             except Exception as exc:  # disk full, a lock held too long: retry, never give up
                 if not failing:
@@ -300,6 +337,8 @@ class Relay:
         self._cramps_inflight.clear()
         self._cursor = self.acked_ms
         self._state_ts = None
+        self._events_inflight.clear()
+        self._event_cursor = self._event_acked
 
     def _pump_retained(self) -> None:
         with self._retained_lock:
@@ -337,6 +376,10 @@ class Relay:
                     break
                 self._inflight.popitem(last=False)
                 self.acked_ms = max(self.acked_ms, ts)
+        elif entry[0] == "event":
+            if entry[1] in self._events_inflight:
+                self._events_inflight[entry[1]] = True
+            self._advance_events()
         else:
             cramp_id, updated_ms = entry[1]
             self._cramps_inflight.discard((cramp_id, updated_ms))
@@ -363,12 +406,72 @@ class Relay:
         if len(self._cramps_inflight) >= WINDOW:
             return
         for cramp in self.store.unpublished_cramps(self.node, limit=WINDOW):
+            self._summary_due = True  # a cramp changed: the count and the last one may too
             key = (cramp.id, cramp.updated_ms)
             if key in self._cramps_inflight:
                 continue
             info = self._publish(self.topics.cramp, cramp_payload(cramp), qos=1)
             self._mids[info.mid] = ("cramp", key)
             self._cramps_inflight.add(key)
+
+    def _pump_cramp_events(self) -> None:
+        """Fire one event per new cramp, in id order (see "Cramp events" above)."""
+        room = WINDOW - len(self._events_inflight)
+        if room <= 0:
+            return
+        for cramp in self.store.cramps_after_id(self.node, self._event_cursor, room):
+            self._event_cursor = cramp.id
+            if cramp.deleted or cramp.source in NO_EVENT_SOURCES:
+                self._events_inflight[cramp.id] = True  # nothing to announce
+                continue
+            info = self._publish(self.topics.cramp_event, cramp_event_payload(cramp), qos=1)
+            self._mids[info.mid] = ("event", cramp.id)
+            self._events_inflight[cramp.id] = False
+        self._advance_events()
+
+    def _advance_events(self) -> None:
+        """Save the highest cramp id up to which every event is acknowledged (or skipped)."""
+        acked, done = self._event_acked, []
+        for cramp_id, finished in self._events_inflight.items():
+            if not finished:
+                break
+            acked, done = cramp_id, [*done, cramp_id]
+        if not done:
+            return
+        self.store.set_outbox_watermark(self.node, acked, EVENT_STREAM)
+        for cramp_id in done:
+            del self._events_inflight[cramp_id]
+        self._event_acked = acked
+
+    def _pump_cramp_summary(self) -> None:
+        """Retained ``cramps/tonight`` and ``cramps/last``: after a cramp changed, and when
+        a new night starts (the count goes back to 0)."""
+        p = self._night_params
+        now = self._clock.now_ms()
+        night = nights.night_of(now, p) or nights.local_date(now, p) - timedelta(days=1)
+        if night != self._summary_night:
+            self._summary_due = True
+        if not self._summary_due:
+            return
+        self._summary_due = False  # before reading: a change from now on marks it due again
+        start, end = nights.night_window(night, p)
+        count = len(self.store.cramps(self.node, start, end))
+        newest = self.store.cramps(self.node, newest_first=True, limit=1)
+        self._summary_night = night
+        self._set_retained_changed(
+            self.topics.cramps_tonight, cramps_tonight_payload(night.isoformat(), count)
+        )
+        last = last_cramp_payload(newest[0] if newest else None)
+        with self._retained_lock:
+            known = self.topics.last_cramp in self._retained
+        if last or known:  # never an empty "last cramp" on a fresh install (HA would warn)
+            self._set_retained_changed(self.topics.last_cramp, last)
+
+    def _set_retained_changed(self, topic: str, payload: bytes) -> None:
+        with self._retained_lock:
+            same = self._retained.get(topic) == payload
+        if not same:
+            self.set_retained(topic, payload)
 
     def watermark_due(self) -> int | None:
         """The acknowledged watermark when it is time to save it, for the daemon to write

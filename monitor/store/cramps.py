@@ -201,6 +201,20 @@ class Cramps(Summaries, Nodes):
         )
         return [_cramp(r) for r in rows]
 
+    def cramps_after_id(self, node: str, after_id: int, limit: int = 100) -> list[Cramp]:
+        """Cramps of one node (deleted ones too) with an id above after_id, lowest id first:
+        the relay's cramp-event outbox (ids only grow: cramps are never removed)."""
+        rows = self._all(
+            f"SELECT {_CRAMP_COLUMNS} FROM cramps WHERE node = ? AND id > ? ORDER BY id LIMIT ?",
+            (node, after_id, limit),
+        )
+        return [_cramp(r) for r in rows]
+
+    def max_cramp_id(self, node: str) -> int:
+        """The highest cramp id of one node (deleted ones too), 0 when it has none."""
+        row = self._one("SELECT max(id) FROM cramps WHERE node = ?", (node,))
+        return row[0] or 0
+
     def mark_cramp_published(self, cramp_id: int, updated_ms: int) -> bool:
         """Acknowledge one published state; a later edit keeps the row in the outbox."""
         with self.transaction():

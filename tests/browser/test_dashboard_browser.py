@@ -5,7 +5,6 @@ Screenshots land in test-artifacts/ (git-ignored) for a human to look at.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,46 +16,8 @@ from tests.web_fixtures import CRAMP_MS, NODE, NOON_MS, fill
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 WAIT_MS = 20_000  # a generous deadline for events, not a timing assertion
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("chromium is not installed: run the README's test command (scripts/test)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def serve(app_factory):
-    from web.server import ServerThread
-
-    servers = []
-
-    def start(sections=None, clock=None):
-        server = ServerThread(app_factory(sections, clock=clock)).start()
-        servers.append(server)
-        return server.url
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from monitor.vocabulary import LEGS, REMEDIES
 from web import forms
-from web.views.common import data, page_arg, room, write_required
+from web.views.common import data, page_arg, room, safe_next, write_required
 
 bp = Blueprint("cramps", __name__)
 
@@ -37,14 +37,26 @@ def existing_cramp(view):
     return looked_up
 
 
+MIN_TO_COMPARE = 5  # fewer timed cramps than this with a remedy: its median means little
+
+
 def remedy_table(cramps) -> list[dict]:
-    """Which remedies brought relief fastest (median minutes), best first."""
+    """Which remedies brought relief fastest (median minutes), best first; a remedy with
+    fewer than MIN_TO_COMPARE timed cramps is listed after them, unranked ("too few")."""
     by: dict[str, list[float]] = {}
     for c in cramps:
         if c.remedy and c.relief_min is not None:
             by.setdefault(c.remedy, []).append(c.relief_min)
-    rows = [{"remedy": r, "count": len(v), "median": statistics.median(v)} for r, v in by.items()]
-    return sorted(rows, key=lambda row: (row["median"], -row["count"]))
+    rows = [
+        {
+            "remedy": r,
+            "count": len(v),
+            "median": statistics.median(v),
+            "comparable": len(v) >= MIN_TO_COMPARE,
+        }
+        for r, v in by.items()
+    ]
+    return sorted(rows, key=lambda row: (not row["comparable"], row["median"], -row["count"]))
 
 
 def _id_arg(name: str) -> int | None:
@@ -77,6 +89,7 @@ def index():
         more=len(rows) > CRAMPS_PER_PAGE,
         page_no=page,
         remedies=remedy_table(store.cramps(node)),
+        min_to_compare=MIN_TO_COMPARE,
         deleted=deleted_cramp,
         saved=_id_arg("saved"),
         page="cramps",
@@ -89,7 +102,9 @@ def log():
     d = data()
     now = d.now_ms()
     cramp, _ = d.writer().add_cramp(room(), now, source="web", now_ms=now)
-    return redirect(url_for("cramps.edit", cramp_id=cramp.id, new=1, room=room()))
+    back = safe_next("/")  # where Skip goes; the Now page (the default) needs no parameter
+    extra = {} if back == "/" else {"next": back}
+    return redirect(url_for("cramps.edit", cramp_id=cramp.id, new=1, room=room(), **extra))
 
 
 @bp.route("/cramps/<int:cramp_id>/edit", methods=["GET", "POST"])
@@ -119,6 +134,7 @@ def edit(cramp):
             error=error,
             legs=LEGS,
             remedies=REMEDIES,
+            back=safe_next("/" if request.args.get("new") == "1" else "/cramps"),
             form=request.form if error else None,
             page="cramps",
         ),

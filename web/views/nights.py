@@ -16,7 +16,7 @@ NIGHTS_PER_PAGE = 14
 FIRST_NIGHT, LAST_NIGHT = date(1970, 1, 2), date(2199, 12, 30)
 
 
-def night_chart(node: str, night: date, *, width: int = 420):
+def night_chart(node: str, night: date):
     d = data()
     store = d.reader()
     start, end = nights_mod.night_window(night, d.params)
@@ -28,16 +28,39 @@ def night_chart(node: str, night: date, *, width: int = 420):
     def label(ms: int) -> str:
         return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(tz).strftime("%H:%M")
 
+    threshold = config().analysis.cold_below_c
     svg = charts.time_chart(
         points,
         x_range=(start, end),
         label_fn=label,
-        threshold=config().analysis.cold_below_c,
+        threshold=threshold,
         marks=[c.ts_ms for c in cramps],
-        width=width,
-        title=f"Temperature, night of {night.isoformat()}",
+        title=f"Temperature, night of {night.strftime('%a %d %b')}",
+        description=night_words(readings, cramps, threshold, label),
     )
     return svg, cramps, readings
+
+
+def night_words(readings, cramps, threshold: float, label) -> str:
+    """The chart in words, for screen readers: the minimum, when it was cold, the cramps."""
+    if not readings:
+        words = ["No readings."]
+    else:
+        low = min(readings, key=lambda r: r.temperature_c)
+        words = [f"Lowest {low.temperature_c:.1f} °C at {label(low.ts_ms)}."]
+        spans = charts.cold_spans([(r.ts_ms, r.temperature_c) for r in readings], threshold)
+        if not spans:
+            words.append(f"Never below {threshold:g} °C.")
+        else:
+            shown = [f"{label(a)} to {label(b)}" for a, b in spans[:3]]
+            more = f" and {len(spans) - 3} more times" if len(spans) > 3 else ""
+            words.append(f"Below {threshold:g} °C from {', '.join(shown)}{more}.")
+    if cramps:
+        times = ", ".join(label(c.ts_ms) for c in cramps)
+        words.append(f"{len(cramps)} cramp{'s' if len(cramps) > 1 else ''}, at {times}.")
+    else:
+        words.append("No cramps.")
+    return " ".join(words)
 
 
 @bp.get("/nights")

@@ -22,8 +22,12 @@ def now_context(node: str) -> dict:
         trend = hour[-1].temperature_c - hour[0].temperature_c
     night = d.tonight_or_last(now)
     svg, cramps, _ = night_chart(node, night)
+    health = cur.health or {}
+    # The health row is written every few minutes; the newest reading is newer good news.
+    last_good = max(filter(None, (health.get("last_good_ms"), cur.ts_ms)), default=None)
     return {
         "cur": cur,
+        "last_good_ms": last_good,
         "spark": charts.sparkline([(r.ts_ms, r.temperature_c) for r in hour]),
         "trend": trend,
         "night_date": night,

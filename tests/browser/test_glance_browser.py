@@ -1,0 +1,334 @@
+"""The 3 am glance in real Chromium at phone (390 px) and desktop (1280 px) width, by day
+and by night: axe-core finds no violation by day, night mode keeps every key text at 3:1 or
+more with the temperature the brightest and largest, the live update leaves focus and the
+alert alone, and chart text is 12 px or more.
+
+axe-core (MPL-2.0) is not in the repository: ./scripts/test fetches it from npm into
+~/.cache/bedside-test (``$BEDSIDE_TEST_CACHE``).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import pytest
+
+from monitor.clock import FakeClock
+from monitor.store import Reading, Store
+from tests.browser.test_dashboard_browser import WAIT_MS, shot
+from tests.web_fixtures import CRAMP_MS, NODE, NOON_MS
+
+pytestmark = pytest.mark.browser
+
+CACHE = Path(os.environ.get("BEDSIDE_TEST_CACHE") or Path.home() / ".cache" / "bedside-test")
+AXE = CACHE / "axe.min.js"
+WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
+PAGES = [
+    "/",
+    "/nights",
+    "/nights/2026-06-02",
+    "/cramps",
+    "/cramps/1/edit",
+    "/evidence",
+    "/export",
+    "/login",
+]
+MIN = 60_000
+
+# Relative luminance and contrast (WCAG 2), and the effective background of an element.
+CONTRAST_JS = """
+(selectors) => {
+  function rgb(text) { return text.match(/[\\d.]+/g).map(Number); }
+  function lum(c) {
+    const [r, g, b] = c.slice(0, 3).map(v => {
+      v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  }
+  function background(el) {
+    for (let e = el; e; e = e.parentElement) {
+      if (e instanceof SVGElement && e.tagName !== 'svg') continue;
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c.length < 4 || c[3] > 0) return c;
+    }
+    return [0, 0, 0];
+  }
+  const out = [];
+  for (const sel of selectors) {
+    for (const el of document.querySelectorAll(sel)) {
+      if (!el.getClientRects().length) continue;
+      const style = getComputedStyle(el);
+      const fg = rgb(el instanceof SVGElement ? style.fill : style.color);
+      const bg = background(el);
+      const l1 = lum(fg), l2 = lum(bg);
+      out.push({
+        sel, text: el.textContent.trim().slice(0, 40), lum: l1,
+        contrast: (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05),
+        size: parseFloat(style.fontSize) * (el.getScreenCTM ? el.getScreenCTM().a : 1),
+      });
+    }
+  }
+  return out;
+}
+"""
+
+# Mean luminance (0-255) of a screenshot, computed by the browser itself from the PNG.
+MEAN_LUMINANCE_JS = """
+async (src) => {
+  const img = new Image();
+  img.src = src;
+  await img.decode();
+  const canvas = document.createElement('canvas');
+  canvas.width = img.width; canvas.height = img.height;
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(img, 0, 0);
+  const d = ctx.getImageData(0, 0, img.width, img.height).data;
+  let sum = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    sum += 0.2126 * d[i] + 0.7152 * d[i + 1] + 0.0722 * d[i + 2];
+  }
+  return sum / (d.length / 4);
+}
+"""
+
+
+@pytest.fixture
+def context_for(browser):
+    contexts = []
+
+    def make(width: str, mode: str):
+        w, h = WIDTHS[width]
+        # bypass_csp: axe is injected as a script of the test's own (the app's CSP is
+        # tested elsewhere and would refuse it)
+        ctx = browser.new_context(
+            viewport={"width": w, "height": h}, device_scale_factor=1, bypass_csp=True
+        )
+        ctx.add_cookies([{"name": "bedside_mode", "value": mode, "url": "http://127.0.0.1"}])
+        contexts.append(ctx)
+        page = ctx.new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.errors = errors
+        return page
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+@pytest.fixture
+def glance_db(filled):
+    """The filled store plus what a bad night shows: a cold alert, sensor health, two cramps
+    minutes apart (one mark with a count) and a remedy."""
+    with Store.open(filled) as s:
+        s.start_episode(NODE, "cold", NOON_MS - 20 * MIN, 16.5)
+        s.set_sensor_health(
+            NODE,
+            status="ok",
+            consecutive_failures=0,
+            failure_rate=0.0,
+            last_good_ms=NOON_MS - 5 * MIN,
+            last_error=None,
+            updated_ms=NOON_MS - 5 * MIN,
+        )
+        s.add_cramp(
+            NODE,
+            CRAMP_MS + 3 * MIN,
+            source="web",
+            now_ms=NOON_MS,
+            remedy="stretch",
+            relief_min=3,
+            severity=2,
+        )
+    return filled
+
+
+def run_axe(page) -> list[dict]:
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        """async () => (await axe.run(document)).violations.map(v => ({
+            id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)
+        }))"""
+    )
+
+
+@pytest.fixture(scope="module")
+def axe_available():
+    if not AXE.exists():
+        pytest.skip(f"axe-core is not at {AXE}: ./scripts/test fetches it with npm")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_axe_finds_no_violation_by_day(serve, context_for, glance_db, axe_available, width):
+    url = serve()
+    page = context_for(width, "day")
+    for path in PAGES:
+        page.goto(url + path)
+        assert page.locator("body").get_attribute("class") == "day"
+        assert run_axe(page) == [], path
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_night_mode_steps_down_from_the_temperature_and_keeps_3_to_1(
+    serve,
+    context_for,
+    glance_db,
+    width,
+):
+    url = serve(clock=FakeClock(NOON_MS))
+    page = context_for(width, "night")
+    page.goto(url + "/")
+    assert page.locator("body").get_attribute("class") == "night"
+    key = [
+        "#temp",
+        ".humid",
+        ".reading .meta",
+        ".banner p",
+        "#log-cramp",
+        ".log-cramp .hint",
+        ".health p",
+        ".night-chart h2",
+        ".night-chart h2 small",
+        ".legend",
+        ".tabs a",
+        "svg.chart text:not(.cramp-count)",  # the count sits on its own marker
+    ]
+    found = page.evaluate(CONTRAST_JS, key)
+    assert {f["sel"] for f in found} == set(key)
+    low = [(f["sel"], f["text"], round(f["contrast"], 2)) for f in found if f["contrast"] < 3]
+    assert low == []
+    temp = next(f for f in found if f["sel"] == "#temp")
+    others = [f for f in found if f["sel"] != "#temp"]
+    assert all(temp["lum"] > f["lum"] for f in others), "the temperature is the brightest text"
+    assert all(temp["size"] > f["size"] for f in others), "and the largest"
+    shot(page, f"night-now-{width}")
+    src = "data:image/png;base64," + base64.b64encode(page.screenshot(full_page=True)).decode()
+    assert page.evaluate(MEAN_LUMINANCE_JS, src) <= 12  # dim: 4-11 of 255 before #16
+    assert page.errors == []
+
+
+def test_night_form_controls_stay_dark(serve, context_for, glance_db):
+    url = serve(clock=FakeClock(NOON_MS))
+    page = context_for("phone", "night")
+    page.goto(url + "/cramps/1/edit")
+    assert page.evaluate("getComputedStyle(document.documentElement).colorScheme") != "light"
+    assert page.evaluate("getComputedStyle(document.body).colorScheme") == "dark"
+    colours = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea, button')]
+            .filter(e => e.type !== 'hidden')
+            .map(e => getComputedStyle(e).backgroundColor)"""
+    )
+    assert colours and all(
+        c in ("rgb(13, 5, 3)", "rgb(58, 19, 12)", "rgba(0, 0, 0, 0)") for c in colours
+    ), colours
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('input[type=radio]')).appearance")
+        == "none"
+    )
+    shot(page, "night-cramp-form")
+    src = "data:image/png;base64," + base64.b64encode(page.screenshot(full_page=True)).decode()
+    assert page.evaluate(MEAN_LUMINANCE_JS, src) <= 12
+    assert page.errors == []
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_chart_text_is_12_px_or_more(serve, context_for, glance_db, width):
+    url = serve()
+    page = context_for(width, "day")
+    for path in ("/", "/nights/2026-06-02", "/evidence"):
+        page.goto(url + path)
+        sizes = page.evaluate(
+            """() => [...document.querySelectorAll('svg.chart text')].map(t =>
+                parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a)"""
+        )
+        assert sizes and min(sizes) >= 12, (path, min(sizes))
+
+
+def boxes_overlap(a, b) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+def test_threshold_label_is_clear_of_data_and_cramp_times_are_text(serve, context_for, glance_db):
+    url = serve()
+    page = context_for("phone", "day")
+    page.goto(url + "/nights/2026-06-02")
+    label = page.locator("svg.chart .threshold-label").bounding_box()
+    for sel in ("svg.chart .cramp-mark", "svg.chart polyline.line", "svg.chart .cold-span"):
+        for i in range(page.locator(sel).count()):
+            assert not boxes_overlap(label, page.locator(sel).nth(i).bounding_box()), sel
+    assert page.locator("svg.chart .cramp-mark").count() == 1  # 03:00 and 03:03 together
+    assert page.locator("svg.chart .cramp-count").text_content() == "2"
+    assert page.locator("svg.chart .cramp-label").all_text_contents() == ["03:00"]
+    name = page.locator("svg.chart").get_attribute("aria-label")
+    assert "2 cramps, at 03:00, 03:03." in name
+
+
+def test_a_new_reading_changes_text_only_focus_and_alert_stay(
+    serve, context_for, glance_db, web_clock
+):
+    from playwright.sync_api import expect
+
+    url = serve()
+    page = context_for("phone", "day")
+    page.goto(url + "/")
+    page.focus("#log-cramp")
+    page.evaluate(
+        """() => {
+            window.kept = {
+                button: document.getElementById('log-cramp'),
+                alert: document.querySelector('[role=alert]'),
+                chart: document.querySelector('.night-chart'),
+            };
+            window.alertsInserted = 0;
+            new MutationObserver(records => records.forEach(r => r.addedNodes.forEach(n => {
+                const alert = '[role=alert]';
+                if (n.nodeType === 1 && (n.matches(alert) || n.querySelector(alert)))
+                    window.alertsInserted++;
+            }))).observe(document.getElementById('live'), {childList: true, subtree: true});
+        }"""
+    )
+    now = web_clock.now_ms()
+    web_clock.advance(30)
+    with Store.open(glance_db) as s:
+        s.add_reading(NODE, Reading(now + 30_000, 16.2, 47.0))
+    expect(page.locator("#temp")).to_have_text("16.2", timeout=WAIT_MS)
+    assert page.locator("#humid").inner_text() == "47"
+    assert page.evaluate("document.activeElement.id") == "log-cramp"
+    assert page.evaluate(
+        """() => window.kept.button === document.getElementById('log-cramp')
+              && window.kept.alert === document.querySelector('[role=alert]')
+              && window.kept.chart === document.querySelector('.night-chart')"""
+    )
+    assert page.evaluate("window.alertsInserted") == 0
+    # The alert ends: its banner goes, the button still has focus.
+    with Store.open(glance_db) as s:
+        episode = s.episodes(NODE, None, None)[-1]
+        s.update_episode(episode.id, end_ms=now + 40_000)
+    web_clock.advance(10)
+    expect(page.locator("[role=alert]")).to_have_count(0, timeout=WAIT_MS)
+    assert page.evaluate("document.activeElement.id") == "log-cramp"
+    assert page.errors == []
+
+
+def test_skip_returns_to_the_now_page(serve, context_for, glance_db):
+    url = serve()
+    page = context_for("phone", "day")
+    page.goto(url + "/")
+    page.click("#log-cramp")
+    page.wait_for_url("**/cramps/*/edit*")
+    page.click("#skip")
+    page.wait_for_url(url + "/")
+    assert page.locator("#log-cramp").count() == 1
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == "#main"
