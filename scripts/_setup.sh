@@ -78,15 +78,3 @@ ensure_ha_schemas() {  # Home Assistant in its own venv (it pins many packages o
   touch "$stamp"
 }
 
-ensure_axe() {  # axe-core (MPL-2.0) for the accessibility checks, from the npm registry
-  local target="$TEST_CACHE/axe.min.js"
-  [ -s "$target" ] && return 0
-  command -v npm >/dev/null 2>&1 || apt_install npm
-  echo "==> fetching axe-core 4 into $TEST_CACHE"
-  local tmp
-  tmp="$(mktemp -d)"
-  (cd "$tmp" && npm pack --silent "axe-core@4" >/dev/null && tar -xzf axe-core-*.tgz package/axe.min.js)
-  mkdir -p "$TEST_CACHE"
-  mv "$tmp/package/axe.min.js" "$target"
-  rm -rf "$tmp"
-}

@@ -3,14 +3,14 @@ and by night: axe-core finds no violation by day, night mode keeps every key tex
 more with the temperature the brightest and largest, the live update leaves focus and the
 alert alone, and chart text is 12 px or more.
 
-axe-core (MPL-2.0) is not in the repository: ./scripts/test fetches it from npm into
-~/.cache/bedside-test (``$BEDSIDE_TEST_CACHE``).
+axe-core (MPL-2.0) is not in the repository: it comes with the `axe-playwright-python`
+package of the test extra, which ships axe.min.js (only that file is used).
 """
 
 from __future__ import annotations
 
 import base64
-import os
+import importlib.resources
 from pathlib import Path
 
 import pytest
@@ -22,8 +22,7 @@ from tests.web_fixtures import CRAMP_MS, NODE, NOON_MS
 
 pytestmark = pytest.mark.browser
 
-CACHE = Path(os.environ.get("BEDSIDE_TEST_CACHE") or Path.home() / ".cache" / "bedside-test")
-AXE = CACHE / "axe.min.js"
+AXE = Path(str(importlib.resources.files("axe_playwright_python") / "axe.min.js"))
 WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
 PAGES = [
     "/",
@@ -157,8 +156,7 @@ def run_axe(page) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def axe_available():
-    if not AXE.exists():
-        pytest.skip(f"axe-core is not at {AXE}: ./scripts/test fetches it with npm")
+    assert AXE.exists(), f"axe-core is not at {AXE}: reinstall the test extra"
 
 
 @pytest.mark.parametrize("width", WIDTHS)
