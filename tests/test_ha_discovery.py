@@ -92,11 +92,12 @@ def test_every_discovery_config_passes_home_assistants_schemas(ha_check):
         "binary_sensor",
         "device_automation",
         "event",
-        "sensor",  # temperature
-        "sensor",  # humidity
-        "sensor",  # cramps tonight
-        "sensor",  # last cramp
-        "sensor",  # the warm-night trial's arm tonight
+        # cramps tonight, humidity, last cramp, temperature, the trial's arm tonight
+        "sensor",
+        "sensor",
+        "sensor",
+        "sensor",
+        "sensor",
     ]
 
 
