@@ -348,6 +348,8 @@ def band_chart(
     bw = pw / len(bands)
     # Labels that would overlap at 13 px are written for every second (third...) band only.
     every = max(1, math.ceil(_label_width(max((b[0] for b in bands), key=len)) / bw))
+    # The counts are shorter than the labels: every band shows its n where they fit.
+    every_n = max(1, math.ceil(_label_width(f"n={max(b[2] for b in bands)}") / bw))
     words = "; ".join(
         f"{label}: {'no nights' if rate is None else f'{rate:.0%} of {n} nights'}"
         for label, rate, n in bands
@@ -374,16 +376,16 @@ def band_chart(
                 f'y="{_fmt(top + ph - h)}" width="{_fmt(bw * 0.7)}" height="{_fmt(h)}">'
                 f"<title>{escape(label)}: {rate:.0%} of {n} nights{note}</title></rect>"
             )
-        if i % every:
-            continue
         cx = _fmt(x + bw / 2)
-        parts.append(
-            f'<text class="axis" x="{cx}" y="{height - 26}" text-anchor="middle">'
-            f"{escape(label)}</text>"
-        )
-        parts.append(
-            f'<text class="axis" x="{cx}" y="{height - 8}" text-anchor="middle">n={n}</text>'
-        )
+        if i % every == 0:
+            parts.append(
+                f'<text class="axis" x="{cx}" y="{height - 26}" text-anchor="middle">'
+                f"{escape(label)}</text>"
+            )
+        if i % every_n == 0:
+            parts.append(
+                f'<text class="axis" x="{cx}" y="{height - 8}" text-anchor="middle">n={n}</text>'
+            )
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -395,7 +397,7 @@ def within_month_chart(
     points: Sequence[tuple[date, float, float, bool]],
     *,
     summary: str = "",
-    width: int = 420,
+    width: int = CHART_W,
     height: int = 200,
 ) -> Markup:
     """Each night's minimum minus its month's average, in date order; cramp nights marked.

@@ -6,13 +6,11 @@ from __future__ import annotations
 import pytest
 
 from monitor.clock import FakeClock
-from tests.browser import test_dashboard_browser as dashboard
 from tests.browser.test_dashboard_browser import WAIT_MS, no_horizontal_overflow, shot
 from tests.trial_support import FIRST, local_ms
 
 pytestmark = pytest.mark.browser
-# The dashboard tests' fixtures: a headless Chromium, a served app, a phone-sized page.
-browser, serve, page = dashboard.browser, dashboard.serve, dashboard.page
+# `browser`, `serve` and `page` (phone-sized) come from tests/browser/conftest.py.
 
 
 def test_plan_and_start_a_trial_on_a_phone(serve, page, filled):
