@@ -201,6 +201,8 @@ class WebConfig:
     allow_anonymous_writes: bool = _opt(False)
     secret_key: str | None = _opt(None)
     threads: int = _opt(4, _positive)
+    allowed_hosts: list[str] = _opt_factory(list)
+    behind_proxy: bool = _opt(False)
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,16 @@ def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None
         "charts": ChartCache(),  # evidence chart inputs, per app (and so per database)
     }
 
+    if config.web.behind_proxy:
+        # A reverse proxy (Caddy, nginx) on this machine terminates TLS: trust its
+        # X-Forwarded-For/-Proto/-Host (one hop), and send the session cookie only
+        # over HTTPS.  See docs/security.md.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        app.config["SESSION_COOKIE_SECURE"] = True
     filters.register(app, config)
-    security.register(app, config)
+    security.register(app, config, clock)
     app.context_processor(common.page_context)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
@@ -70,8 +78,14 @@ def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None
             response.status_code = exc.code or 500
             if exc.code == 405 and exc.valid_methods:
                 response.headers["Allow"] = ", ".join(exc.valid_methods)
-            return response
-        return render_template("error.html", code=exc.code, message=exc.description), exc.code
+        else:
+            response = app.make_response(
+                (render_template("error.html", code=exc.code, message=exc.description), exc.code)
+            )
+        for name, value in exc.get_headers():
+            if name in ("Retry-After", "WWW-Authenticate"):
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
