@@ -132,7 +132,11 @@ def spec() -> dict:
                     "parameters": _params("id"),
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": {"type": "object"}}},
+                        "content": {
+                            "application/json": {
+                                "schema": {"type": "object", "additionalProperties": False}
+                            }
+                        },
                     },
                     "responses": {
                         "200": _json(cramp),

@@ -66,7 +66,10 @@ def json_body(required: bool = True) -> object:
         return {}
     if not request.is_json:
         abort(415, "send the body as application/json")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # '[' * 1000: the parser gives up before the size limit does
+        abort(400, "the body is nested too deeply to be a cramp")
     if body is None:
         abort(400, "the body is not valid JSON")
     return body
@@ -230,8 +233,9 @@ def delete_cramp(cramp_id: int):
 @bp.post("/api/cramps/<int:cramp_id>/restore")
 @write_required(api=True)
 def restore_cramp(cramp_id: int):
-    if not isinstance(json_body(), dict):
-        abort(400, "the body must be a JSON object (an empty one will do)")
+    body = json_body()
+    if not isinstance(body, dict) or body:
+        abort(400, "the body must be an empty JSON object ({}): a restore takes no fields")
     _existing(cramp_id)
     cramp = data().writer().restore_cramp(cramp_id, now_ms=data().now_ms())
     return jsonify({"cramp": cramp_json(cramp)})
