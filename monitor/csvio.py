@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -26,6 +27,20 @@ READINGS_HEADER = ["timestamp", "temperature_c", "humidity_pct"]
 CRAMPS_HEADER = ["timestamp", "leg", "severity", "note"]
 CRAMPS_OPTIONAL = ["remedy", "relief_min"]
 MAX_ERRORS_SHOWN = 10
+
+# A text cell a spreadsheet would run as a formula (=, +, -, @, and tab or CR before them,
+# per OWASP's "CSV injection"), also behind quotes we added: exported with one more
+# leading apostrophe, which the import takes off again, so text round-trips exactly.
+# Only text cells (the note): numbers such as -3.5 °C stay numbers.
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+
+
+def neutralise(text: str) -> str:
+    return "'" + text if _FORMULA.match(text) else text
+
+
+def unneutralise(text: str) -> str:
+    return text[1:] if text.startswith("'") and _FORMULA.match(text, 1) else text
 
 
 class CsvError(Exception):
@@ -261,7 +276,7 @@ def parse_cramps(stream: TextIO, node: str, name: str = "cramps.csv") -> dict[st
             if sev and not sev.isdigit():
                 raise ValueError(f"severity {sev!r} must be a whole number from 1 to 5")
             fields["severity"] = int(sev) if sev else None
-            fields["note"] = rec["note"].strip() or None
+            fields["note"] = unneutralise(rec["note"].strip()) or None
             fields["remedy"] = rec.get("remedy", "").strip().lower() or None
             fields["relief_min"] = _float(rec.get("relief_min", ""), "relief_min", (0, 1440), False)
             validate_cramp_fields(fields)
@@ -349,7 +364,7 @@ def export_cramps(
             iso_utc(c.ts_ms),
             c.leg or "",
             "" if c.severity is None else c.severity,
-            c.note or "",
+            neutralise(c.note or ""),
             c.remedy or "",
             _fmt(c.relief_min),
         ]

@@ -93,3 +93,31 @@ def test_export_into_a_closed_pipe_is_not_a_traceback(make_config):
     assert result.stdout == "timestamp,temperature_c,humidity_pct\n"
     assert "Traceback" not in result.stderr
     assert result.returncode == 0
+
+
+@pytest.mark.parametrize(
+    "note",
+    ['=HYPERLINK("http://evil.example","x")', "+1+2", "-2+3", "@SUM(A1)", "'=already", "'plain"],
+)
+def test_export_neutralises_formulas_in_notes_and_import_takes_it_back(store, note):
+    store.add_cramp("n", 1_790_000_000_000, source="cli", now_ms=1, note=note)
+    out = io.StringIO()
+    export_cramps(store, out, ["n"])
+    cell = out.getvalue().splitlines()[1].split(",", 3)[3]
+    assert not cell.lstrip('"').startswith(("=", "+", "-", "@"))
+    store.delete_cramp(1, now_ms=2)
+    fresh = Store.open(store.path.with_name("copy.db"))
+    import_cramps(fresh, io.StringIO(out.getvalue()), "n", 3)
+    assert [c.note for c in fresh.cramps("n")] == [note]
+    fresh.close()
+
+
+def test_export_keeps_negative_temperatures_numeric_and_round_trips(store, tmp_path):
+    store.add_readings("n", [Reading(1_790_000_000_000, -3.5, 40.0)])
+    out = io.StringIO()
+    export_readings(store, out, ["n"])
+    assert "-3.5" in out.getvalue() and "'-3.5" not in out.getvalue()
+    fresh = Store.open(tmp_path / "copy.db")
+    import_readings(fresh, io.StringIO(out.getvalue()), "n", "r.csv")
+    assert fresh.readings("n")[0].temperature_c == -3.5
+    fresh.close()
