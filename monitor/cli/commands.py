@@ -7,7 +7,14 @@ import sys
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from monitor.clock import InstantError, SystemClock, check_instant, iso_utc, parse_instant
+from monitor.clock import (
+    InstantError,
+    SystemClock,
+    check_instant,
+    iso_utc,
+    live_problem,
+    parse_instant,
+)
 from monitor.config import EXAMPLE_PATH, Config
 from monitor.csvio import (
     CsvError,
@@ -128,8 +135,9 @@ def cramp_instant(text: str, tz_name: str, now_ms: int) -> int:
 def run_cramp(args, config: Config) -> int:
     now = SystemClock().now_ms()
     ts = now if args.at is None else cramp_instant(args.at, config.node.timezone, now)
-    if ts > now + 60_000:
-        raise UserError(f"--at {args.at} is in the future", EXIT_USAGE)
+    problem = live_problem(ts, now)  # the dashboard's and the API's rule too
+    if problem:
+        raise UserError(f"--at {args.at}: {problem}; nothing was logged", EXIT_USAGE)
     with Store.open(config.storage.database) as store:
         try:
             cramp, created = store.add_cramp(
@@ -155,6 +163,37 @@ def run_cramp(args, config: Config) -> int:
         f"cramp {cramp.id} {what} at {iso_utc(cramp.ts_ms)}"
         f" ({local:%Y-%m-%d %H:%M} {config.node.timezone})"
     )
+    return 0
+
+
+def run_prune_future(args, config: Config) -> int:
+    """`bedside prune-future`: list rows stamped in the future; with --yes remove the readings
+    (after a backup beside the database). Cramps are precious: their time is corrected
+    on the dashboard instead."""
+    from monitor.clock import FUTURE_SLACK_MS
+
+    now = SystemClock().now_ms()
+    after = now + FUTURE_SLACK_MS
+    with Store.open(config.storage.database) as store:
+        rows = store.future_rows(after)
+        if not rows:
+            print(f"nothing in {config.storage.database} is stamped after {iso_utc(after)}")
+            return 0
+        for r in rows:
+            print(
+                f"{r['count']} {r['table']} of {r['node']} stamped {iso_utc(r['first_ms'])}"
+                f" to {iso_utc(r['last_ms'])}"
+            )
+        cramps = [c for c in store.cramps(None, after) if not c.deleted]
+        for c in cramps:
+            print(f"  cramp {c.id} ({c.node}): correct its time on the dashboard (/cramps)")
+        if not args.yes:
+            print("nothing was removed; run again with --yes to remove the readings")
+            return 0
+        path = store.path
+        backup = store.backup(path.with_name(f"{path.name}.pre-prune-{now // 1000}.bak"))
+        removed = store.delete_future_readings(after)
+    print(f"removed {removed} readings stamped after {iso_utc(after)} (backup: {backup})")
     return 0
 
 

@@ -33,6 +33,7 @@ COMMANDS = {
     "demo": "monitor.cli.services:run_demo",
     "recorder": "monitor.cli.services:run_recorder",
     "doctor": "monitor.cli.doctor:run",
+    "prune-future": "monitor.cli.commands:run_prune_future",
 }
 
 
@@ -115,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     doc.add_argument(
         "--skip", action="append", default=[], metavar="CHECK", help="skip a check (repeatable)"
     )
+
+    pf = sub.add_parser("prune-future", help="list (--yes: remove) readings stamped in the future")
+    pf.add_argument("--yes", action="store_true", help="remove them (after a backup)")
     return p
 
 

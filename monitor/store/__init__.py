@@ -17,7 +17,16 @@ all of them together.
 from __future__ import annotations
 
 from monitor.store.cramps import Cramp, Cramps
-from monitor.store.db import StoreError, _migrations, span
+from monitor.store.db import (
+    CorruptDatabase,
+    StoreError,
+    _migrations,
+    corruption_message,
+    is_corruption,
+    is_disk_full,
+    recovery_advice,
+    span,
+)
 from monitor.store.episodes import AlertEpisode, Episodes
 from monitor.store.health import Health
 from monitor.store.origins import Origins
@@ -29,6 +38,7 @@ from monitor.store.summaries import DAY_MS, NightCache, NightTotals
 __all__ = [
     "DAY_MS",
     "AlertEpisode",
+    "CorruptDatabase",
     "Cramp",
     "NightCache",
     "NightTotals",
@@ -38,6 +48,10 @@ __all__ = [
     "StoreError",
     "StoredReport",
     "_migrations",
+    "corruption_message",
+    "is_corruption",
+    "is_disk_full",
+    "recovery_advice",
     "span",
 ]
 

@@ -26,6 +26,61 @@ class StoreError(Exception):
     """The database cannot be opened or written (message is for humans)."""
 
 
+class CorruptDatabase(StoreError):
+    """The database file is damaged (SQLITE_CORRUPT / SQLITE_NOTADB); never written over."""
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """A damaged file (a bad page, garbage where the header should be), not a busy lock."""
+    if isinstance(exc, CorruptDatabase):
+        return True
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return True
+    text = str(exc)
+    return "malformed" in text or "not a database" in text
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (code is not None and code & 0xFF == sqlite3.SQLITE_FULL) or "disk is full" in str(exc)
+
+
+def last_backup_note(path: str | Path) -> Path:
+    """Where `bedside backup` notes its newest copy, beside the database."""
+    path = Path(path)
+    return path.with_name(path.name + ".last-backup")
+
+
+def recovery_advice(path: str | Path) -> str:
+    """What to do about a damaged database: the newest backup, and how to restore it."""
+    path = Path(path)
+    backups = []
+    try:
+        backups.append(last_backup_note(path).read_text(encoding="utf-8").strip())
+    except OSError:
+        pass
+    backups += [str(b) for b in sorted(path.parent.glob(f"{path.name}.pre-v*.bak"))[-1:]]
+    newest = f"the newest backup is {backups[0]}" if backups else "no backup of it is known"
+    return (
+        f"{newest}. Stop bedside (sudo systemctl stop bedside-monitor bedside-web), move"
+        f" {path} aside (never delete it: `sqlite3 {path.name} .recover` can rescue rows),"
+        " copy the backup to its place, start again; then `bedside backup PATH` regularly"
+    )
+
+
+def corruption_message(path: str | Path, exc: BaseException | None = None, tables=()) -> str:
+    where = f" (damaged: {', '.join(tables)})" if tables else ""
+    why = f": {exc}" if exc is not None else ""
+    return f"the database {path} is damaged{where}{why}; nothing was written to it. " + (
+        recovery_advice(path)
+    )
+
+
 def span(from_ms: int | None, to_ms: int | None) -> tuple[int, int]:
     """[from, to) with open ends made explicit, for range queries."""
     return (
@@ -146,6 +201,33 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    def quick_check(self, max_errors: int = 10) -> list[str]:
+        """SQLite's quick_check: [] when the file is sound, else its complaints."""
+        try:
+            rows = self._all(f"PRAGMA quick_check({int(max_errors)})")
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        found = [r[0] for r in rows]
+        return [] if found == ["ok"] else found
+
+    def damaged_tables(self) -> list[str]:
+        """The tables whose rows cannot all be read (a full scan of each, and its indexes)."""
+        try:
+            names = [r[0] for r in self._all("SELECT name FROM sqlite_master WHERE type='table'")]
+        except sqlite3.DatabaseError:
+            return ["sqlite_master (the schema)"]
+        damaged = []
+        for name in names:
+            try:
+                self._all(f'SELECT * FROM "{name}"')
+                for (index,) in self._all(
+                    "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name=?", (name,)
+                ):
+                    self._all(f'SELECT count(*) FROM "{name}" INDEXED BY "{index}"')
+            except sqlite3.DatabaseError:
+                damaged.append(name)
+        return damaged
 
     def __enter__(self) -> Self:
         return self
