@@ -13,6 +13,7 @@ import pytest
 from monitor.cli import doctor
 from monitor.clock import FakeClock
 from monitor.store import Reading, Store
+from tests.support import run_bedside
 
 pytestmark = pytest.mark.faults
 
@@ -66,3 +67,27 @@ def test_doctor_finds_the_damage_names_the_table_and_points_to_the_backup(damage
     assert "backup" in result.fix and "chown" not in result.fix
     db = doctor.check_database(config)
     assert db.status == doctor.FAIL or "chown" not in (db.fix or "")
+
+
+@pytest.mark.parametrize("table", ["readings", "cramps", "page2"])
+def test_cramp_and_monitor_refuse_a_damaged_file_in_words_and_never_write_it(damaged, table):
+    path, config, after = damaged(table)
+    for args in (["cramp", "--leg", "left"], ["monitor"]):
+        r = run_bedside(*args, config=path)
+        assert r.returncode == 1, (args, r.stdout, r.stderr)
+        assert "Traceback" not in r.stderr and "damaged" in r.stderr, r.stderr
+        assert "backup" in r.stderr
+        assert config.storage.database and open(config.storage.database, "rb").read() == after
+
+
+def test_the_dashboard_says_damaged_and_healthz_stops_saying_ok(damaged, app_factory, db_path):
+    _, _, after = damaged("readings")
+    client = app_factory().test_client()
+    health = client.get("/healthz")
+    assert health.status_code == 503 and "damaged" in health.get_json()["error"]
+    for url in ("/", "/api/current", "/api/readings?from=2026-06-01T00:00Z&to=2026-06-03T00:00Z"):
+        r = client.get(url)
+        assert r.status_code in (200, 503), (url, r.status_code)
+    r = client.post("/api/cramps", json={})
+    assert r.status_code == 503 and "damaged" in r.get_json()["error"]
+    assert db_path.read_bytes() == after  # never written over

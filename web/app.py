@@ -7,6 +7,7 @@ per-request store access.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
@@ -14,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from monitor.clock import SystemClock
 from monitor.config import Config
+from monitor.store import StoreError, corruption_message, is_corruption, is_disk_full
 from web import filters, security
 from web.data import DataAccess
 from web.evidence import ChartCache
@@ -87,6 +89,32 @@ def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None
                 response.headers[name] = value
         return response
 
+    @app.errorhandler(sqlite3.DatabaseError)
+    @app.errorhandler(StoreError)
+    def storage_error(exc: Exception):
+        """A full disk (507), a damaged file or a database this process cannot write (503):
+        said in words, with what was not saved."""
+        path = config.storage.database
+        if is_disk_full(exc, path):
+            code, message = 507, "the disk is full; nothing was saved (the cramp was NOT saved)"
+        elif is_corruption(exc):
+            ext_state = app.extensions["bedside"]
+            ext_state["damaged"] = corruption_message(path, exc)
+            code, message = 503, ext_state["damaged"]
+        elif request.method not in ("GET", "HEAD") and _unwritable(exc):
+            code = 503
+            message = (
+                f"the dashboard cannot write to {path} ({exc}); nothing was saved."
+                " Reading works; check that the database's directory belongs to the"
+                " service's group (docs/operations.md)"
+            )
+        else:
+            return unexpected(exc)
+        app.logger.error("%s %s: %s", request.method, request.path, message)
+        if request.path.startswith("/api/") or request.path == "/healthz":
+            return jsonify({"error": message}), code
+        return render_template("error.html", code=code, message=message), code
+
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         app.logger.exception("unexpected error on %s", request.path)
@@ -95,3 +123,8 @@ def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None
         return render_template("error.html", code=500, message="Something went wrong."), 500
 
     return app
+
+
+def _unwritable(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(w in text for w in ("readonly", "read-only", "unable to open", "permission"))

@@ -67,7 +67,7 @@ class DataAccess:
     def writer(self) -> Store:
         with self._writer_lock:
             if self._writer is None:
-                self._writer = Store.open(self.path, busy_timeout_ms=10_000)
+                self._writer = Store.open(self.path, busy_timeout_ms=10_000, verify=True)
             return self._writer
 
     def close_request(self, _exc=None) -> None:

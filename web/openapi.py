@@ -155,7 +155,10 @@ def spec() -> dict:
                 }
             },
             "/healthz": {
-                "get": {"summary": "liveness", "responses": {"200": _json({"type": "object"})}}
+                "get": {
+                    "summary": "liveness: 503 when the database is damaged",
+                    "responses": {"200": _json({"type": "object"}), "503": ERROR},
+                }
             },
             "/api/openapi.json": {
                 "get": {

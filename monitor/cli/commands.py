@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sqlite3
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from monitor.clock import (
@@ -26,7 +29,7 @@ from monitor.csvio import (
     open_text,
 )
 from monitor.errors import EXIT_USAGE, UserError
-from monitor.store import Store
+from monitor.store import Store, StoreError, corruption_message, is_corruption, is_disk_full
 
 
 def _instant(text: str | None, flag: str) -> int | None:
@@ -93,7 +96,9 @@ def run_export(args, config: Config) -> int:
     nodes = None if args.all_nodes else [args.node or config.node.id]
     lo, hi = _instant(args.from_, "--from"), _instant(args.to, "--to")
     export = export_readings if args.kind == "readings" else export_cramps
-    with Store.open(config.storage.database) as store:
+    # Reading only: an existing database is opened read-only (a read-only mount, a backup).
+    exists = Path(config.storage.database).expanduser().exists()
+    with (Store.open_readonly if exists else Store.open)(config.storage.database) as store:
         known = [n["id"] for n in store.nodes()]
         if args.node and args.node not in known:  # a typo would otherwise export nothing
             raise UserError(
@@ -138,7 +143,10 @@ def run_cramp(args, config: Config) -> int:
     problem = live_problem(ts, now)  # the dashboard's and the API's rule too
     if problem:
         raise UserError(f"--at {args.at}: {problem}; nothing was logged", EXIT_USAGE)
-    with Store.open(config.storage.database) as store:
+    with (
+        _saving("the cramp", config.storage.database),
+        Store.open(config.storage.database, verify=True) as store,
+    ):
         try:
             cramp, created = store.add_cramp(
                 config.node.id,
@@ -164,6 +172,22 @@ def run_cramp(args, config: Config) -> int:
         f" ({local:%Y-%m-%d %H:%M} {config.node.timezone})"
     )
     return 0
+
+
+@contextlib.contextmanager
+def _saving(what: str, database: str):
+    """A write that fails says what was not saved, in words (never a traceback)."""
+    try:
+        yield
+    except (sqlite3.DatabaseError, StoreError) as exc:
+        if is_disk_full(exc, database):
+            raise UserError(
+                f"the disk is full; {what} was NOT saved (free some space on the disk"
+                f" holding {database}, then try again)"
+            ) from None
+        if is_corruption(exc) and not isinstance(exc, StoreError):
+            raise UserError(f"{what} was NOT saved: {corruption_message(database, exc)}") from None
+        raise UserError(f"{what} was NOT saved: {exc}") from None
 
 
 def run_prune_future(args, config: Config) -> int:

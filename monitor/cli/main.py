@@ -12,6 +12,7 @@ import argparse
 import importlib
 import logging
 import os
+import sqlite3
 import sys
 
 from monitor import __version__
@@ -166,3 +167,16 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         print(f"bedside {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAIL
+    except sqlite3.DatabaseError as exc:  # a full disk, a damaged file: words, no traceback
+        print(f"bedside {args.command}: {_database_error(exc, config)}", file=sys.stderr)
+        return EXIT_FAIL
+
+
+def _database_error(exc: sqlite3.DatabaseError, config: Config) -> str:
+    from monitor.store import corruption_message, is_corruption, is_disk_full
+
+    if is_disk_full(exc, config.storage.database):
+        return f"the disk holding {config.storage.database} is full; nothing more was saved"
+    if is_corruption(exc):
+        return corruption_message(config.storage.database, exc)
+    return f"the database {config.storage.database} failed: {exc}"

@@ -37,7 +37,8 @@ from monitor.daemon.components import DaemonContext, build_components
 from monitor.mqtt.payloads import Topics
 from monitor.sensing.drivers import is_raspberry_pi, open_sensor
 from monitor.sensing.sampler import ClockGuard, Sampler, SensorHealth
-from monitor.store import Reading, Store
+from monitor.store import Reading, Store, StoreError, corruption_message, is_corruption
+from monitor.store.db import exclusive_lock
 
 log = logging.getLogger("monitor.daemon.loop")
 
@@ -173,6 +174,8 @@ class Daemon:
         self._store_failing = False
         self._dropping = False
         self._guard: ClockGuard | None = None
+        self._lock_file = None  # the held exclusive_lock of the database
+        self._file_id: tuple[int, int] | None = None
         self._floor_saved: int | None = None
         self._undone = 0  # clock steps the guard has undone so far
 
@@ -201,9 +204,9 @@ class Daemon:
     def run(self, stop_event: threading.Event | None = None) -> None:
         stop = stop_event if stop_event is not None else self._stop
         config, clock, node = self.config, self.clock, self.config.node.id
-        store = self.store = Store.open(config.storage.database)
+        store = self.store = self._open_store()
         with contextlib.ExitStack() as stack:
-            stack.callback(store.close)
+            stack.callback(self._release_store, store)
             sensor = self._sensor or open_sensor(config, clock)
             stack.callback(sensor.close)
             relay = None
@@ -263,6 +266,7 @@ class Daemon:
         clock, interval = self.clock, self.config.sensor.interval_s
         next_due = clock.monotonic()
         while not stop.is_set():
+            self._check_file(store, relay)
             sample = sampler.sample(stop)
             if sample is None and stop.is_set():
                 break
@@ -313,13 +317,13 @@ class Daemon:
         """
         try:
             self._store_readings(store, relay, list(self._unsaved))
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StoreError) as exc:
             if not self._store_failing:
                 self._store_failing = True
                 log.error(
                     "storage: could not store a reading (%s); holding readings in memory"
                     " (up to %d) and retrying every cycle; alerts go on",
-                    exc,
+                    corruption_message(store.path, exc) if is_corruption(exc) else exc,
                     self._unsaved.maxlen,
                 )
             return
@@ -350,6 +354,46 @@ class Daemon:
                 store.set_outbox_watermark(node, watermark)
         if watermark is not None:
             relay.watermark_saved(watermark)
+
+    def _open_store(self) -> Store:
+        """Take the database's lock file (one daemon per database), then open it, refusing a
+        damaged file (SQLite's quick_check) rather than writing into it."""
+        lock = exclusive_lock(self.config.storage.database, "bedside monitor")
+        lock.__enter__()
+        try:
+            store = Store.open(self.config.storage.database, verify=True)
+        except BaseException:
+            lock.__exit__(None, None, None)
+            raise
+        self._lock_file = lock
+        self._file_id = store.file_id()
+        return store
+
+    def _release_store(self, store: Store) -> None:
+        store.close()
+        lock, self._lock_file = self._lock_file, None
+        if lock is not None:
+            lock.__exit__(None, None, None)
+
+    def _check_file(self, store: Store, relay) -> None:
+        """The database file deleted or replaced under us (rm, a restore, a fresh file made by
+        `bedside cramp` meanwhile): say so loudly, keep every row, go on with the file
+        at the path (an inode check each cycle)."""
+        now = store.file_id()
+        if now == self._file_id:
+            return
+        what = "deleted" if now is None else "replaced by another file"
+        log.error("storage: the database %s was %s while the daemon ran", store.path, what)
+        try:
+            done = store.reopen_swapped(self.config.node.id, str(self.clock.now_ms() // 1000))
+        except (sqlite3.Error, OSError, StoreError) as exc:
+            log.error("storage: could not reopen %s: %s; retrying next cycle", store.path, exc)
+            return
+        self._file_id = store.file_id()
+        self._floor_saved = None
+        log.error("storage: %s; storing into %s from now on", done, store.path)
+        if relay is not None:
+            relay.wake_outbox()
 
     def _clock_step_undone(self, store: Store, relay, guard: ClockGuard) -> None:
         """Readings were stamped by a clock that ran ahead: the next ones sort before them.

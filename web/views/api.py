@@ -15,7 +15,8 @@ from datetime import date, datetime
 from flask import Blueprint, abort, jsonify, request
 
 from monitor import nights as nights_mod
-from monitor.clock import InstantError, iso_utc, parse_instant
+from monitor.clock import FUTURE_SLACK_MS, InstantError, iso_utc, parse_instant
+from monitor.store import corruption_message
 from web import evidence, forms
 from web.openapi import spec
 from web.views.common import chosen_room, config, data, ext, write_required
@@ -260,11 +261,34 @@ def evidence_json():
     )
 
 
+INTEGRITY_EVERY_S = 600.0  # /healthz runs SQLite's quick_check at most this often
+
+
+def _damage() -> str | None:
+    """Why the database is damaged (seen by a request, or quick_check), else None."""
+    state = ext()
+    if state.get("damaged"):
+        return state["damaged"]
+    mono = state["clock"].monotonic()
+    checked = state.get("integrity")
+    if checked is None or mono - checked[0] >= INTEGRITY_EVERY_S:
+        store = data().reader()
+        problems = store.quick_check()
+        found = None
+        if problems:
+            found = corruption_message(store.path, tables=store.damaged_tables())
+        checked = state["integrity"] = (mono, found)
+    return checked[1]
+
+
 @bp.get("/healthz")
 def healthz():
     d = data()
+    damaged = _damage()
+    if damaged:
+        return jsonify({"ok": False, "error": damaged}), 503
     store = d.reader()
-    newest = store.newest_reading(d.config.node.id)
+    newest = store.newest_reading(d.config.node.id, until_ms=d.now_ms() + FUTURE_SLACK_MS)
     return jsonify(
         {
             "ok": True,
