@@ -118,8 +118,8 @@ def future_problem(ts_ms: int, now_ms: int) -> str | None:
     """Why ``ts_ms`` cannot be accepted as already happened, or None."""
     if ts_ms > now_ms + FUTURE_SLACK_MS:
         return (
-            f"{iso_utc(ts_ms)} is in the future (this machine's clock says {iso_utc(now_ms)};"
-            f" more than {FUTURE_SLACK_MS // 60_000} min ahead is refused)"
+            f"{iso_utc(ts_ms)} is in the future (more than {FUTURE_SLACK_MS // 60_000} min"
+            " after this machine's clock)"
         )
     return None
 
