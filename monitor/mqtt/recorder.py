@@ -336,8 +336,15 @@ class Recorder:
                 )
                 if self._stopping.wait(delay):
                     return False
+            except ValueError:
+                # Not the database: a message the store rejects (a bad field, an instant
+                # taken by another cramp). Store the others one by one; each refusal is a
+                # rate-limited warning there, in words, not a traceback per batch.
+                log.debug("a batch had a message the store refused; storing one by one")
+                result = self._apply_singly(actions)
+                break
             except Exception:
-                # Not the database: a message the store rejects. Store the others one by one.
+                # A bug, not a message: worth its traceback, still never the writer's end.
                 log.exception("a batch failed; storing its %d messages one by one", len(actions))
                 result = self._apply_singly(actions)
                 break
@@ -363,7 +370,9 @@ class Recorder:
             except Exception as exc:
                 with self.stats.lock:
                     self.stats.malformed += 1
-                self._warnings.warn("could not store %r: %s", action, exc)
+                self._warnings.warn(
+                    "skipped a message the store refused (%s): %s", _what(action), exc
+                )
                 continue
             total.readings_added += one.readings_added
             total.stored += one.stored
@@ -376,6 +385,13 @@ class Recorder:
             for msg in batch:
                 if msg.qos > 0 and msg.generation == self._generation:
                     self.client.ack(msg.mid, msg.qos)
+
+
+def _what(action) -> str:
+    """'cramp 7 of kid' / 'reading of kid' for a log line (never a whole payload)."""
+    kind = type(action).__name__.removesuffix("Action").lower()
+    origin = getattr(action, "origin", None)
+    return f"{kind}{f' {origin[0]}' if origin else ''} of {getattr(action, 'node', '?')}"
 
 
 def _notify(state: str) -> None:
