@@ -190,9 +190,11 @@ class Sampler:
     def sample(self, stop: threading.Event | None = None) -> Sample | None:
         """Read up to 1 + retries times; the first plausible reading, or None."""
         result = None
+        attempts = 0
         for _attempt in range(1 + self.retries):
             if self._wait_for_gap(stop):
                 break
+            attempts += 1
             self._last_read_mono = self.clock.monotonic()
             try:
                 temperature, humidity = self.sensor.read()
@@ -213,6 +215,8 @@ class Sampler:
                 None if humidity is None else round(float(humidity), 2),
             )
             break
+        if attempts == 0:
+            return None  # asked to stop before reading: not a failed cycle (SIGTERM)
         self.health.cycle(result is not None)
         self._log_streak(result)
         return result
