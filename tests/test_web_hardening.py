@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from tests.web_fixtures import csrf_of
+from web.server import OncePerWindow
 
 PASSWORD = "s3cret"
 
@@ -225,3 +226,38 @@ def test_notes_keep_newlines_and_tabs(client, filled):
     note = "woke up\r\nleft calf\tbad"
     r = client.post("/api/cramps", json={"note": note})
     assert r.status_code == 201 and r.get_json()["cramp"]["note"] == note
+
+
+# -- logs under load -------------------------------------------------------------------------
+
+
+def test_waitress_queue_warnings_are_one_line_per_minute_not_per_request(app, caplog):
+    """Under load waitress warned 'Task queue depth is N' once per request."""
+    import requests
+
+    from web.server import ServerThread
+
+    server = ServerThread(app, threads=1).start()
+    try:
+        caplog.set_level(logging.WARNING, logger="waitress")
+        queue_log = logging.getLogger("waitress.queue")
+        assert any(isinstance(f, OncePerWindow) for f in queue_log.filters)
+        for _ in range(200):  # what waitress does for each request that waits
+            queue_log.warning("Task queue depth is %d", 3)
+        assert requests.get(f"{server.url}/healthz", timeout=30).status_code == 200
+    finally:
+        server.stop()
+    depth = [r for r in caplog.records if "Task queue depth" in r.getMessage()]
+    assert len(depth) == 1
+
+
+def test_the_held_back_count_is_said_with_the_next_line():
+    clock = [0.0]
+    f = OncePerWindow(60, monotonic=lambda: clock[0])
+    records = [
+        logging.LogRecord("waitress.queue", 30, "", 0, "depth %d", (i,), None) for i in range(5)
+    ]
+    assert [f.filter(r) for r in records[:4]] == [True, False, False, False]
+    clock[0] = 61
+    assert f.filter(records[4])
+    assert records[4].getMessage() == "depth 4 (3 more such messages in the last 60 s)"
