@@ -8,6 +8,7 @@ so a user can fix a config in one pass.  Nothing here touches hardware.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import os
 import re
@@ -140,7 +141,17 @@ class SensorConfig:
         30.0, _check(lambda v: 2 <= v <= DAY_S, f"must be from 2 (DHT limit) to {DAY_S} s")
     )
     retries: int = _opt(3, _between(0, 20))
-    use_pulseio: bool = _opt(True)
+    # auto: the kernel's IIO dht11 driver when its device exists, else Blinka.
+    driver: str = _opt(
+        "auto",
+        _check(lambda v: v in ("auto", "kernel", "blinka"), "must be auto, kernel or blinka"),
+    )
+    # Where the kernel driver's device is looked for (tests use a fake tree).
+    iio_root: str = _opt("/sys/bus/iio/devices")
+    # Blinka only: "auto" lets adafruit_dht choose (pulseio on a detected Pi); true/false force.
+    use_pulseio: bool | str = _opt(
+        "auto", _check(lambda v: v in (True, False, "auto"), 'must be true, false or "auto"')
+    )
     max_jump_c: float = _opt(3.0, _between(0, 120, "°C", above=True))
     seed: int = _opt(1, _between(0, 2**32 - 1))
     failure_rate: float = _opt(0.02, _check(lambda v: 0 <= v < 1, "must be from 0 to below 1"))
@@ -208,12 +219,32 @@ class AlertsConfig:
     notify_retries: int = _opt(3, _between(0, 100))
 
 
+def _increasing_positive(values: list[int]) -> bool:
+    return (
+        bool(values)
+        and all(v > 0 for v in values)
+        and all(a < b for a, b in itertools.pairwise(values))
+    )
+
+
+# The planned looks of analysis-spec.md (version 2) and Pocock's per-look level for five.
+DEFAULT_LOOKS = (90, 180, 365, 730, 1095)
+DEFAULT_LOOK_ALPHA = 0.0158
+
+
 @dataclass(frozen=True)
 class AnalysisConfig:
     cold_below_c: float = _opt(18.0, _temperature)
     night_start: str = _opt("20:00", _clock_check)
     night_end: str = _opt("08:00", _clock_check)
     min_coverage: float = _opt(0.8, _check(lambda v: 0 < v <= 1, "must be above 0 and at most 1"))
+    looks: list[int] = _opt_factory(
+        lambda: list(DEFAULT_LOOKS),
+        _check(_increasing_positive, "must be a strictly increasing list of positive integers"),
+    )
+    look_alpha: float = _opt(
+        DEFAULT_LOOK_ALPHA, _check(lambda v: 0 < v < 0.5, "must be above 0 and below 0.5")
+    )
 
 
 @dataclass(frozen=True)
@@ -283,12 +314,13 @@ _SECTIONS = {f.name: f.type for f in dataclasses.fields(Config) if f.name != "so
 
 
 def _type_name(tp) -> str:
-    names = {str: "a string", int: "an integer", float: "a finite number", bool: "true or false"}
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _type_name(inner[0])
+        return " or ".join(_type_name(a) for a in inner)
     if typing.get_origin(tp) is list:
-        return "a list of strings"
+        (inner,) = typing.get_args(tp)
+        return "a list of whole numbers" if inner is int else "a list of strings"
     return names.get(tp, str(tp))
 
 
@@ -296,9 +328,19 @@ def _coerce(value, tp):
     """Return (value, ok) with ints accepted where floats are expected."""
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _coerce(value, inner[0])
+        for option in inner:  # the first type that takes the value (bool | str: true or "auto")
+            coerced, ok = _coerce(value, option)
+            if ok:
+                return coerced, True
+        return value, False
     if typing.get_origin(tp) is list:
-        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        (inner,) = typing.get_args(tp)
+        if inner is int:
+            ok = isinstance(value, list) and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value
+            )
+        else:
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         return value, ok
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -334,7 +376,12 @@ def _build(data: dict, where: str) -> tuple[Config, list[str]]:
             tp = hints[name][key]
             coerced, ok = _coerce(raw, tp)
             if not ok:
-                errors.append(f"{where}: [{name}] {key}: expected {_type_name(tp)}, got {raw!r}")
+                if isinstance(raw, float) and not math.isfinite(raw):
+                    errors.append(f"{where}: [{name}] {key}: must be a finite number, got {raw!r}")
+                else:
+                    errors.append(
+                        f"{where}: [{name}] {key}: expected {_type_name(tp)}, got {raw!r}"
+                    )
                 continue
             check = fields[key].metadata.get("check")
             problem = check(coerced) if check else None

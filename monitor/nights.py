@@ -161,7 +161,8 @@ def _summary(night: date, totals: NightTotals, params: NightParams, now_ms: int)
         end_ms=t.end_ms,
         n_readings=t.n_readings,
         coverage=coverage,
-        valid=t.n_readings > 0 and coverage >= params.min_coverage,
+        # A night that has not ended is never valid (tonight is not a cramp-free night yet).
+        valid=t.n_readings > 0 and coverage >= params.min_coverage and t.end_ms <= now_ms,
         min_temp_c=t.min_temp_c,
         mean_temp_c=t.mean_temp_c,
         mean_humidity_pct=t.mean_humidity_pct,
@@ -201,6 +202,9 @@ class NightBook:
         self.cache = store.night_cache(node, params.window_key)
         self.first, self.newest = self.cache.first_ms, self.cache.newest_ms
         self.computed = 0  # nights computed from raw rows in this book (for tests/bench)
+        # The time of the analysis: the clock, or the newest reading when the data run
+        # ahead of this machine's clock (an import from elsewhere).
+        self.horizon = max(now_ms, self.newest) if self.newest is not None else now_ms
 
     def night(self, night: date) -> NightSummary:
         start, end = night_window(night, self.params)
@@ -210,7 +214,7 @@ class NightBook:
             self.computed += 1
             if end <= self.now_ms:
                 self.cache.remember(night.isoformat(), totals, _total_bins(start, end), self.now_ms)
-        return _summary(night, totals, self.params, self.now_ms)
+        return _summary(night, totals, self.params, self.horizon)
 
     def save(self) -> int:
         """Write the newly computed finished nights; returns how many."""
@@ -240,8 +244,8 @@ def night_summaries(
 ) -> list[NightSummary]:
     """All nights of a node with readings, oldest first; stores newly finished ones.
 
-    The night in progress is included (its coverage counts the whole window, so it
-    becomes valid only near its end), as are nights of data stamped after `now`.
+    The night in progress is included but never valid before its end, as are nights of
+    data stamped after `now` (which count as ended once a later reading exists).
     """
     book = NightBook(store, node, params, now_ms)
     out = []

@@ -13,7 +13,7 @@ from tests.support import MOSQUITTO, Broker, Subscriber, write_config
 
 os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
 
-pytest_plugins = ["tests.web_fixtures"]  # the dashboard's app/client/runner fixtures
+pytest_plugins = ["tests.web_fixtures"]  # the dashboard's app and client fixtures
 
 
 @pytest.fixture

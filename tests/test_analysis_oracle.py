@@ -9,14 +9,20 @@ exactly.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from monitor.analysis.reports import CONTRACT_KEYS
 from tests.oracle.compare import differences
-from tests.oracle.datasets import all_datasets
+from tests.oracle.datasets import all_datasets, analysis_time
 from tests.oracle.spec_oracle import analyze_files, build_nights, read_cramps, read_readings
 from tests.support import run_bedside
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
 
 DATASETS = {d.name: d for d in all_datasets()}
 
@@ -55,10 +61,11 @@ def test_analyze_json_matches_the_independent_oracle(name, tmp_path, make_config
             assert first.returncode == 0, first.stderr
         done = run_bedside("import", kind, str(path), config=config_path)
         assert done.returncode == 0, done.stderr
+    ran_at = _wall_ms()
     done = run_bedside("analyze", "--json", *ds.flags(), config=config_path)
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)
-    expected = analyze_files(readings, cramps, ds.params())
+    expected = analyze_files(readings, cramps, ds.params(), analysis_time(ds, ran_at))
     assert set(expected) == CONTRACT_KEYS
     assert set(got) >= CONTRACT_KEYS
     assert differences(expected, got) == []
@@ -81,7 +88,7 @@ def test_the_datasets_reach_the_cases_they_are_named_for(tmp_path):
     ):
         ds = DATASETS[name]
         r, c = ds.write(tmp_path / name)
-        with_results[name] = analyze_files(r, c, ds.params())
+        with_results[name] = analyze_files(r, c, ds.params(), analysis_time(ds, _wall_ms()))
     res = with_results
     assert res["perfect-separation"]["logistic"] is None
     assert res["no-cold-nights"]["fisher_p"] is None and res["no-cold-nights"]["nights"]["cramp"]
@@ -91,6 +98,42 @@ def test_the_datasets_reach_the_cases_they_are_named_for(tmp_path):
     assert res["too-few-nights"]["verdict"] == "insufficient-data"
     assert res["rr-zero-cold-cramps"]["relative_risk"]["ci_high"] is None
     assert res["rr-zero-warm-cramps"]["relative_risk"]["estimate"] is None
+
+
+def _oracle(name, tmp_path):
+    ds = DATASETS[name]
+    r, c = ds.write(tmp_path / name)
+    return analyze_files(r, c, ds.params(), analysis_time(ds, _wall_ms()))
+
+
+def test_the_version_2_datasets_reach_their_cases(tmp_path):
+    """Guards the generator: each version-2 case really exercises its branch in the oracle."""
+    res = _oracle("seasonal-cause-no-room-effect", tmp_path)
+    assert res["logistic"]["ci_low"] > 1  # the crude figure is fooled by the season ...
+    assert res["sequential"]["look"] == 2 and res["verdict"] == "inconclusive"  # ... not this
+    assert res["seasonal"]["nights"] < res["nights"]["valid"]  # a month without a cramp night
+
+    res = _oracle("look-between-the-levels", tmp_path)
+    assert res["nights"]["valid"] == 105 and res["sequential"]["look"] == 1
+    assert 0.0158 < res["sequential"]["at_look"]["p"] < 0.05
+    assert res["seasonal"]["p"] < 0.0158  # all nights would say "supports"; the look does not
+    assert res["verdict"] == "inconclusive"
+
+    assert _oracle("look-contradicts", tmp_path)["verdict"] == "contradicts"
+
+    ds = DATASETS["unfinished-last-night"]
+    assert analysis_time(ds, _wall_ms()) == ds.readings[-1][0]  # data ahead of the clock
+    res = _oracle("unfinished-last-night", tmp_path)
+    assert res["nights"]["valid"] == 90 and res["sequential"]["look"] == 1
+
+    res = _oracle("one-cramp-night-per-month", tmp_path)
+    assert res["seasonal"]["strata"] == 3 and res["nights"]["cramp"] == 3
+
+    res = _oracle("two-informative-cramp-nights", tmp_path)
+    assert res["seasonal"] is None and res["nights"]["cramp"] == 3
+
+    res = _oracle("los-angeles-month-boundary", tmp_path)
+    assert res["seasonal"]["strata"] == 2 and res["seasonal"]["p"] < 0.05
 
 
 @pytest.mark.parametrize(
@@ -108,6 +151,7 @@ def test_the_datasets_reach_the_cases_they_are_named_for(tmp_path):
         ("lord-howe-half-hour-dst", "2026-04-04", 150, 150),
         ("berlin-night-end-in-gap", "2026-03-28", 78, 78),
         ("new-york-night-end-doubled", "2026-10-31", 54, 54),
+        ("unfinished-last-night", "2090-12-31", 132, 144),
     ],
 )
 def test_coverage_edge_nights_are_where_the_generator_put_them(tmp_path, name, night, bins, of):

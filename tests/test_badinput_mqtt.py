@@ -19,12 +19,20 @@ from types import SimpleNamespace
 import paho.mqtt.client as mqtt
 import pytest
 
+from monitor.cli import doctor
 from monitor.clock import FakeClock
 from monitor.daemon.loop import Daemon
 from monitor.mqtt.payloads import parse_reading
 from monitor.mqtt.recorder import Recorder
 from monitor.store import Store
-from tests.support import EVENT_TIMEOUT, Broker, Subscriber, run_bedside, wait_until
+from tests.support import (
+    EVENT_TIMEOUT,
+    Broker,
+    Subscriber,
+    bedside_env,
+    run_bedside,
+    wait_until,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -375,3 +383,60 @@ def test_daemon_with_a_client_certificate(with_cert, run_daemon, tmp_path_factor
         assert len(outage) == 1 and "readings are still stored" in outage[0], outage
     finally:
         broker.kill()
+
+
+# -- doctor: the same client as the daemon ---------------------------------------------------
+
+
+@pytest.fixture
+def client_cert_broker(tmp_path_factory, pki):
+    """TLS that requires a client certificate (and the password), as on a hardened broker."""
+    b = Broker(
+        tmp_path_factory.mktemp("tlsbroker"), extra_conf=pki.broker_conf(client_certs=True)
+    ).start()
+    yield b
+    b.kill()
+
+
+def cert_without_ca(broker: Broker, pki: Pki) -> dict:
+    """A client certificate and no ca_file (nor tls = true): the broker is verified against
+    the system's CAs, which the tests point at their own CA with SSL_CERT_FILE."""
+    return mqtt_section(
+        broker,
+        pki,
+        tls=None,
+        ca_file=None,
+        cert_file=str(pki.dir / "client.crt"),
+        key_file=str(pki.dir / "client.key"),
+    )
+
+
+def test_doctor_with_a_client_certificate_and_no_ca_file_tests_tls(
+    make_config, client_cert_broker, pki
+):
+    """It used to test a plaintext connection (TLS only with tls or ca_file), so a broker
+    that the daemon reaches over TLS looked dead: 'never answered as MQTT'."""
+    path, _ = make_config({"mqtt": cert_without_ca(client_cert_broker, pki)})
+    skip = ["--skip", "sensor", "--skip", "clock", "--skip", "units", "--skip", "button"]
+    env = bedside_env(SSL_CERT_FILE=str(pki.ca))  # our CA stands in for the system's
+    result = run_bedside("doctor", *skip, config=path, env=env, timeout=EVENT_TIMEOUT)
+    line = next(x for x in result.stdout.splitlines() if " broker " in x)
+    assert line.startswith("OK"), result.stdout + result.stderr
+    assert "with TLS" in line and f"{client_cert_broker.port}" in line
+    assert result.returncode == 0
+
+
+def test_doctor_and_daemon_agree_on_a_client_certificate_without_ca_file(
+    make_config, run_daemon, client_cert_broker, pki, monkeypatch
+):
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca))
+    section = cert_without_ca(client_cert_broker, pki)
+    daemon = run_daemon(section)
+    wait_until(daemon.relay.connected.is_set, what="the daemon connected with the certificate")
+    _, config = make_config({"mqtt": section}, name="doctor.toml")
+    result = doctor.check_broker(config, timeout=EVENT_TIMEOUT)
+    assert result.status == doctor.OK and "with TLS" in result.detail, result
+    # With the system not trusting our CA, doctor's TLS handshake fails, and says so.
+    monkeypatch.delenv("SSL_CERT_FILE")
+    refused = doctor.check_broker(config, timeout=EVENT_TIMEOUT)
+    assert refused.status == doctor.FAIL and "certificate verify failed" in refused.detail

@@ -130,3 +130,39 @@ def test_home_and_variables_in_paths_are_expanded_and_unknown_ones_named(tmp_pat
     with pytest.raises(config_mod.ConfigError) as err:
         config_mod.load(bad)
     assert "[storage] database: $NO_SUCH_VAR_X is not set" in err.value.errors[0]
+
+
+def test_planned_looks_default_to_the_contract():
+    cfg = config_mod.parse("", "empty")
+    assert cfg.analysis.looks == [90, 180, 365, 730, 1095]
+    assert cfg.analysis.look_alpha == 0.0158
+    example = config_mod.parse(config_mod.EXAMPLE_PATH.read_text(), "example")
+    assert (example.analysis.looks, example.analysis.look_alpha) == (
+        [90, 180, 365, 730, 1095],
+        0.0158,
+    )
+    custom = config_mod.parse("[analysis]\nlooks = [30, 60]\nlook_alpha = 0.01\n", "c")
+    assert (custom.analysis.looks, custom.analysis.look_alpha) == ([30, 60], 0.01)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("looks = [90, 90, 180]", "[analysis] looks: must be a strictly increasing list"),
+        ("looks = [180, 90]", "[analysis] looks: must be a strictly increasing list"),
+        ("looks = [0, 90]", "[analysis] looks: must be a strictly increasing list"),
+        ("looks = []", "[analysis] looks: must be a strictly increasing list"),
+        ("looks = [90, 1.5]", "[analysis] looks: expected a list of whole numbers"),
+        ("looks = [90, true]", "[analysis] looks: expected a list of whole numbers"),
+        ("looks = 90", "[analysis] looks: expected a list of whole numbers"),
+        ("look_alpha = 0", "[analysis] look_alpha: must be above 0 and below 0.5"),
+        ("look_alpha = 0.5", "[analysis] look_alpha: must be above 0 and below 0.5"),
+        ("look_alpha = 'x'", "[analysis] look_alpha: expected a number"),
+    ],
+)
+def test_bad_planned_looks_name_the_key_and_the_file(tmp_path, text, message):
+    path = tmp_path / "c.toml"
+    path.write_text(f"[analysis]\n{text}\n")
+    with pytest.raises(config_mod.ConfigError) as err:
+        config_mod.load(path)
+    assert any(e.startswith(f"{path}: {message}") for e in err.value.errors), err.value.errors

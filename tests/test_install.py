@@ -169,3 +169,89 @@ def test_purge_removes_data_config_and_user(root):
 def test_purge_without_uninstall_is_refused(root):
     result = install(root, "--purge", check=False)
     assert result.returncode != 0 and "--purge goes with --uninstall" in result.stderr
+
+
+# -- the kernel driver's overlay, the driver choice, the smoke test (issue #12) -----------
+
+PI_MODEL = "Raspberry Pi 4 Model B Rev 1.4\x00"
+CONFIG_TXT = "# a Pi's config.txt\ndtparam=audio=on\n\n[cm4]\notg_mode=1\n\n[all]\n"
+
+
+def pi_root(root: Path, boot: str = "boot/firmware") -> Path:
+    """A fake / that looks like a Raspberry Pi with its boot config."""
+    (root / "proc/device-tree").mkdir(parents=True)
+    (root / "proc/device-tree/model").write_text(PI_MODEL)
+    (root / boot).mkdir(parents=True)
+    (root / boot / "config.txt").write_text(CONFIG_TXT)
+    return root / boot / "config.txt"
+
+
+def overlay_lines(config_txt: Path) -> list[str]:
+    return [line for line in config_txt.read_text().splitlines() if "dht11" in line]
+
+
+def test_on_a_pi_the_kernel_driver_is_the_default_and_its_overlay_is_added_once(root):
+    config_txt = pi_root(root)
+    result = install(root)
+    assert overlay_lines(config_txt)[-1] == "dtoverlay=dht11,gpiopin=4"
+    assert config_txt.read_text().startswith(CONFIG_TXT)  # appended, nothing else touched
+    assert config_txt.read_text().endswith("[all]\ndtoverlay=dht11,gpiopin=4\n")  # not under [cm4]
+    assert "REBOOT NEEDED" in result.stdout
+    config = load(root / "etc/bedside/config.toml")
+    assert config.sensor.driver == "kernel"
+    assert "bedside[gpio]" in result.stdout and "bedside[pi]" not in result.stdout  # no Blinka
+    before = tree(root)
+    second = install(root)
+    assert tree(root) == before, "a second run adds no second overlay line"
+    assert "REBOOT NEEDED" not in second.stdout
+    uninstalled = install(root, "--uninstall")
+    assert config_txt.read_text() == CONFIG_TXT
+    assert "removed the dht11 overlay" in uninstalled.stdout
+
+
+def test_overlay_goes_to_boot_config_txt_on_older_releases_with_the_configs_pin(root):
+    config_txt = pi_root(root, boot="boot")
+    (root / "etc/bedside").mkdir(parents=True)
+    (root / "etc/bedside/config.toml").write_text('[sensor]\nkind = "dht22"\npin = 22\n')
+    install(root, "--driver", "kernel")
+    assert overlay_lines(config_txt) == [
+        "# bedside: the DHT through the kernel's IIO dht11 driver"
+        " (install-pi.sh --uninstall removes these lines)",
+        "dtoverlay=dht11,gpiopin=22",
+    ]
+
+
+def test_an_overlay_the_user_wrote_is_left_alone(root):
+    config_txt = pi_root(root)
+    config_txt.write_text(CONFIG_TXT + "dtoverlay=dht11,gpiopin=17\n")
+    result = install(root)
+    assert overlay_lines(config_txt) == ["dtoverlay=dht11,gpiopin=17"]
+    assert "must be the pin it names" in result.stderr
+    install(root, "--uninstall")
+    assert overlay_lines(config_txt) == ["dtoverlay=dht11,gpiopin=17"], "not ours to remove"
+
+
+def test_blinka_driver_installs_the_pi_extra_and_no_overlay(root):
+    config_txt = pi_root(root)
+    result = install(root, "--driver", "blinka")
+    assert overlay_lines(config_txt) == []
+    assert "bedside[pi]" in result.stdout
+    assert load(root / "etc/bedside/config.toml").sensor.driver == "blinka"
+    # Compiled packages only as binaries: a missing wheel fails loudly instead of compiling.
+    assert "--only-binary lgpio,gpiod,sysv_ipc,numpy,scipy,statsmodels" in result.stdout
+
+
+def test_off_a_pi_the_driver_is_auto_and_the_smoke_test_uses_the_units_environment(root):
+    result = install(root)
+    assert load(root / "etc/bedside/config.toml").sensor.driver == "auto"
+    assert "bedside[pi]" in result.stdout
+    (smoke,) = [line for line in result.stdout.splitlines() if "smoke test as bedside" in line]
+    assert "BLINKA_SKIP_DEPENDENCY_CHECK=1" in smoke and "PYTHONUNBUFFERED=1" in smoke
+    assert "LG_WD=<scratch>" in smoke
+    assert "/opt/bedside/venv/bin/python -m monitor.sensing.smoke" in smoke
+    assert "--config /etc/bedside/config.toml" in smoke
+
+
+def test_bad_driver_is_refused(root):
+    result = install(root, "--driver", "pigpio", check=False)
+    assert result.returncode != 0 and "--driver must be kernel, blinka or auto" in result.stderr

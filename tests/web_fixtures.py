@@ -76,11 +76,6 @@ def client(app):
     return app.test_client()
 
 
-@pytest.fixture
-def runner(app):
-    return app.test_cli_runner()
-
-
 def csrf_of(client, path: str = "/") -> str:
     """The CSRF token of the session, as a page's form carries it."""
     html = client.get(path).get_data(as_text=True)

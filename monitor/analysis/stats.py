@@ -1,10 +1,12 @@
 """The evidence: does a cold room predict this person's cramps?
 
-Implements /work/shared/analysis-spec.md exactly (the contract keys), with the
-libraries it names: scipy for Fisher, the relative risk (Katz interval) and
-Mann-Whitney U; statsmodels for the logistic and the conditional logistic
-(time-stratified case-crossover) regressions.  Extras (humidity, power,
-dose-response, remedies, a plain sentence) are added as extra keys.
+Implements /work/shared/analysis-spec.md (version 2) exactly (the contract keys),
+with the libraries it names: scipy for Fisher, the relative risk (Katz interval)
+and Mann-Whitney U; statsmodels for the crude logistic regression and the two
+conditional logistic regressions: the seasonal comparison (nights within their
+month, the primary analysis, tested at planned looks) and the time-stratified
+case-crossover.  Extras (humidity, power and nights needed from the seasonal
+model's standard error, dose-response, remedies, a plain sentence) are extra keys.
 
 `analyze()` gathers inputs from the store (night summaries through the stored
 cache, cramp-level exposures through SQLite aggregates); `build_report()` is a
@@ -31,19 +33,19 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
-from monitor.analysis.reports import verdict_sentence
+from monitor.analysis.reports import power_reason, verdict_sentence
+from monitor.config import DEFAULT_LOOK_ALPHA, DEFAULT_LOOKS, Config
 from monitor.nights import NightParams, NightSummary, local_date, night_summaries
 from monitor.store import Cramp, Store
 
 EXPOSURE_MS = 3_600_000  # the hour before an instant
 EXPOSURE_BIN_MS = 300_000
 EXPOSURE_MIN_BINS = 6  # of twelve
-MIN_VALID_NIGHTS = 14
-MIN_CRAMP_NIGHTS = 3
+MIN_SEASONAL_CRAMP_NIGHTS = 3  # in informative strata
 MIN_CC_CRAMPS = 5
-POWER = 0.8
-ALPHA = 0.05
-TARGET_OR = 1.5
+ALPHA = 0.05  # the 95% intervals
+POWER = 0.8  # for nights-needed figures
+TARGET_ORS = (1.3, 1.5)  # odds ratios per °C colder the nights-needed figures are for
 
 _FAILING_WARNINGS = (
     ConvergenceWarning,
@@ -51,6 +53,26 @@ _FAILING_WARNINGS = (
     PerfectSeparationWarning,
     RuntimeWarning,
 )
+
+
+@dataclass(frozen=True)
+class LookPlan:
+    """The planned looks (numbers of valid nights) and the two-sided level of each."""
+
+    looks: tuple[int, ...] = DEFAULT_LOOKS
+    alpha: float = DEFAULT_LOOK_ALPHA
+
+    @classmethod
+    def from_config(cls, config: Config) -> LookPlan:
+        return cls(tuple(config.analysis.looks), float(config.analysis.look_alpha))
+
+
+@dataclass(frozen=True)
+class SeasonalFit:
+    """The seasonal comparison's contract block and the standard error of its beta."""
+
+    block: dict
+    se: float
 
 
 @dataclass(frozen=True)
@@ -288,59 +310,168 @@ def case_crossover(sets: list[CrossoverSet]) -> dict | None:
     return None if values is None else {"cramps": len(sets), **values}
 
 
-# -- verdict and extras ----------------------------------------------------------------------
+# -- the seasonal comparison and the planned looks --------------------------------------------
 
 
-def verdict(n_valid: int, n_cramp: int, logit: dict | None) -> str:
-    if n_valid < MIN_VALID_NIGHTS or n_cramp < MIN_CRAMP_NIGHTS or logit is None:
-        return "insufficient-data"
-    if logit["ci_low"] > 1:
-        return "supports"
-    if logit["ci_high"] < 1:
-        return "contradicts"
-    return "inconclusive"
+def month(n: NightSummary) -> tuple[int, int]:
+    """A night's stratum: its date D's year and month (the night of 31 January is January's)."""
+    return n.night.year, n.night.month
 
 
-def power(valid: list[NightSummary]) -> dict | None:
-    """Hsieh, Bloch & Larsen (1998), one normal covariate: n = (z_a + z_b)^2 / (P(1-P) b*^2).
+def informative_nights(valid: list[NightSummary]) -> tuple[list[NightSummary], int]:
+    """Nights of the strata holding both a cramp night and a night without; and how many strata."""
+    by: dict[tuple[int, int], list[NightSummary]] = {}
+    for n in valid:
+        by.setdefault(month(n), []).append(n)
+    kept = [
+        group
+        for group in by.values()
+        if any(n.cramps > 0 for n in group) and any(n.cramps == 0 for n in group)
+    ]
+    return [n for group in kept for n in group], len(kept)
 
-    b* is the log odds ratio per standard deviation of the night minimum, so the
-    smallest detectable odds ratio per 1 °C is exp((z_a + z_b) / sqrt(n P (1-P)) / sd).
+
+def seasonal_fit(valid: list[NightSummary]) -> SeasonalFit | None:
+    """Conditional logit of cramp night on min_temp grouped by month; None by the null rules."""
+    nights, strata = informative_nights(valid)
+    if not strata or sum(1 for n in nights if n.cramps > 0) < MIN_SEASONAL_CRAMP_NIGHTS:
+        return None
+    y = np.asarray([1.0 if n.cramps > 0 else 0.0 for n in nights])
+    x = np.asarray([n.min_temp_c for n in nights], dtype=float).reshape(-1, 1)
+    g = np.asarray([n.night.year * 12 + n.night.month for n in nights])
+    result = _guarded_fit(lambda: ConditionalLogit(y, x, groups=g).fit(disp=False))
+    if result is None:
+        return None
+    try:
+        beta = float(np.asarray(result.params)[0])
+        lo, hi = (float(v) for v in np.asarray(result.conf_int(alpha=ALPHA))[0])
+        p = float(np.asarray(result.pvalues)[0])
+        se = float(np.asarray(result.bse)[0])
+    except Exception:
+        return None
+    values = _or_colder(beta, lo, hi, p)
+    if values is None or not (math.isfinite(se) and se > 0):
+        return None
+    return SeasonalFit({"nights": len(nights), "strata": strata, **values}, se)
+
+
+def current_look(n_valid: int, looks: tuple[int, ...]) -> int | None:
+    """The 1-based index of the last look reached with n_valid valid nights, or None."""
+    reached = [k for k, need in enumerate(looks, start=1) if need <= n_valid]
+    return reached[-1] if reached else None
+
+
+def by_date(valid: list[NightSummary]) -> list[NightSummary]:
+    return sorted(valid, key=lambda n: n.night)
+
+
+def sequential(valid: list[NightSummary], plan: LookPlan) -> dict:
+    """The `sequential` block: the current look and the seasonal comparison at it.
+
+    At look k the comparison sees exactly the first looks[k] valid nights by date, so
+    nights added after a look move the running figures, never the verdict.
     """
-    n = len(valid)
-    if n < 3:
-        return None
-    rate = sum(1 for v in valid if v.cramps > 0) / n
-    sd = statistics.stdev(v.min_temp_c for v in valid)
-    if not 0 < rate < 1 or not sd > 0:
-        return None
-    z = statistics.NormalDist()
-    k = z.inv_cdf(1 - ALPHA / 2) + z.inv_cdf(POWER)
-    smallest = math.exp(k / math.sqrt(n * rate * (1 - rate)) / sd)
-    needed = math.ceil(k**2 / (rate * (1 - rate) * (math.log(TARGET_OR) * sd) ** 2))
+    looks = tuple(plan.looks)
+    k = current_look(len(valid), looks)
+    at = seasonal_fit(by_date(valid)[: looks[k - 1]]) if k else None
     return {
-        "power": POWER,
-        "alpha": ALPHA,
-        "nights": n,
-        "cramp_night_rate": rate,
-        "sd_min_temp_c": sd,
-        "smallest_detectable_or_per_degree": smallest,
-        "target_or": TARGET_OR,
-        "nights_needed_for_target": needed,
-        "more_nights_for_target": max(0, needed - n),
+        "looks": list(looks),
+        "alpha_per_look": float(plan.alpha),
+        "look": k,
+        "look_nights": looks[k - 1] if k else None,
+        "next_look_nights": (looks[k] if k < len(looks) else None) if k else looks[0],
+        "at_look": at.block if at else None,
     }
 
 
-def nights_needed(n_valid: int, n_cramp: int, pw: dict | None) -> int | None:
-    """More nights before the question can be answered (the floors, then the power)."""
-    more = max(0, MIN_VALID_NIGHTS - n_valid)
-    if n_cramp < MIN_CRAMP_NIGHTS:
-        if n_cramp == 0:
-            return None  # no cramps yet: no rate to project from
-        more = max(more, math.ceil(MIN_CRAMP_NIGHTS * n_valid / n_cramp) - n_valid)
-    if pw is not None:
-        more = max(more, pw["more_nights_for_target"])
-    return more
+def verdict(seq: dict) -> str:
+    """From the look alone: a firm answer needs at_look.p below the per-look level."""
+    at = seq.get("at_look")
+    if seq.get("look") is None or at is None:
+        return "insufficient-data"
+    if at["p"] < seq["alpha_per_look"]:
+        if at["or_per_degree_colder"] > 1:
+            return "supports"
+        if at["or_per_degree_colder"] < 1:
+            return "contradicts"
+    return "inconclusive"
+
+
+def look_detail(valid: list[NightSummary], seq: dict) -> dict | None:
+    """Extra: what the look saw, so a null at_look can be explained in words."""
+    if seq["look"] is None:
+        return None
+    first = by_date(valid)[: seq["look_nights"]]
+    nights, strata = informative_nights(first)
+    in_informative = sum(1 for n in nights if n.cramps > 0)
+    if seq["at_look"] is not None:
+        status = "fitted"
+    elif in_informative < MIN_SEASONAL_CRAMP_NIGHTS:
+        status = "too-few-cramp-nights"
+    else:
+        status = "fit-failed"
+    return {
+        "nights": len(first),
+        "cramp_nights": sum(1 for n in first if n.cramps > 0),
+        "informative_strata": strata,
+        "cramp_nights_in_informative_strata": in_informative,
+        "status": status,
+    }
+
+
+# -- extras: power and nights needed ---------------------------------------------------------
+
+
+def _tag(target: float) -> str:
+    return f"{target:g}".replace(".", "_")
+
+
+def power(n_valid: int, fit: SeasonalFit | None, seq: dict) -> dict:
+    """Nights needed from the standard error of the model the verdict uses.
+
+    The seasonal fit on n_valid valid nights has standard error se for beta, so one
+    valid night carries about 1 / (n_valid se^2) of information (non-informative
+    months included, at the rate they have occurred).  A two-sided test at the
+    per-look level with POWER for log odds ratio b then needs
+    n = (z_{1-a/2} + z_{POWER})^2 / (info per night * b^2) valid nights, decided at
+    the first planned look at or after n.
+    """
+    alpha = seq["alpha_per_look"]
+    looks = seq["looks"]
+    nxt = seq["next_look_nights"]
+    z = statistics.NormalDist()
+    k = z.inv_cdf(1 - alpha / 2) + z.inv_cdf(POWER)
+    out: dict = {
+        "model": "seasonal",
+        "power": POWER,
+        "alpha_per_look": alpha,
+        "nights": n_valid,
+        "se_log_or": None,
+        "smallest_detectable_or_per_degree": None,
+    }
+    for t in TARGET_ORS:
+        out[f"nights_for_or_{_tag(t)}"] = None
+        out[f"look_for_or_{_tag(t)}"] = None
+    out["nights_to_next_look"] = nxt - n_valid if nxt is not None else None
+    if fit is not None and n_valid > 0:
+        per_night = 1.0 / (n_valid * fit.se**2)
+        out["se_log_or"] = fit.se
+        out["smallest_detectable_or_per_degree"] = math.exp(k * fit.se)
+        for t in TARGET_ORS:
+            need = math.ceil(k**2 / (per_night * math.log(t) ** 2))
+            out[f"nights_for_or_{_tag(t)}"] = need
+            out[f"look_for_or_{_tag(t)}"] = next((n for n in looks if n >= need), None)
+    out["reason"] = power_reason(out, seq)
+    return out
+
+
+def nights_needed(n_valid: int, pw: dict) -> int | None:
+    """More valid nights until the planned look at which x1.5 per °C would likely be firm."""
+    need = pw.get("nights_for_or_1_5")
+    if need is None:
+        return None
+    at = pw.get("look_for_or_1_5") or need
+    return max(0, at - n_valid)
 
 
 def dose_response(valid: list[NightSummary]) -> list[dict]:
@@ -376,6 +507,7 @@ def build_report(
     sets: list[CrossoverSet],
     cramps: list[Cramp],
     params: NightParams,
+    plan: LookPlan = LookPlan(),
 ) -> dict:
     """The contract JSON (plus extras) from the nights and the case-crossover sets."""
     valid = [n for n in nights if n.valid]
@@ -383,8 +515,9 @@ def build_report(
     table = contingency(valid, threshold)
     n_cramp = sum(1 for n in valid if n.cramps > 0)
     n_cold = sum(1 for n in valid if n.min_temp_c < threshold)
-    logit = logistic(valid)
-    pw = power(valid)
+    running = seasonal_fit(valid)
+    seq = sequential(valid, plan)
+    pw = power(len(valid), running, seq)
     report = {
         "nights": {"valid": len(valid), "cramp": n_cramp, "cold": n_cold},
         "cold_threshold_c": threshold,
@@ -392,13 +525,16 @@ def build_report(
         "fisher_p": fisher_p(table),
         "relative_risk": risk_ratio(table),
         "mann_whitney": mann_whitney(valid),
-        "logistic": logit,
+        "logistic": logistic(valid),
         "case_crossover": case_crossover(sets),
-        "verdict": verdict(len(valid), n_cramp, logit),
+        "seasonal": running.block if running else None,
+        "sequential": seq,
+        "verdict": verdict(seq),
         # extras
+        "look_detail": look_detail(valid, seq),
         "humidity": humidity_logistic(valid),
         "power": pw,
-        "nights_needed": nights_needed(len(valid), n_cramp, pw),
+        "nights_needed": nights_needed(len(valid), pw),
         "dose_response": dose_response(valid),
         "remedies": remedies(cramps),
         "nights_total": len(nights),
@@ -427,12 +563,14 @@ def sanitize(value):
     return value
 
 
-def analyze(store: Store, node: str, params: NightParams, now_ms: int) -> dict:
+def analyze(
+    store: Store, node: str, params: NightParams, now_ms: int, plan: LookPlan = LookPlan()
+) -> dict:
     """Everything from the store: stored night summaries, then the statistics."""
     nights = night_summaries(store, node, params, now_ms)
     valid = [n for n in nights if n.valid]
     cramps = store.cramps(node)
     sets = crossover_sets(store, node, params, valid, cramps)
-    report = build_report(nights, sets, cramps, params)
+    report = build_report(nights, sets, cramps, params, plan)
     report["node"] = node
     return report

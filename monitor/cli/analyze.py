@@ -61,7 +61,7 @@ def _compute(args, config: Config, *, save: bool) -> tuple[dict, int]:
         if save and store.readonly:
             raise UserError(f"cannot write to {store.path}: the report was not stored")
         version = store.data_version()
-        report = analysis.analyze(store, node, params, now)
+        report = analysis.analyze(store, node, params, now, analysis.LookPlan.from_config(config))
         if save:
             save_report(store, node, report, params.as_dict(), version, now)
     return report, version
@@ -71,21 +71,64 @@ def _fmt(x, spec: str = ".3g") -> str:
     return "—" if x is None else format(x, spec)
 
 
+def _fit_line(label: str, fit: dict | None, extra: str = "") -> str:
+    if not fit:
+        return f"{label:28}—"
+    return (
+        f"{label:28}{_fmt(fit['or_per_degree_colder'])}"
+        f"  (95% CI {_fmt(fit['ci_low'])}–{_fmt(fit['ci_high'])}, p {_fmt(fit['p'])}{extra})"
+    )
+
+
 def render_text(report: dict) -> str:
-    """The readable summary: the verdict sentence first, then the table and figures."""
+    """What the evidence page says: the headline, the hour before each cramp, the plan;
+    then the within-month figures, and the crude figures labelled as such."""
+    from monitor.analysis.reports import (
+        crossover_sentence,
+        disagreement_sentence,
+        nights_needed_sentence,
+    )
+
     t = report["table"]
     n = report["nights"]
+    seq = report["sequential"]
     cold = f"{report['cold_threshold_c']:g} °C"
-    lines = [
-        report["summary"],
+    lines = [report["summary"]]
+    lines += [s for s in (crossover_sentence(report), disagreement_sentence(report)) if s]
+    needed = nights_needed_sentence(report)
+    if needed:
+        lines += ["", needed]
+    look = seq["look"]
+    plan = ", ".join(str(x) for x in seq["looks"])
+    lines += [
         "",
         f"Verdict: {report['verdict']}",
         f"Valid nights: {n['valid']}  (cramp nights {n['cramp']}, cold nights {n['cold']})",
+        f"Planned checks at {plan} valid nights, each at p < {seq['alpha_per_look']:g}"
+        + (
+            f"; this is check {look} ({seq['look_nights']} nights)"
+            if look
+            else "; none reached yet"
+        ),
         "",
+        "Colder than usual for the month (nights compared within their month):",
+    ]
+    at = seq["at_look"]
+    if look:
+        extra = f", {at['nights']} nights in {at['strata']} months" if at else ""
+        lines.append(_fit_line(f"  at the {seq['look_nights']}-night check:", at, extra))
+    sf = report["seasonal"]
+    extra = f", {sf['nights']} nights in {sf['strata']} months" if sf else ""
+    lines.append(_fit_line("  all valid nights so far:", sf, extra))
+    cc = report["case_crossover"]
+    lines += [
+        "The hour before each cramp against the same hour on other days of its month:",
+        _fit_line("  odds ratio per °C colder:", cc, f", {cc['cramps']} cramps" if cc else ""),
+        "",
+        "Crude figures (these do not account for the season; shown, never the verdict):",
         f"{'':22}{'cramp':>8}{'no cramp':>10}",
         f"{'cold (min < ' + cold + ')':22}{t['cold_cramp']:>8}{t['cold_no_cramp']:>10}",
         f"{'warm':22}{t['warm_cramp']:>8}{t['warm_no_cramp']:>10}",
-        "",
         f"Fisher exact p:           {_fmt(report['fisher_p'])}",
     ]
     rr = report["relative_risk"]
@@ -102,31 +145,13 @@ def render_text(report: dict) -> str:
         if mw
         else "Mann–Whitney U:           —"
     )
-    for label, key in (("Logistic OR / °C colder:", "logistic"), ("Case-crossover OR:", None)):
-        fit = report["logistic"] if key else report["case_crossover"]
-        if fit:
-            extra = f", {fit['cramps']} cramps" if not key else ""
-            lines.append(
-                f"{label:26}{_fmt(fit['or_per_degree_colder'])}"
-                f"  (95% CI {_fmt(fit['ci_low'])}–{_fmt(fit['ci_high'])},"
-                f" p {_fmt(fit['p'])}{extra})"
-            )
-        else:
-            lines.append(f"{label:26}—")
+    lines.append(_fit_line("Logistic OR / °C colder:", report["logistic"]))
     hum = report.get("humidity")
     if hum:
         lines.append(
-            f"{'Humidity OR / % more:':26}{_fmt(hum['or_per_pct_more_humid'])}"
+            f"{'Humidity OR / % more:':28}{_fmt(hum['or_per_pct_more_humid'])}"
             f"  (95% CI {_fmt(hum['ci_low'])}–{_fmt(hum['ci_high'])}, p {_fmt(hum['p'])})"
         )
-    pw = report.get("power")
-    if pw:
-        lines += [
-            "",
-            f"Power: with {pw['nights']} nights, an odds ratio of"
-            f" {pw['smallest_detectable_or_per_degree']:.2f} per °C colder is detectable"
-            f" (80% power); {pw['nights_needed_for_target']} nights would detect 1.5.",
-        ]
     dose = report.get("dose_response") or []
     if dose:
         lines += ["", "Night minimum    nights  cramp nights  rate"]

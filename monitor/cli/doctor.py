@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -33,7 +34,10 @@ CHECKS = (
     "future",
     "clock",
     "broker",
+    "platform",
+    "driver",
     "sensor",
+    "gpio",
     "button",
     "units",
 )
@@ -302,24 +306,18 @@ def check_broker(config: Config, timeout: float = 10.0) -> Result:
     mq = config.mqtt
     if not mq.enabled:
         return Result("broker", SKIP, "[mqtt] enabled = false")
-    import paho.mqtt.client as mqtt
+    from monitor.mqtt.client import RelayError, build_client, uses_tls
 
     where = f"{mq.host}:{mq.port}"
-    base = mq.client_id or f"bedside-{config.node.id}"
-    # Never the daemon's own client id: connecting with it would kick the daemon off.
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{base}-doctor-{os.getpid()}")
-    client.connect_timeout = timeout
-    if mq.username:
-        client.username_pw_set(mq.username, mq.password)
-    tls = mq.tls or bool(mq.ca_file)
+    tls = uses_tls(mq)  # the daemon's decision: the same client, built the same way
     try:
-        if tls:
-            client.tls_set(ca_certs=mq.ca_file, certfile=mq.cert_file, keyfile=mq.key_file)
-    except (OSError, ssl.SSLError, ValueError) as exc:
+        # Never the daemon's own client id: connecting with it would kick the daemon off.
+        client = build_client(config, id_suffix=f"-doctor-{os.getpid()}", connect_timeout=timeout)
+    except RelayError as exc:
         return Result(
             "broker",
             FAIL,
-            f"TLS files cannot be loaded: {exc}",
+            str(exc),
             "check [mqtt] ca_file, cert_file and key_file (readable by this user)",
         )
     outcome: dict = {}
@@ -338,7 +336,7 @@ def check_broker(config: Config, timeout: float = 10.0) -> Result:
     # A plain listener resets a TLS hello: that is a settings mismatch, not a network fault.
     tls_resets = (ConnectionResetError, ConnectionAbortedError) if tls else ()
     try:
-        client.connect(mq.host, mq.port, keepalive=max(5, int(timeout) + 5))
+        client.reconnect()  # connect now, to the host and port build_client set
     except ssl.SSLError as exc:
         return Result(
             "broker",
@@ -410,8 +408,303 @@ def check_broker(config: Config, timeout: float = 10.0) -> Result:
     return Result("broker", FAIL, f"{where}: no answer", "see the broker's log")
 
 
+# -- platform: which Pi, which OS, which driver, which GPIO bindings ------------------------
+
+
+@dataclass(frozen=True)
+class PlatformPaths:
+    """Where the platform facts live; tests hand in a fake root."""
+
+    model: Path = Path("/proc/device-tree/model")
+    os_release: Path = Path("/etc/os-release")
+    # Bookworm and later mount the boot partition at /boot/firmware; older releases at /boot.
+    boot_configs: tuple[Path, ...] = (Path("/boot/firmware/config.txt"), Path("/boot/config.txt"))
+    dev: Path = Path("/dev")
+
+    @classmethod
+    def under(cls, root: str | os.PathLike) -> PlatformPaths:
+        """The same paths below ``root`` (a fake /)."""
+        base = Path(root)
+        default = cls()
+        return cls(
+            model=base / str(default.model).lstrip("/"),
+            os_release=base / str(default.os_release).lstrip("/"),
+            boot_configs=tuple(base / str(p).lstrip("/") for p in default.boot_configs),
+            dev=base / "dev",
+        )
+
+
+def pi_model(paths: PlatformPaths) -> str | None:
+    """'Raspberry Pi 4 Model B Rev 1.4', or None off a Pi."""
+    try:
+        text = paths.model.read_text(encoding="utf-8", errors="replace").strip("\x00\n ")
+    except OSError:
+        return None
+    return text if "raspberry pi" in text.lower() else None
+
+
+def pi_family(model: str | None) -> str | None:
+    """'5', '4', '3', 'zero2', 'zero', ... from the model string (None off a Pi)."""
+    if not model:
+        return None
+    low = model.lower()
+    if "zero 2" in low:
+        return "zero2"
+    if "zero" in low:
+        return "zero"
+    for family in ("500", "400", "5", "4", "3", "2"):
+        if f"raspberry pi {family}" in low or f"compute module {family}" in low:
+            return {"500": "5", "400": "4"}.get(family, family)
+    return "other"
+
+
+def os_release(paths: PlatformPaths) -> dict[str, str]:
+    out = {}
+    try:
+        for line in paths.os_release.read_text(encoding="utf-8", errors="replace").splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                out[key.strip()] = value.strip().strip('"')
+    except OSError:
+        pass
+    return out
+
+
+def overlay_setting(paths: PlatformPaths) -> tuple[Path | None, list[str]]:
+    """(the config.txt in use, its active dtoverlay=dht11 lines)."""
+    for path in paths.boot_configs:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        lines = [
+            line.strip() for line in text.splitlines() if line.strip().startswith("dtoverlay=dht11")
+        ]
+        return path, lines
+    return None, []
+
+
+def _overlay_pin(line: str) -> int:
+    """The BCM pin of a dtoverlay=dht11[,gpiopin=N] line (the overlay's default is 4)."""
+    for part in line.split(",")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip() == "gpiopin":
+            try:
+                return int(value.split("#")[0].strip(), 0)
+            except ValueError:
+                return -1
+    return 4
+
+
+def check_platform(config: Config, paths: PlatformPaths | None = None) -> Result:
+    """The Pi model and the OS release; a DHT off a Pi is a warning."""
+    paths = paths or PlatformPaths()
+    model = pi_model(paths)
+    release = os_release(paths)
+    osname = release.get("PRETTY_NAME") or "unknown OS (no /etc/os-release)"
+    if model is None:
+        if config.sensor.kind == "simulated":
+            return Result("platform", OK, f"not a Raspberry Pi ({osname}): simulated sensor")
+        return Result(
+            "platform",
+            WARN,
+            f"not a Raspberry Pi ({osname}), but [sensor] kind = {config.sensor.kind!r}",
+            'run bedside on the Pi the sensor is wired to, or set [sensor] kind = "simulated"',
+        )
+    detail = f"{model}; {osname}"
+    codename = release.get("VERSION_CODENAME", "")
+    if codename and codename not in ("bookworm", "trixie"):
+        return Result(
+            "platform",
+            WARN,
+            f"{detail}: bedside is tested on Bookworm and Trixie only",
+            "flash a current Raspberry Pi OS (Bookworm or Trixie), then sudo scripts/install-pi.sh",
+        )
+    return Result("platform", OK, detail)
+
+
+def _find_module(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _dist_version(name: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def check_driver(
+    config: Config,
+    paths: PlatformPaths | None = None,
+    find_module: Callable[[str], bool] = _find_module,
+    dist_version: Callable[[str], str | None] = _dist_version,
+) -> Result:
+    """The sensor driver in use and why; the overlay for the kernel's, the stack for Blinka's."""
+    from monitor.sensing.drivers import choose_driver, find_iio_dht
+
+    if config.sensor.kind == "simulated":
+        return Result("driver", SKIP, "simulated sensor: no driver")
+    paths = paths or PlatformPaths()
+    pin = config.sensor.pin
+    driver, why = choose_driver(config)
+    config_txt, lines = overlay_setting(paths)
+    where = str(config_txt or paths.boot_configs[0])
+    wanted = f"dtoverlay=dht11,gpiopin={pin}"
+    overlay_fix = (
+        f"add the line {wanted} to {where} (sudo scripts/install-pi.sh --driver kernel does it),"
+        " then sudo reboot"
+    )
+    family = pi_family(pi_model(paths))
+    wrong_pin = [line for line in lines if _overlay_pin(line) != pin]
+    if wrong_pin:
+        return Result(
+            "driver",
+            FAIL,
+            f"{where} has {wrong_pin[0]}, but [sensor] pin = {pin}",
+            f"make the two agree: change the line to {wanted} and reboot, or set [sensor] pin",
+        )
+    if driver == "kernel":
+        device = find_iio_dht(config.sensor.iio_root, pin)
+        if device is None and lines:
+            return Result(
+                "driver",
+                FAIL,
+                f"kernel dht11 driver ({why}): {lines[0]} is in {where}, but no dht11 device"
+                f" exists under {config.sensor.iio_root}",
+                "sudo reboot (the overlay loads at boot); if it is still missing, check"
+                " `dmesg | grep dht11`",
+            )
+        if device is None:
+            return Result(
+                "driver",
+                FAIL,
+                f"kernel dht11 driver ({why}): no overlay in {where} and no dht11 device",
+                overlay_fix,
+            )
+        overlay = f"{lines[0]} in {where}" if lines else f"no dtoverlay=dht11 line in {where}"
+        return Result("driver", OK, f"kernel dht11 driver ({why}); {device.name}; {overlay}")
+    # Blinka
+    missing = [m for m in ("adafruit_dht", "board", "gpiod") if not find_module(m)]
+    if missing:
+        return Result(
+            "driver",
+            FAIL,
+            f"Blinka driver ({why}): {', '.join(missing)} not installed",
+            "sudo scripts/install-pi.sh --driver blinka (installs bedside[pi] and gpiod), or"
+            f" better the kernel driver: {overlay_fix}",
+        )
+    gpiod = dist_version("gpiod")
+    blinka = dist_version("Adafruit-Blinka") or "?"
+    stack = f"Blinka {blinka}, gpiod {gpiod or '(Debian python3-libgpiod)'}"
+    pulseio = config.sensor.use_pulseio
+    if family == "5" and pulseio is False:
+        return Result(
+            "driver",
+            WARN,
+            f"Blinka driver ({why}; {stack}) with use_pulseio = false: bit-banging fails on a Pi 5",
+            'set [sensor] use_pulseio = "auto" (the library uses its pulseio helper on a Pi)',
+        )
+    if family in ("zero", "zero2"):
+        return Result(
+            "driver",
+            WARN,
+            f"Blinka driver ({why}; {stack}) on a Pi Zero: Adafruit warns its readings are"
+            " unreliable there",
+            f"use the kernel driver, which times the pulses from interrupts: {overlay_fix}",
+        )
+    if pulseio is False:
+        return Result(
+            "driver",
+            WARN,
+            f"Blinka driver ({why}; {stack}) with use_pulseio = false: bit-banging gives more"
+            " checksum errors",
+            'set [sensor] use_pulseio = "auto", or use the kernel driver: ' + overlay_fix,
+        )
+    return Result("driver", OK, f"Blinka driver ({why}); {stack}, use_pulseio = {pulseio!r}")
+
+
+def _identity() -> tuple[str, int, set[str]]:
+    """(user name, effective uid, names of this process's groups)."""
+    import grp
+
+    names = set()
+    for gid in os.getgroups():
+        try:
+            names.add(grp.getgrgid(gid).gr_name)
+        except KeyError:
+            continue
+    return _user(), os.geteuid(), names
+
+
+def check_gpio(
+    config: Config,
+    paths: PlatformPaths | None = None,
+    identity: Callable[[], tuple[str, int, set[str]]] = _identity,
+    find_module: Callable[[str], bool] = _find_module,
+) -> list[Result]:
+    """On a Pi: the GPIO character devices, the gpio group, gpiozero's pin library."""
+    paths = paths or PlatformPaths()
+    model = pi_model(paths)
+    if model is None:
+        return [Result("gpio", SKIP, "not a Raspberry Pi")]
+    results = []
+    chips = sorted(p.name for p in paths.dev.glob("gpiochip*"))
+    user, euid, names = identity()
+    if not chips:
+        results.append(
+            Result(
+                "gpio",
+                FAIL,
+                f"no /dev/gpiochip* on this {model}",
+                "use a Raspberry Pi OS kernel (Bookworm or Trixie); the GPIO character devices"
+                " come with it",
+            )
+        )
+    elif euid != 0 and "gpio" not in names:
+        results.append(
+            Result(
+                "gpio",
+                FAIL,
+                f"{user} is not in group gpio: {', '.join(chips)} cannot be opened",
+                f"sudo usermod -aG gpio {user}, then log in again (the service user bedside"
+                " gets it from the installer)",
+            )
+        )
+    else:
+        results.append(Result("gpio", OK, f"{', '.join(chips)}; {user} may use them"))
+    needs_pins = config.button.enabled or config.led.pin is not None or config.buzzer.pin
+    if needs_pins:
+        if find_module("lgpio"):
+            results.append(Result("gpio", OK, "gpiozero's pin library: lgpio"))
+        elif pi_family(model) != "5" and find_module("RPi.GPIO"):
+            results.append(
+                Result("gpio", OK, "gpiozero's pin library: RPi.GPIO (lgpio not installed)")
+            )
+        else:
+            results.append(
+                Result(
+                    "gpio",
+                    FAIL,
+                    "no pin library for gpiozero (lgpio): the button, LED and buzzer cannot work",
+                    "Raspberry Pi OS: sudo apt install python3-lgpio and a venv with"
+                    " --system-site-packages (sudo scripts/install-pi.sh does both);"
+                    " Python 3.11/3.12: pip install 'lgpio>=0.2.2,<0.3'",
+                )
+            )
+    return results
+
+
 # -- sensor -----------------------------------------------------------------------------
 
+_ERRNO_NAMES = ("ETIMEDOUT", "EIO", "EAGAIN")  # matched as whole words, case and all
 _SENSOR_FIXES = (
     (
         "DHT sensor not found",
@@ -420,8 +713,10 @@ _SENSOR_FIXES = (
     ),
     (
         "Timed out waiting for PulseIn message",
-        "set use_pulseio = false in [sensor] (the libgpiod_pulsein helper is stuck); "
-        "a helper at 100% CPU is the same problem",
+        "the libgpiod_pulsein helper did not answer: end a stale one (`pgrep -a"
+        " libgpiod_pulsein`), check that you are in group gpio; on a Pi 4 or older"
+        " set use_pulseio = false in [sensor] (not on a Pi 5, where bit-banging fails);"
+        " better, the kernel driver: dtoverlay=dht11,gpiopin={pin}, then reboot",
     ),
     (
         "Unable to set line",
@@ -437,13 +732,61 @@ _SENSOR_FIXES = (
         "A full buffer was not returned",
         "the sensor answers only partly: check the pull-up and power it from 3.3 V",
     ),
+    (
+        "Received unplausible data",
+        "the sensor sent humidity outside 0–100 %: a DHT11 configured as dht22 (or the"
+        " reverse)? check [sensor] kind; otherwise noise, as for checksum errors",
+    ),
+    (
+        "Bitbanging is not supported",
+        'not on Linux with use_pulseio = false: run on the Pi and set use_pulseio = "auto"',
+    ),
+    (
+        "ETIMEDOUT",
+        "the sensor did not answer the kernel driver: check the wiring on {gpio} (3.3 V, GND,"
+        " pull-up) and that the overlay's gpiopin is {pin}",
+    ),
+    (
+        "EIO",
+        "the kernel driver got a bad checksum or lost sync: noise on the data line; shorten"
+        " the cable, add a 4.7–10 kΩ pull-up, keep it away from mains wiring",
+    ),
+    (
+        "EAGAIN",
+        "the kernel's clock resolution is too coarse for the dht11 driver: use a Raspberry"
+        " Pi OS kernel",
+    ),
+    (
+        "no IIO device named dht11",
+        "add dtoverlay=dht11,gpiopin={pin} to /boot/firmware/config.txt and reboot (sudo"
+        ' scripts/install-pi.sh --driver kernel does it), or set [sensor] driver = "blinka"',
+    ),
+    (
+        "platform library 'gpiod' was not found",
+        "install the gpiod binding Blinka 10 needs: sudo scripts/install-pi.sh --driver blinka"
+        " (bedside[pi]: gpiod>=2.2.2,<3; on 32-bit: apt install python3-libgpiod), or use"
+        " the kernel driver (dtoverlay=dht11,gpiopin={pin})",
+    ),
+    (
+        "unsupported versions",
+        "reinstall: sudo scripts/install-pi.sh (it pins gpiod>=2.2.2,<3 for Blinka 10)",
+    ),
+    (
+        "Cannot inspect Raspberry Pi GPIO controllers",
+        "sudo usermod -aG gpio $USER and log in again (the service user gets it from the"
+        " installer)",
+    ),
 )
 
 
 def sensor_fix(message: str, pin: int) -> str:
     for needle, fix in _SENSOR_FIXES:
-        if needle.lower() in message.lower():
-            return fix.format(gpio=_gpio(pin))
+        if needle in _ERRNO_NAMES:
+            found = re.search(rf"\b{needle}\b", message) is not None
+        else:
+            found = needle.lower() in message.lower()
+        if found:
+            return fix.format(gpio=_gpio(pin), pin=pin)
     return f"check the wiring on {_gpio(pin)} and [sensor] kind; see hardware.md, 'Known errors'"
 
 
@@ -481,8 +824,9 @@ def check_sensor(config: Config, clock=None, opener=None, reads: int = 5) -> Res
             "sensor",
             FAIL,
             f"{label}: the sensor driver cannot be loaded: {exc}",
-            "reinstall with the Pi extras: sudo scripts/install-pi.sh "
-            "(it installs bedside[pi], python3-lgpio and libgpiod2)",
+            "reinstall with the Pi extras: sudo scripts/install-pi.sh --driver blinka "
+            "(it installs bedside[pi]: Blinka, gpiod, lgpio), or use the kernel driver: "
+            f"dtoverlay=dht11,gpiopin={pin} (sudo scripts/install-pi.sh --driver kernel)",
         )
     except Exception as exc:  # any driver failure is a finding, not a traceback
         message = str(exc) or type(exc).__name__
@@ -497,8 +841,8 @@ def check_sensor(config: Config, clock=None, opener=None, reads: int = 5) -> Res
                 clock.sleep(2.5)
             try:
                 values.append(_as_pair(sensor.read()))
-            except RuntimeError as exc:
-                errors.append(str(exc))
+            except Exception as exc:  # RuntimeError, OSError, SensorError (the device vanished)
+                errors.append(str(exc) or type(exc).__name__)
     finally:
         try:
             sensor.close()
@@ -579,8 +923,9 @@ def check_button(
             "button",
             FAIL,
             f"no GPIO library for {where}: {exc}",
-            "sudo apt install python3-lgpio (the venv needs --system-site-packages), "
-            "or pip install lgpio",
+            "Raspberry Pi OS: sudo apt install python3-lgpio (the venv needs "
+            "--system-site-packages; sudo scripts/install-pi.sh does both), or on Python "
+            "3.11/3.12 pip install 'lgpio>=0.2.2,<0.3'",
         )
     except GPIOPinInUse:
         return Result(
@@ -680,6 +1025,7 @@ def diagnose(
     sensor_opener=None,
     prompt: Callable[[str], None] | None = None,
     emit: Callable[[Result], None] | None = None,
+    paths: PlatformPaths | None = None,
 ) -> list[Result]:
     """Run every check not skipped, in order; ``emit`` sees each result as it comes."""
     clock = clock or SystemClock()
@@ -697,6 +1043,8 @@ def diagnose(
         "future": lambda: check_future(config, clock),
         "clock": lambda: check_clock(clock, runner, has_systemd=systemd),
         "broker": lambda: check_broker(config),
+        "platform": lambda: check_platform(config, paths),
+        "driver": lambda: check_driver(config, paths),
         "sensor": lambda: (
             sensor_in_daemon(config, clock)
             if daemon_running
@@ -712,6 +1060,7 @@ def diagnose(
             if daemon_running
             else check_button(config, press=press, prompt=prompt)
         ),
+        "gpio": lambda: check_gpio(config, paths),
         "units": lambda: check_units(runner, systemd),
     }
     results: list[Result] = []

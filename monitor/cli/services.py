@@ -29,6 +29,9 @@ def run_monitor(args, config: Config) -> int:
         log.info("received %s; stopping", signal.Signals(signum).name)
         stop.set()
 
+    # Installed first; a driver that replaces them on import (Blinka's PulseIn hooks
+    # SIGTERM) is undone by monitor.sensing.drivers.keep_signal_handlers, whenever the
+    # sensor is (re)opened, so `systemctl stop` always ends in a clean exit 0.
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     from monitor.daemon.loop import Daemon

@@ -15,7 +15,12 @@ and gpiozero picks its default (lgpio on a Pi).  With no button, LED or
 buzzer configured it is None and gpiozero is never imported (memory).  A factory the daemon created
 is closed on shutdown, releasing every pin.
 
-systemd: with ``NOTIFY_SOCKET`` set, READY=1 once store and sensor are up,
+The sensor is a dependency that may fail: one that cannot be opened, or that
+disappears, is reopened with backoff (monitor.sensing.drivers.ReopeningSensor)
+while the button, LED, buzzer, alerts and MQTT keep working; its cycles count as
+failed reads, so the silent-sensor alert fires and clears as for a mute sensor.
+
+systemd: with ``NOTIFY_SOCKET`` set, READY=1 once the store is up and the sensor was tried,
 WATCHDOG=1 every cycle (use ``WatchdogSec`` of a few intervals), STOPPING=1 on
 the way out.  SIGTERM/SIGINT stop the loop; shutdown flushes the outbox
 watermark, publishes ``offline``, closes the components and releases the pins.
@@ -35,7 +40,7 @@ from monitor.clock import RELEASE_DATE_MS, SystemClock, iso_utc
 from monitor.config import Config
 from monitor.daemon.components import DaemonContext, build_components
 from monitor.mqtt.payloads import Topics
-from monitor.sensing.drivers import is_raspberry_pi, open_sensor
+from monitor.sensing.drivers import ReopeningSensor, is_raspberry_pi, open_sensor
 from monitor.sensing.sampler import ClockGuard, Sampler, SensorHealth
 from monitor.store import Reading, Store, StoreError, corruption_message, is_corruption
 from monitor.store.db import exclusive_lock
@@ -207,7 +212,13 @@ class Daemon:
         store = self.store = self._open_store()
         with contextlib.ExitStack() as stack:
             stack.callback(self._release_store, store)
-            sensor = self._sensor or open_sensor(config, clock)
+            sensor = self._sensor
+            if sensor is None:
+                # Never fatal: a sensor that cannot be opened (or vanishes) is retried with
+                # backoff while the button, alerts and MQTT go on; the silent-sensor alert
+                # tells the user.
+                sensor = ReopeningSensor(lambda: open_sensor(config, clock), clock)
+                sensor.try_open()
             stack.callback(sensor.close)
             relay = None
             if config.mqtt.enabled:

@@ -25,14 +25,12 @@ import time
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from monitor.clock import SystemClock
 from monitor.config import Config
+from monitor.mqtt.client import MQTTv5, build_client, connect_failure
 from monitor.mqtt.ingest import Action, BatchResult, apply_batch, decode
-from monitor.mqtt.relay import apply_credentials, connect_failure
 from monitor.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -127,29 +125,25 @@ class Recorder:
         return [f"{p}/+/reading", f"{p}/+/cramp", f"{p}/+/alert/#", f"{p}/+/status"]
 
     def _make_client(self) -> mqtt.Client:
-        m, rc = self.config.mqtt, self.config.recorder
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
+        """A persistent v5 session (RelayError when the [mqtt] TLS files cannot be used)."""
+        rc = self.config.recorder
+        client = build_client(
+            self.config,
             client_id=rc.client_id,
-            protocol=mqtt.MQTTv5,
+            protocol=MQTTv5,
+            session_expiry_s=rc.session_expiry_s,
+            # How many unacknowledged messages the broker may send us: room for a full
+            # batch being committed while the next one fills.
+            receive_maximum=min(65535, 2 * self.batch_max),
             manual_ack=True,
+            reconnect_max_s=10,  # the recorder has always retried sooner than a node
         )
-        apply_credentials(client, m)
-        client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         return client
-
-    def _connect_properties(self) -> Properties:
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self.config.recorder.session_expiry_s
-        # How many unacknowledged messages the broker may send us: room for a full
-        # batch being committed while the next one fills.
-        props.ReceiveMaximum = min(65535, 2 * self.batch_max)
-        return props
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
@@ -223,15 +217,7 @@ class Recorder:
         self._store = Store.open(self.config.storage.database)
         self._writer = threading.Thread(target=self._write_loop, name="recorder-writer")
         self._writer.start()
-        m = self.config.mqtt
-        self.client.connect_async(
-            m.host,
-            m.port,
-            keepalive=m.keepalive_s,
-            clean_start=False,
-            properties=self._connect_properties(),
-        )
-        self.client.loop_start()
+        self.client.loop_start()  # connects (build_client set host, port, session), retrying
         return self
 
     def stop(self, timeout: float = 30.0) -> None:

@@ -36,17 +36,16 @@ from __future__ import annotations
 
 import logging
 import queue
-import ssl
-import sys
 import threading
 import time
 from collections import OrderedDict
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from monitor.clock import FUTURE_SLACK_MS, SystemClock
 from monitor.config import Config
+from monitor.mqtt.client import RelayError as RelayError  # where the CLI looks for it
+from monitor.mqtt.client import Will, build_client, connect_failure
 from monitor.mqtt.payloads import Topics, cramp_payload, discovery_messages, reading_payload
 from monitor.store import Store
 
@@ -56,17 +55,6 @@ WINDOW = 16  # unacknowledged readings (and cramps) in flight at most
 POLL_S = 2.0  # how often the outbox looks for rows written by other processes
 PERSIST_EVERY_S = 60.0  # watermark writes at most this often (SD-card wear)
 FLUSH_TIMEOUT_S = 3.0  # how long shutdown waits for outstanding PUBACKs
-
-
-class RelayError(Exception):
-    """The MQTT settings cannot work (e.g. a TLS file is missing)."""
-
-
-def connect_failure() -> str:
-    """Why paho's connection attempt failed ("certificate verify failed: ...", "Connection
-    refused"): paho calls on_connect_fail inside its ``except OSError`` block."""
-    exc = sys.exc_info()[1]
-    return str(exc) if exc is not None else "connection failed"
 
 
 class Relay:
@@ -110,18 +98,15 @@ class Relay:
     # -- setup -----------------------------------------------------------------------
 
     def _make_client(self, client_id: str | None) -> mqtt.Client:
-        m = self.mqtt
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id or m.client_id or f"bedside-{self.node}",
-            clean_session=True,
-            protocol=mqtt.MQTTv311,
+        """RelayError when the [mqtt] TLS files cannot be used."""
+        # Readings and cramps (WINDOW each) plus connection-state messages in flight;
+        # paho's queue beyond that is unlimited (its default).
+        client = build_client(
+            self.config,
+            client_id=client_id,
+            will=Will(self.topics.status, b"offline"),
+            max_inflight=2 * WINDOW + 20,
         )
-        client.max_inflight_messages_set(2 * WINDOW + 20)
-        client.max_queued_messages_set(0)
-        client.will_set(self.topics.status, b"offline", qos=1, retain=True)
-        apply_credentials(client, m)
-        client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
@@ -144,8 +129,7 @@ class Relay:
                 )
         self.acked_ms = self._persisted_ms = self._cursor = wm
         self._last_persist = self._mono()
-        self.client.connect_async(self.mqtt.host, self.mqtt.port, self.mqtt.keepalive_s)
-        self.client.loop_start()
+        self.client.loop_start()  # connects (build_client set host and port), retrying
         self._thread = threading.Thread(target=self._outbox_loop, name="relay-outbox", daemon=True)
         self._thread.start()
 
@@ -403,31 +387,3 @@ class Relay:
             self._drain_events(timeout=max(0.01, deadline - time.monotonic()))
         self._drain_events()
         self._persist(force=True)
-
-
-def apply_credentials(client: mqtt.Client, m) -> None:
-    """Username/password and TLS from [mqtt], the same for every bedside client.
-
-    TLS is on when ``tls`` is true or a CA or client certificate is given; the
-    broker's certificate and host name are always verified.  RelayError (one
-    line, naming the files) when the files cannot be used.
-    """
-    if m.username:
-        client.username_pw_set(m.username, m.password)
-    if m.tls or m.ca_file or m.cert_file:
-        try:
-            client.tls_set(
-                ca_certs=m.ca_file,
-                certfile=m.cert_file,
-                keyfile=m.key_file,
-                tls_version=ssl.PROTOCOL_TLS_CLIENT,
-            )
-        except (OSError, ssl.SSLError, ValueError) as exc:
-            raise RelayError(
-                f"[mqtt] TLS settings do not work ({config_files(m)}): {exc}"
-            ) from None
-
-
-def config_files(m) -> str:
-    files = [f"{k}={v}" for k, v in (("ca_file", m.ca_file), ("cert_file", m.cert_file)) if v]
-    return ", ".join(files) or "system CA certificates"

@@ -8,7 +8,8 @@ Pure logic around an injected sensor and clock (no store, no network):
 - :class:`SensorHealth` counts consecutive failures and the failure rate over
   a window, and remembers the last good reading.
 - :class:`Sampler` reads with bounded retries, never faster than every 2 s
-  (the DHT's limit), and logs a failure streak once and its recovery once.
+  (the DHT's limit), and logs a failure streak once and its recovery once.  A
+  sensor that is not open (``SensorUnavailable``) fails the cycle without retries.
 - :class:`ClockGuard` refuses instants before the release date or before the
   newest stored reading (a Pi without an RTC boots with a wrong time).
 """
@@ -22,6 +23,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from monitor.clock import RELEASE_DATE_MS, iso_utc
+from monitor.sensing.drivers import SensorUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +200,9 @@ class Sampler:
             self._last_read_mono = self.clock.monotonic()
             try:
                 temperature, humidity = self.sensor.read()
+            except SensorUnavailable as exc:  # not open (reopened with backoff): no retries
+                self.health.attempt(False, str(exc))
+                break
             except (RuntimeError, OSError) as exc:
                 self.health.attempt(False, str(exc) or type(exc).__name__)
                 self.log.debug("sensor read failed: %s", exc)

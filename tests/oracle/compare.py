@@ -17,6 +17,13 @@ def differences(expected, got, path="report") -> list[str]:
             else:
                 out += differences(value, got[key], f"{path}.{key}")
         return out
+    if isinstance(expected, list):
+        if not isinstance(got, list) or len(got) != len(expected):
+            return [f"{path}: expected a list of {len(expected)}, got {got!r}"]
+        out = []
+        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
+            out += differences(e, g, f"{path}[{i}]")
+        return out
     if expected is None or isinstance(expected, bool | str):
         return [] if got == expected else [f"{path}: expected {expected!r}, got {got!r}"]
     if isinstance(expected, int):

@@ -172,6 +172,46 @@ def synth(
     return Dataset(name, tz, readings, sorted(set(cramps)), **kw)
 
 
+def seasonal_person(
+    name: str,
+    tz: str,
+    first: date,
+    days: int,
+    *,
+    seed: int,
+    season_c: float = 2.5,
+    weather_c: float = 1.2,
+    season_logit: float = 1.2,
+    room_logit: float = 0.0,
+    base_logit: float = -1.8,
+    **kw,
+) -> Dataset:
+    """A room that is colder in winter, and cramps that may follow the season, the room or both.
+
+    season = cos(2 pi (day of year - 15) / 365.25) is +1 in mid-January. The night minimum is
+    17.5 - season_c * season + weather; the log odds of a cramp night are
+    base_logit + season_logit * season + room_logit * (17.5 - minimum): with room_logit = 0
+    the room has no effect at all and only the calendar drives the cramps.
+    """
+    rng = random.Random(seed)
+    mins: dict[date, float] = {}
+    nights: set[date] = set()
+    for k in range(-1, days + 1):
+        d = first + timedelta(days=k)
+        season = math.cos(2 * math.pi * (d.timetuple().tm_yday - 15) / 365.25)
+        mins[d] = round(17.5 - season_c * season + rng.gauss(0, weather_c), 2)
+        z = base_logit + season_logit * season + room_logit * (17.5 - mins[d])
+        if 0 <= k < days and rng.random() < 1 / (1 + math.exp(-z)):
+            nights.add(d)
+    return synth(name, tz, first, days, seed=seed, mins=mins, cramp_nights=nights, **kw)
+
+
+def analysis_time(ds: Dataset, wall_ms: int) -> int:
+    """The time of the analysis as the product takes it: the clock, or the newest reading
+    when the data run ahead of the clock (an import from elsewhere)."""
+    return max([wall_ms, *(r[0] for r in ds.readings)])
+
+
 def keep_bins(ds: Dataset, night_start_ms: int, night_end_ms: int, keep: int) -> Dataset:
     """Drop readings so the night [start, end) has exactly `keep` occupied 5-minute bins.
 
@@ -548,6 +588,119 @@ def all_datasets() -> list[Dataset]:
         for d, h in [(3, 21), (5, 1), (8, 3), (10, 23), (14, 0), (17, 2), (21, 5), (24, 22)]
     ]
     out.append(synth("gappy-sao-paulo", tz, _d(2026, 9, 1), 29, seed=19, gaps=gaps, jitter_s=80))
+    out += version_2_datasets()
+    return out
+
+
+def version_2_datasets() -> list[Dataset]:
+    """The seasonal comparison, the planned looks and the unfinished night (spec version 2)."""
+    out = []
+
+    # A cause of cramps that peaks in winter, and no room effect at all: the crude logistic
+    # regression says colder nights go with more cramps (interval above 1); the comparison
+    # within months, at the 180-night look, does not. Crosses two clock changes.
+    out.append(
+        seasonal_person(
+            "seasonal-cause-no-room-effect", "Europe/Vienna", _d(2025, 9, 15), 200, seed=8
+        )
+    )
+
+    # A room effect, 105 valid nights (five nights lost early on, so the first 90 valid
+    # nights are not the first 90 calendar nights): at the 90-night look p = 0.038, between
+    # the per-look level 0.0158 and 0.05 (inconclusive), while all 105 nights give p = 0.011.
+    tz = "Europe/Madrid"
+    lost = [(2025, 11, 10), (2025, 11, 20), (2025, 12, 1), (2025, 12, 15), (2025, 12, 24)]
+    gaps = [(local_ms(tz, *ymd, 21, 0), local_ms(tz, *ymd, 21, 0) + 8 * 3_600_000) for ymd in lost]
+    out.append(
+        seasonal_person(
+            "look-between-the-levels",
+            tz,
+            _d(2025, 11, 3),
+            110,
+            seed=19,
+            room_logit=0.35,
+            season_logit=0.0,
+            gaps=gaps,
+        )
+    )
+    # Warmer nights, more cramps: `contradicts` at the 90-night look.
+    out.append(
+        seasonal_person(
+            "look-contradicts",
+            tz,
+            _d(2025, 11, 3),
+            110,
+            seed=4,
+            room_logit=-0.5,
+            season_logit=0.0,
+            gaps=gaps,
+        )
+    )
+
+    # Far in the future (ahead of any clock, so the time of the analysis is the newest
+    # reading): readings stop at 07:00 in the 91st night, which then holds 132 of its 144
+    # bins and a cramp, but has not ended. 90 valid nights: exactly the first look.
+    tz = "Europe/Dublin"
+    ds = synth(
+        "unfinished-last-night",
+        tz,
+        _d(2090, 10, 2),
+        91,
+        seed=31,
+        extra_cramps=[local_ms(tz, 2091, 1, 1, 3, 15)],
+    )
+    cut = local_ms(tz, 2091, 1, 1, 7, 0)
+    ds.readings = [r for r in ds.readings if r[0] < cut]
+    out.append(ds)
+
+    # Strata with a single cramp night each; the cramps of the nights of 31 January and 28
+    # February fall after midnight, on the next month's first day.
+    tz = "Europe/Rome"
+    out.append(
+        synth(
+            "one-cramp-night-per-month",
+            tz,
+            _d(2026, 1, 5),
+            86,
+            seed=32,
+            cramp_nights=set(),
+            extra_cramps=[
+                local_ms(tz, 2026, 2, 1, 2, 0),
+                local_ms(tz, 2026, 3, 1, 3, 0),
+                local_ms(tz, 2026, 3, 15, 23, 0),
+            ],
+        )
+    )
+    # Two cramp nights in informative months (January, February) and a third in March,
+    # whose only valid night it is (not informative): the seasonal comparison is null.
+    out.append(
+        synth(
+            "two-informative-cramp-nights",
+            tz,
+            _d(2026, 1, 10),
+            51,
+            seed=33,
+            cramp_nights={_d(2026, 1, 20), _d(2026, 2, 12), _d(2026, 3, 1)},
+        )
+    )
+
+    # A month boundary eight hours behind UTC: the night of 31 October starts at 03:00 UTC
+    # on 1 November, is 13 hours long (clocks go back), and its cramps fall on 1 November.
+    tz = "America/Los_Angeles"
+    out.append(
+        synth(
+            "los-angeles-month-boundary",
+            tz,
+            _d(2026, 10, 8),
+            50,
+            seed=34,
+            extra_cramps=[
+                local_ms(tz, 2026, 11, 1, 0, 40),
+                local_ms(tz, 2026, 11, 1, 1, 30, fold=1),
+                local_ms(tz, 2026, 9, 30, 23, 0),  # before the data: no night
+            ],
+        )
+    )
     return out
 
 

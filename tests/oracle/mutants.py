@@ -11,12 +11,13 @@ from __future__ import annotations
 import importlib.util
 import sys
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
 from tests.oracle import spec_oracle
 from tests.oracle.compare import differences
-from tests.oracle.datasets import all_datasets
+from tests.oracle.datasets import all_datasets, analysis_time
 
 # name -> [(text in spec_oracle.py, replacement)]
 MUTANTS: dict[str, list[tuple[str, str]]] = {
@@ -99,6 +100,68 @@ MUTANTS: dict[str, list[tuple[str, str]]] = {
         ),
         ('        "ci_high": math.exp(-lo),', '        "ci_high": math.exp(min(-lo, 700)),'),
     ],
+    # -- version 2: the seasonal comparison, the looks, the unfinished night --------------
+    "strata by the cramp's date, not the night's": [
+        (
+            '        strata.setdefault(f"{n.day.year:04d}-{n.day.month:02d}", []).append(n)',
+            "        k_ = datetime.fromtimestamp(min(n.cramps) / 1000, ZoneInfo(TZ_)).date()"
+            " if n.cramps else n.day\n"
+            '        strata.setdefault(f"{k_.year:04d}-{k_.month:02d}", []).append(n)',
+        ),
+        (
+            "    nights = build_nights(readings, cramps, p)",
+            "    global TZ_\n    TZ_ = p.timezone\n    nights = build_nights(readings, cramps, p)",
+        ),
+    ],
+    "strata by the UTC month of the night's start": [
+        (
+            '        strata.setdefault(f"{n.day.year:04d}-{n.day.month:02d}", []).append(n)',
+            '        k_ = datetime.fromtimestamp(n.start_ms / 1000, ZoneInfo("UTC"))\n'
+            '        strata.setdefault(f"{k_.year:04d}-{k_.month:02d}", []).append(n)',
+        )
+    ],
+    "non-informative strata kept": [
+        (
+            "if any(n.cramps for n in group) and any(not n.cramps for n in group)",
+            "if group",
+        )
+    ],
+    "3 cramp nights counted over all valid nights": [
+        (
+            "if sum(1 for _, n in rows if n.cramps) < 3:",
+            "if sum(1 for n in valid_nights if n.cramps) < 3:",
+        )
+    ],
+    "all valid nights at a look, not the first N": [
+        (
+            "first = sorted(valid_nights, key=lambda n: n.day)[: looks[k - 1]]",
+            "first = valid_nights",
+        )
+    ],
+    "a look reached only once V exceeds it": [("        if need <= v:", "        if need < v:")],
+    "per-look level 0.05 instead of 0.0158": [
+        (
+            'at["p"] < seq["alpha_per_look"] and at["or_per_degree_colder"] > 1',
+            'at["p"] < 0.05 and at["or_per_degree_colder"] > 1',
+        ),
+        (
+            'at["p"] < seq["alpha_per_look"] and at["or_per_degree_colder"] < 1',
+            'at["p"] < 0.05 and at["or_per_degree_colder"] < 1',
+        ),
+    ],
+    "verdict from the 95% interval, not p < level": [
+        ('at["p"] < seq["alpha_per_look"] and at["or_per_degree_colder"] > 1', 'at["ci_low"] > 1'),
+        ('at["p"] < seq["alpha_per_look"] and at["or_per_degree_colder"] < 1', 'at["ci_high"] < 1'),
+    ],
+    "verdict from all valid nights, not the look": [
+        ('    at = seq["at_look"]', '    at = out["seasonal"]'),
+    ],
+    "an unfinished night counts": [
+        (
+            "n.temps and n.coverage >= p.min_coverage and n.end_ms <= now_ms",
+            "n.temps and n.coverage >= p.min_coverage",
+        ),
+    ],
 }
 
 
@@ -124,11 +187,13 @@ def main() -> int:
         sets = all_datasets()
         files = {ds.name: ds.write(root / ds.name) for ds in sets}
 
+        wall = time.time_ns() // 1_000_000
+
         def run(module, ds):
             p = module.Params(ds.tz, ds.night_start, ds.night_end, ds.min_coverage, ds.cold_below)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                report = module.analyze_files(*files[ds.name], p)
+                report = module.analyze_files(*files[ds.name], p, analysis_time(ds, wall))
             return report
 
         base = {ds.name: run(spec_oracle, ds) for ds in sets}

@@ -1,9 +1,9 @@
 """The evidence contract re-implemented from the spec text alone (no monitor.* imports).
 
-Written sentence by sentence from analysis-spec.md without reading monitor/analysis.py or
-monitor/nights.py, so that agreement between the two is evidence, not an echo. Where the
-spec is ambiguous this file takes the most literal reading and says so in a comment
-marked AMBIGUITY.
+Written sentence by sentence from analysis-spec.md (version 2) without reading
+monitor/analysis or monitor/nights.py, so that agreement between the two is evidence, not
+an echo. Where the spec is ambiguous this file takes the most literal reading and says so
+in a comment marked AMBIGUITY.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ class Params:
     night_end: str = "08:00"
     min_coverage: float = 0.8
     cold_threshold_c: float = 18.0
+    looks: tuple[int, ...] = (90, 180, 365, 730, 1095)
+    alpha_per_look: float = 0.0158
 
 
 @dataclass
@@ -229,12 +231,86 @@ def case_crossover(readings, valid_nights: list[Night], p: Params) -> dict | Non
     return None if block is None else {"cramps": used, **block}
 
 
-def analyze(readings, cramps, p: Params) -> dict:
-    """The contract dict for (ms, temp) readings and cramp instants (both UTC ms)."""
+def seasonal(valid_nights: list[Night]) -> dict | None:
+    """ "Seasonal comparison": conditional logit of cramp night on min_temp, strata = month of D.
+
+    "Each valid night belongs to the stratum of its date D's local year and month" -- D is
+    already a local date (the night of D), so the stratum is D's year and month as written.
+    """
+    from statsmodels.discrete.conditional_models import ConditionalLogit
+
+    strata: dict[str, list[Night]] = {}
+    for n in valid_nights:
+        strata.setdefault(f"{n.day.year:04d}-{n.day.month:02d}", []).append(n)
+    # "informative when it holds at least one cramp night and at least one night without"
+    informative = {
+        key: group
+        for key, group in strata.items()
+        if any(n.cramps for n in group) and any(not n.cramps for n in group)
+    }
+    if not informative:
+        return None  # "Null when no stratum is informative"
+    rows = [(key, n) for key, group in informative.items() for n in group]
+    if sum(1 for _, n in rows if n.cramps) < 3:
+        return None  # "when informative strata hold fewer than 3 cramp nights"
+    names = sorted(informative)
+    y = np.array([1 if n.cramps else 0 for _, n in rows])
+    x = np.array([min(n.temps) for _, n in rows], dtype=float).reshape(-1, 1)
+    g = np.array([names.index(key) for key, _ in rows])
+    res = _fit_quietly(lambda: ConditionalLogit(y, x, groups=g).fit(disp=False))
+    if res is None:
+        return None
+    block = _or_block(res)
+    if block is None:
+        return None
+    return {"nights": len(rows), "strata": len(informative), **block}
+
+
+def sequential(valid_nights: list[Night], p: Params) -> dict:
+    """ "Looks and the verdict": the current look, and the seasonal comparison at it."""
+    looks = list(p.looks)
+    v = len(valid_nights)
+    k = None  # "the last k with looks[k] <= V (1-based); there is none while V < looks[1]"
+    for i, need in enumerate(looks, start=1):
+        if need <= v:
+            k = i
+    if k is None:
+        return {
+            "looks": looks,
+            "alpha_per_look": p.alpha_per_look,
+            "look": None,
+            "look_nights": None,
+            "next_look_nights": looks[0],
+            "at_look": None,
+        }
+    # "the first looks[k] valid nights in order of their date D, and to nothing else"
+    first = sorted(valid_nights, key=lambda n: n.day)[: looks[k - 1]]
+    return {
+        "looks": looks,
+        "alpha_per_look": p.alpha_per_look,
+        "look": k,
+        "look_nights": looks[k - 1],
+        "next_look_nights": looks[k] if k < len(looks) else None,  # "null after the last"
+        "at_look": seasonal(first),
+    }
+
+
+def analyze(readings, cramps, p: Params, now_ms: int) -> dict:
+    """The contract dict for (ms, temp) readings and cramp instants (both UTC ms).
+
+    now_ms is "the time of the analysis": a night that has not ended by then is never valid.
+    AMBIGUITY: the spec does not say what that time is when files are analysed; the caller
+    passes it (the tests pass the instant the product ran, or its newest reading when the
+    data run ahead of the clock, which is what the product takes as the time).
+    """
     import statsmodels.api as sm
 
     nights = build_nights(readings, cramps, p)
-    valid = [n for n in nights if n.temps and n.coverage >= p.min_coverage]
+    valid = [
+        n
+        for n in nights
+        if n.temps and n.coverage >= p.min_coverage and n.end_ms <= now_ms  # "has ended"
+    ]
     cold = [min(n.temps) < p.cold_threshold_c for n in valid]
     cramp = [bool(n.cramps) for n in valid]
     a = sum(c and k for c, k in zip(cold, cramp, strict=True))
@@ -276,11 +352,15 @@ def analyze(readings, cramps, p: Params) -> dict:
         logistic = None if res is None else _or_block(res)
     out["logistic"] = logistic
     out["case_crossover"] = case_crossover(readings, valid, p)
-    if len(valid) < 14 or sum(cramp) < 3 or logistic is None:
+    out["seasonal"] = seasonal(valid)
+    seq = sequential(valid, p)
+    out["sequential"] = seq
+    at = seq["at_look"]
+    if seq["look"] is None or at is None:
         verdict = "insufficient-data"
-    elif logistic["ci_low"] > 1:
+    elif at["p"] < seq["alpha_per_look"] and at["or_per_degree_colder"] > 1:
         verdict = "supports"
-    elif logistic["ci_high"] < 1:
+    elif at["p"] < seq["alpha_per_look"] and at["or_per_degree_colder"] < 1:
         verdict = "contradicts"
     else:
         verdict = "inconclusive"
@@ -288,12 +368,14 @@ def analyze(readings, cramps, p: Params) -> dict:
     return out
 
 
-def analyze_files(readings_csv, cramps_csv, p: Params) -> dict:
-    return analyze(read_readings(readings_csv), read_cramps(cramps_csv), p)
+def analyze_files(readings_csv, cramps_csv, p: Params, now_ms: int) -> dict:
+    return analyze(read_readings(readings_csv), read_cramps(cramps_csv), p, now_ms)
 
 
-if __name__ == "__main__":  # python -m tests.oracle.spec_oracle R.csv C.csv TZ
+if __name__ == "__main__":  # python -m tests.oracle.spec_oracle R.csv C.csv TZ [NOW_MS]
     import json
     import sys
+    import time as _time
 
-    print(json.dumps(analyze_files(sys.argv[1], sys.argv[2], Params(sys.argv[3])), indent=1))
+    now = int(sys.argv[4]) if len(sys.argv) > 4 else _time.time_ns() // 1_000_000
+    print(json.dumps(analyze_files(sys.argv[1], sys.argv[2], Params(sys.argv[3]), now), indent=1))

@@ -1,0 +1,276 @@
+"""Version 2: the seasonal comparison, the planned looks, the verdict and the nights needed."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import statistics
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+from statsmodels.discrete.conditional_models import ConditionalLogit
+
+from monitor.analysis import stats as analysis
+from monitor.analysis.stats import LookPlan, build_report, seasonal_fit, sequential
+from monitor.config import parse
+from monitor.nights import NightParams, NightSummary, night_window
+
+BERLIN = NightParams(timezone="Europe/Berlin")
+
+
+def night(d: date, min_temp: float, cramps: int, *, valid: bool = True) -> NightSummary:
+    start, end = night_window(d, BERLIN)
+    return NightSummary(
+        night=d,
+        start_ms=start,
+        end_ms=end,
+        n_readings=144,
+        coverage=1.0 if valid else 0.5,
+        valid=valid,
+        min_temp_c=min_temp,
+        mean_temp_c=min_temp + 1,
+        mean_humidity_pct=50.0,
+        cramps=cramps,
+        finished=True,
+        cold_below_c=18.0,
+    )
+
+
+def person(
+    n: int, *, first: date = date(2025, 9, 1), beta: float = 0.5, seed: int = 1
+) -> list[NightSummary]:
+    """n nights from `first`: a seasonal room, cramps more likely on colder nights (beta/°C)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        d = first + timedelta(days=i)
+        season = 2.5 * math.cos(2 * math.pi * (d.timetuple().tm_yday - 200) / 365.25)
+        t = round(17.5 + season + rng.gauss(0, 1.5), 2)
+        p = 1 / (1 + math.exp(-(-1.6 + beta * (17.5 - t))))
+        out.append(night(d, t, 1 if rng.random() < p else 0))
+    return out
+
+
+def reference_fit(nights: list[NightSummary]) -> tuple[float, float, float, float]:
+    """statsmodels directly: strata by year-month of D, informative strata only."""
+    months = {}
+    for n in nights:
+        months.setdefault((n.night.year, n.night.month), []).append(n)
+    keep = [n for g in months.values() if 0 < sum(x.cramps > 0 for x in g) < len(g) for n in g]
+    y = np.array([float(n.cramps > 0) for n in keep])
+    x = np.array([[n.min_temp_c] for n in keep])
+    g = np.array([n.night.year * 100 + n.night.month for n in keep])
+    res = ConditionalLogit(y, x, groups=g).fit(disp=False)
+    lo, hi = res.conf_int()[0]
+    return math.exp(-res.params[0]), math.exp(-hi), math.exp(-lo), res.pvalues[0]
+
+
+def test_seasonal_is_a_conditional_logit_within_months():
+    nights = person(200)
+    got = seasonal_fit(nights).block
+    est, lo, hi, p = reference_fit(nights)
+    assert got["or_per_degree_colder"] == pytest.approx(est, rel=1e-9)
+    assert (got["ci_low"], got["ci_high"], got["p"]) == pytest.approx((lo, hi, p), rel=1e-9)
+    assert got["or_per_degree_colder"] > 1
+    assert got["nights"] == 200 and got["strata"] == 7  # Sep 2025 .. Mar 2026
+
+
+def test_the_night_of_31_january_belongs_to_january():
+    """Strata by the night's date D, not by the date its cramp (after midnight) fell on."""
+    nights = [night(date(2026, 1, d), 15.0 + d % 5, 0) for d in range(20, 32)]
+    nights += [night(date(2026, 2, d), 15.0 + d % 5, 0) for d in range(1, 12)]
+    marked = {date(2026, 1, 31), date(2026, 1, 22), date(2026, 2, 3), date(2026, 2, 7)}
+    nights = [night(n.night, n.min_temp_c, 1) if n.night in marked else n for n in nights]
+    fit = seasonal_fit(nights).block
+    assert fit["strata"] == 2 and fit["nights"] == 23
+    # With 31 January moved into February, January holds one cramp night and February three.
+    moved = [
+        night(date(2026, 2, 28), n.min_temp_c, 1) if n.night == date(2026, 1, 31) else n
+        for n in nights
+    ]
+    assert seasonal_fit(moved).block != fit
+
+
+def test_only_informative_strata_enter():
+    nights = person(120, first=date(2026, 1, 1), seed=3)
+    no_cramps = [night(date(2026, 6, d), 20.0 + d % 3, 0) for d in range(1, 31)]
+    all_cramps = [night(date(2026, 7, d), 21.0, 1) for d in range(1, 4)]
+    fit = seasonal_fit(nights + no_cramps + all_cramps).block
+    assert fit == seasonal_fit(nights).block
+    assert fit["nights"] == 120
+
+
+def test_seasonal_null_rules():
+    assert seasonal_fit([]) is None
+    # No informative stratum: cramp-free months only.
+    assert (
+        seasonal_fit([night(date(2026, 1, 1) + timedelta(d), 17.0 + d % 4, 0) for d in range(60)])
+        is None
+    )
+    # Two cramp nights in informative strata: fewer than 3.
+    two = [
+        night(date(2026, 1, 1) + timedelta(d), 17.0 + d % 4, int(d in (3, 40))) for d in range(60)
+    ]
+    assert seasonal_fit(two) is None
+    three = [night(n.night, n.min_temp_c, int(n.cramps or n.night.day == 20)) for n in two]
+    assert seasonal_fit(three) is not None
+    # Perfect separation within every month: statsmodels' BFGS stops without a warning,
+    # so the contract reports the fit, with an interval that says nothing.
+    sep = [
+        night(
+            date(2026, 1, 1) + timedelta(d), 15.0 if d % 5 == 0 else 19.0 + d % 3, int(d % 5 == 0)
+        )
+        for d in range(60)
+    ]
+    wide = seasonal_fit(sep).block
+    assert wide["ci_low"] < 1e-6 and wide["ci_high"] > 1e6 and wide["p"] > 0.5
+    # The same at ten times the scale overflows (a numeric RuntimeWarning): null.
+    assert seasonal_fit([night(n.night, n.min_temp_c * 10, n.cramps) for n in sep]) is None
+
+
+@pytest.mark.parametrize(
+    ("valid", "look", "look_nights", "next_look"),
+    [
+        (0, None, None, 90),
+        (89, None, None, 90),
+        (90, 1, 90, 180),
+        (364, 2, 180, 365),
+        (365, 3, 365, 730),
+        (1095, 5, 1095, None),
+        (1300, 5, 1095, None),
+    ],
+)
+def test_the_current_look(valid, look, look_nights, next_look):
+    seq = sequential(person(valid), LookPlan())
+    assert seq["looks"] == [90, 180, 365, 730, 1095] and seq["alpha_per_look"] == 0.0158
+    assert (seq["look"], seq["look_nights"], seq["next_look_nights"]) == (
+        look,
+        look_nights,
+        next_look,
+    )
+    assert (seq["at_look"] is None) == (look is None)
+
+
+def test_at_look_sees_exactly_the_first_nights_by_date():
+    nights = person(250, seed=5)
+    shuffled = nights[::-1]  # order of the list does not matter, the date does
+    seq = sequential(shuffled, LookPlan())
+    assert seq["look"] == 2
+    assert seq["at_look"] == seasonal_fit(nights[:180]).block
+    assert seq["at_look"] != seasonal_fit(nights).block
+    # Nights after the look move the running figure, never the verdict.
+    more = person(300, seed=5)
+    r250, r300 = build_report(nights, [], [], BERLIN), build_report(more, [], [], BERLIN)
+    assert r250["sequential"]["at_look"] == r300["sequential"]["at_look"]
+    assert r250["verdict"] == r300["verdict"]
+    assert r250["seasonal"] != r300["seasonal"]
+
+
+def _seq(p: float, odds: float, look: int | None = 2) -> dict:
+    at = {
+        "nights": 180,
+        "strata": 6,
+        "or_per_degree_colder": odds,
+        "ci_low": 0.1,
+        "ci_high": 9,
+        "p": p,
+    }
+    return {
+        "looks": [90, 180],
+        "alpha_per_look": 0.0158,
+        "look": look,
+        "look_nights": 180 if look else None,
+        "next_look_nights": None,
+        "at_look": at if look else None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("p", "odds", "expected"),
+    [
+        (0.01, 1.4, "supports"),
+        (0.01, 0.7, "contradicts"),
+        (0.0158, 1.4, "inconclusive"),  # strictly below the per-look level
+        (0.02, 1.4, "inconclusive"),  # 0.02 < 0.05: a version-1 reading would say supports
+        (0.5, 0.9, "inconclusive"),
+    ],
+)
+def test_verdict_from_the_look(p, odds, expected):
+    assert analysis.verdict(_seq(p, odds)) == expected
+    assert analysis.verdict(_seq(p, odds, look=None)) == "insufficient-data"
+    assert analysis.verdict({**_seq(p, odds), "at_look": None}) == "insufficient-data"
+
+
+def test_looks_and_level_come_from_the_config():
+    config = parse("[analysis]\nlooks = [30, 60]\nlook_alpha = 0.03\n", "c")
+    plan = LookPlan.from_config(config)
+    report = build_report(person(75), [], [], BERLIN, plan)
+    seq = report["sequential"]
+    assert (seq["looks"], seq["alpha_per_look"]) == ([30, 60], 0.03)
+    assert (seq["look"], seq["look_nights"], seq["next_look_nights"]) == (2, 60, None)
+    assert LookPlan.from_config(parse("", "d")) == LookPlan()
+
+
+def test_unfinished_or_invalid_nights_are_not_counted_towards_a_look():
+    nights = person(95)
+    nights = nights[:85] + [
+        night(n.night, n.min_temp_c, n.cramps, valid=False) for n in nights[85:]
+    ]
+    report = build_report(nights, [], [], BERLIN)
+    assert report["nights"]["valid"] == 85
+    assert report["sequential"]["look"] is None
+    assert report["verdict"] == "insufficient-data"
+
+
+def test_power_comes_from_the_seasonal_standard_error():
+    nights = person(400, seed=7)
+    report = build_report(nights, [], [], BERLIN)
+    pw = report["power"]
+    fit = seasonal_fit(nights)
+    se = fit.se
+    assert pw["se_log_or"] == pytest.approx(se)
+    k = statistics.NormalDist().inv_cdf(1 - 0.0158 / 2) + statistics.NormalDist().inv_cdf(0.8)
+    for target, tag in ((1.3, "1_3"), (1.5, "1_5")):
+        need = math.ceil(400 * se**2 * k**2 / math.log(target) ** 2)
+        assert pw[f"nights_for_or_{tag}"] == need
+        assert pw[f"look_for_or_{tag}"] == next(
+            (n for n in (90, 180, 365, 730, 1095) if n >= need), None
+        )
+    assert pw["nights_for_or_1_3"] > pw["nights_for_or_1_5"]
+    assert pw["smallest_detectable_or_per_degree"] == pytest.approx(math.exp(k * se))
+    assert pw["nights_to_next_look"] == 330
+    look = pw["look_for_or_1_5"]
+    assert report["nights_needed"] == (
+        max(0, look - 400) if look else pw["nights_for_or_1_5"] - 400
+    )
+    assert "730 valid nights, 330 from now" in pw["reason"]
+    assert f"about {pw['nights_for_or_1_5']} valid nights for ×1.5 per °C" in pw["reason"]
+    json.dumps(report, allow_nan=False)
+
+
+def test_look_detail_says_why_there_is_no_answer_at_a_look():
+    nights = [
+        night(date(2026, 1, 1) + timedelta(d), 17.0 + d % 4, int(d in (3, 40))) for d in range(100)
+    ]
+    report = build_report(nights, [], [], BERLIN)
+    assert report["sequential"]["look"] == 1 and report["sequential"]["at_look"] is None
+    assert report["verdict"] == "insufficient-data"
+    assert report["look_detail"]["status"] == "too-few-cramp-nights"
+    assert report["look_detail"]["cramp_nights_in_informative_strata"] == 2
+
+
+def test_look_detail_tells_a_failed_fit_from_too_few_cramp_nights():
+    nights = [
+        night(
+            date(2026, 1, 1) + timedelta(d),
+            150.0 if d % 5 == 0 else 190.0 + d % 30,
+            int(d % 5 == 0),
+        )
+        for d in range(100)
+    ]
+    report = build_report(nights, [], [], BERLIN)
+    assert report["sequential"]["at_look"] is None
+    assert report["look_detail"]["status"] == "fit-failed"
+    assert report["verdict"] == "insufficient-data"
