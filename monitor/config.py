@@ -266,6 +266,9 @@ class RecorderConfig:
     batch_max: int = _opt(500, _between(1, 100_000))
     batch_wait_s: float = _opt(0.2, _between(0, 60, "s", above=True))
     max_payload_bytes: int = _opt(4096, _between(1, 1 << 20, "bytes"))
+    # Rooms the recorder accepts; messages of further new node ids are skipped (a client
+    # inventing 10,000 rooms would otherwise put them in every page's room picker).
+    max_nodes: int = _opt(100, _between(1, 10_000))
 
 
 @dataclass(frozen=True)

@@ -673,3 +673,39 @@ def test_a_bad_cramp_is_one_warning_in_words_not_a_traceback_per_batch(
     assert len(skipped) == 3 and any("in the future" in m for m in skipped)
     assert any("control characters" in m for m in skipped)
     assert rec.stats.malformed == 3
+
+
+def test_new_node_ids_stop_at_max_nodes(rec_config, recorder_factory, publishers, db_path):
+    """10,000 invented rooms used to put 10,000 entries in every page's room picker."""
+    config = rec_config.replace(recorder={"max_nodes": 2})
+    rec = recorder_factory(config)
+    for i in range(5):
+        publishers(f"room{i}").reading(T0 + i * 1000)
+    marker = publishers("room0")
+    marker.send(f"{PREFIX}/room0/status", b"online")
+    wait_until(lambda: query(db_path, "SELECT status FROM nodes WHERE id='room0'"), what="marker")
+    assert query(db_path, "SELECT DISTINCT node FROM readings ORDER BY node") == [
+        ("room0",),
+        ("room1",),
+    ]
+    assert rec.stats.malformed == 3
+
+
+def test_a_message_the_broker_says_came_from_another_user_is_refused(
+    recorder_factory, publishers, db_path
+):
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    rec = recorder_factory()
+    pub = publishers("kid")
+    props = Properties(PacketTypes.PUBLISH)
+    props.UserProperty = ("bedside-sender", "parents")
+    info = pub.client.publish(
+        pub.topics.reading, reading_payload(Reading(T0, 30.0, 10.0)), qos=1, properties=props
+    )
+    info.wait_for_publish(EVENT_TIMEOUT)
+    pub.reading(T0 + 1000, 19.0, 40.0)
+    wait_until(lambda: count(db_path) == 1, what="the honest reading")
+    assert query(db_path, "SELECT ts_ms FROM readings") == [(T0 + 1000,)]
+    assert rec.stats.malformed == 1

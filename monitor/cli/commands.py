@@ -30,6 +30,7 @@ from monitor.csvio import (
 )
 from monitor.errors import EXIT_USAGE, UserError
 from monitor.store import Store, StoreError, corruption_message, is_corruption, is_disk_full
+from monitor.store.db import last_backup_note
 
 
 def _instant(text: str | None, flag: str) -> int | None:
@@ -221,9 +222,45 @@ def run_prune_future(args, config: Config) -> int:
     return 0
 
 
+def run_broker_config(args, config: Config) -> int:
+    """`bedside broker-config`: mosquitto.conf, passwd and acl for a list of nodes."""
+    from monitor.mqtt.brokerconf import BrokerConfigError, write_broker_config
+
+    directory = Path(args.dir).expanduser()
+    try:
+        accounts = write_broker_config(
+            config,
+            args.nodes.split(","),
+            directory,
+            port=args.port,
+            bind=args.bind,
+            recorder=not args.no_recorder,
+            home_assistant=not args.no_home_assistant,
+        )
+    except BrokerConfigError as exc:
+        raise UserError(str(exc), EXIT_USAGE) from None
+    except OSError as exc:
+        raise UserError(f"cannot write into {directory}: {exc.strerror or exc}") from None
+    print(f"wrote {directory / 'mosquitto.conf'}, passwd and acl for:")
+    for a in accounts:
+        print(f"  {a.role:<15} {a.user:<20} credentials/{a.user}.toml")
+    print(
+        f"next: include {directory / 'mosquitto.conf'} from /etc/mosquitto/mosquitto.conf"
+        " (or copy its lines there), restart mosquitto, and put each node's"
+        " credentials/<node>.toml lines into that node's /etc/bedside/config.toml"
+    )
+    return 0
+
+
 def run_backup(args, config: Config) -> int:
     with Store.open(config.storage.database) as store:
         target = store.backup(args.path)
+    try:  # where recovery_advice points when the database is damaged one day
+        last_backup_note(config.storage.database).write_text(
+            f"{Path(target).resolve()} ({iso_utc(SystemClock().now_ms())})\n", encoding="utf-8"
+        )
+    except OSError:
+        pass
     print(f"backed up {config.storage.database} to {target}")
     return 0
 

@@ -35,6 +35,7 @@ COMMANDS = {
     "recorder": "monitor.cli.services:run_recorder",
     "doctor": "monitor.cli.doctor:run",
     "prune-future": "monitor.cli.commands:run_prune_future",
+    "broker-config": "monitor.cli.commands:run_broker_config",
 }
 
 
@@ -120,6 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     pf = sub.add_parser("prune-future", help="list (--yes: remove) readings stamped in the future")
     pf.add_argument("--yes", action="store_true", help="remove them (after a backup)")
+
+    bc = sub.add_parser(
+        "broker-config", help="mosquitto config, passwords and ACL: a node writes only its own"
+    )
+    bc.add_argument("--nodes", required=True, help="node ids, comma-separated (bedroom,kid)")
+    bc.add_argument("--dir", required=True, help="where to write (e.g. /etc/mosquitto/bedside)")
+    bc.add_argument("--port", type=int, default=1883, help="the listener's port (1883)")
+    bc.add_argument("--bind", help="the listener's address (default: all)")
+    bc.add_argument("--no-recorder", action="store_true", help="no bedside-recorder account")
+    bc.add_argument("--no-home-assistant", action="store_true", help="no homeassistant account")
     return p
 
 
