@@ -191,7 +191,7 @@ class ButtonConfig:
     pin: int = _opt(17, _pin_check)
     merge_s: float = _opt(5.0, _between(0, 3600, "s"))
     hold_s: float = _opt(3.0, _between(0, 60, "s", above=True))
-    undo_window_s: float = _opt(600.0, _between(0, DAY_S, "s", above=True))
+    undo_window_s: float = _opt(600.0, _between(0, 1e9, "s", above=True))  # 1e9: "always"
 
 
 @dataclass(frozen=True)
