@@ -13,6 +13,10 @@ from datetime import UTC, datetime
 # No reading can be older than the software: a Pi without an RTC boots in 1970
 # or at its last shutdown time until NTP answers.
 RELEASE_DATE_MS = 1_780_272_000_000  # 2026-06-01T00:00:00Z
+# How far ahead of this machine's clock a row from elsewhere (an import, the API, another
+# room over MQTT) may be stamped: clocks differ a little; more is a wrong clock or a typo,
+# and a row in the future would stand for "now" until its time has come.
+FUTURE_SLACK_MS = 5 * 60_000
 
 
 class SystemClock:
@@ -108,3 +112,24 @@ def parse_instant(text: str, *, require_offset: bool = True) -> int:
     except (OverflowError, ValueError):
         raise InstantError(f"timestamp {text!r} is outside the years 1970-2199") from None
     return check_instant(ms, text)
+
+
+def future_problem(ts_ms: int, now_ms: int) -> str | None:
+    """Why ``ts_ms`` cannot be accepted as already happened, or None."""
+    if ts_ms > now_ms + FUTURE_SLACK_MS:
+        return (
+            f"{iso_utc(ts_ms)} is in the future (more than {FUTURE_SLACK_MS // 60_000} min"
+            " after this machine's clock)"
+        )
+    return None
+
+
+def live_problem(ts_ms: int, now_ms: int) -> str | None:
+    """The one rule for an instant a person logs now (a cramp: CLI, dashboard, API): not
+    before this software existed, not in the future.  None when it is fine."""
+    if ts_ms < RELEASE_DATE_MS:
+        return (
+            f"{iso_utc(ts_ms)} is before this software existed"
+            f" ({iso_utc(RELEASE_DATE_MS)[:10]}); check the date"
+        )
+    return future_problem(ts_ms, now_ms)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import os
 import re
 import socket
+import stat
 import tomllib
 import types
 import typing
@@ -98,6 +100,23 @@ _pin_check = _check(
 )
 _positive = _check(lambda v: v > 0, "must be greater than 0")
 _non_negative = _check(lambda v: v >= 0, "must be 0 or more")
+
+DAY_S = 86_400
+
+
+def _between(lo: float, hi: float, unit: str = "", *, above: bool = False):
+    """lo <= v <= hi (lo < v with ``above``): every number has bounds, or inf or 1e308
+    passes the check and overflows later (a sleep, a timer, a date)."""
+    text = f"{'above' if above else 'from'} {lo:g} {'and at most' if above else 'to'} {hi:g}"
+    text += f" {unit}" if unit else ""
+
+    def ok(v) -> bool:
+        return (lo < v if above else lo <= v) and v <= hi
+
+    return _check(ok, f"must be {text}")
+
+
+_temperature = _between(-40, 80, "°C")
 _clock_check = _check(is_clock_time, "must be a time of day as HH:MM")
 
 
@@ -118,8 +137,10 @@ class SensorConfig:
         _check(lambda v: v in ("dht22", "dht11", "simulated"), "must be dht22, dht11 or simulated"),
     )
     pin: int = _opt(4, _pin_check)
-    interval_s: float = _opt(30.0, _check(lambda v: v >= 2, "must be at least 2 (DHT limit)"))
-    retries: int = _opt(3, _non_negative)
+    interval_s: float = _opt(
+        30.0, _check(lambda v: 2 <= v <= DAY_S, f"must be from 2 (DHT limit) to {DAY_S} s")
+    )
+    retries: int = _opt(3, _between(0, 20))
     # auto: the kernel's IIO dht11 driver when its device exists, else Blinka.
     driver: str = _opt(
         "auto",
@@ -131,8 +152,8 @@ class SensorConfig:
     use_pulseio: bool | str = _opt(
         "auto", _check(lambda v: v in (True, False, "auto"), 'must be true, false or "auto"')
     )
-    max_jump_c: float = _opt(3.0, _positive)
-    seed: int = _opt(1)
+    max_jump_c: float = _opt(3.0, _between(0, 120, "°C", above=True))
+    seed: int = _opt(1, _between(0, 2**32 - 1))
     failure_rate: float = _opt(0.02, _check(lambda v: 0 <= v < 1, "must be from 0 to below 1"))
 
 
@@ -153,7 +174,7 @@ class MqttConfig:
     cert_file: str | None = _opt(None)
     key_file: str | None = _opt(None)
     client_id: str | None = _opt(None)
-    keepalive_s: int = _opt(60, _positive)
+    keepalive_s: int = _opt(60, _between(1, 65535, "s"))
     topic_prefix: str = _opt(
         "bedside", _check(lambda v: bool(_TOPIC_PART.match(v)), "must not contain #, + or spaces")
     )
@@ -168,9 +189,9 @@ class MqttConfig:
 class ButtonConfig:
     enabled: bool = _opt(True)
     pin: int = _opt(17, _pin_check)
-    merge_s: float = _opt(5.0, _non_negative)
-    hold_s: float = _opt(3.0, _positive)
-    undo_window_s: float = _opt(600.0, _positive)
+    merge_s: float = _opt(5.0, _between(0, 3600, "s"))
+    hold_s: float = _opt(3.0, _between(0, 60, "s", above=True))
+    undo_window_s: float = _opt(600.0, _between(0, 1e9, "s", above=True))  # 1e9: "always"
 
 
 @dataclass(frozen=True)
@@ -187,13 +208,15 @@ class BuzzerConfig:
 
 @dataclass(frozen=True)
 class AlertsConfig:
-    cold_below_c: float = _opt(18.0)
-    clear_above_c: float = _opt(18.5)
-    min_duration_s: float = _opt(600.0, _non_negative)
-    sensor_silent_s: float | None = _opt(None, _check(lambda v: v is None or v > 0, "must be > 0"))
+    cold_below_c: float = _opt(18.0, _temperature)
+    clear_above_c: float = _opt(18.5, _temperature)
+    min_duration_s: float = _opt(600.0, _between(0, DAY_S, "s"))
+    sensor_silent_s: float | None = _opt(
+        None, _check(lambda v: v is None or 0 < v <= 7 * DAY_S, f"must be > 0 and <= {7 * DAY_S}")
+    )
     notify: list[str] = _opt_factory(list)
-    notify_timeout_s: float = _opt(10.0, _positive)
-    notify_retries: int = _opt(3, _non_negative)
+    notify_timeout_s: float = _opt(10.0, _between(0, 600, "s", above=True))
+    notify_retries: int = _opt(3, _between(0, 100))
 
 
 def _increasing_positive(values: list[int]) -> bool:
@@ -211,7 +234,7 @@ DEFAULT_LOOK_ALPHA = 0.0158
 
 @dataclass(frozen=True)
 class AnalysisConfig:
-    cold_below_c: float = _opt(18.0)
+    cold_below_c: float = _opt(18.0, _temperature)
     night_start: str = _opt("20:00", _clock_check)
     night_end: str = _opt("08:00", _clock_check)
     min_coverage: float = _opt(0.8, _check(lambda v: 0 < v <= 1, "must be above 0 and at most 1"))
@@ -241,16 +264,21 @@ class WebConfig:
     password: str | None = _opt(None)
     allow_anonymous_writes: bool = _opt(False)
     secret_key: str | None = _opt(None)
-    threads: int = _opt(4, _positive)
+    threads: int = _opt(4, _between(1, 256))
+    allowed_hosts: list[str] = _opt_factory(list)
+    behind_proxy: bool = _opt(False)
 
 
 @dataclass(frozen=True)
 class RecorderConfig:
     client_id: str = _opt("bedside-recorder")
-    session_expiry_s: int = _opt(7 * 24 * 3600, _positive)
-    batch_max: int = _opt(500, _positive)
-    batch_wait_s: float = _opt(0.2, _positive)
-    max_payload_bytes: int = _opt(4096, _positive)
+    session_expiry_s: int = _opt(7 * 24 * 3600, _between(1, 2**32 - 1, "s"))
+    batch_max: int = _opt(500, _between(1, 100_000))
+    batch_wait_s: float = _opt(0.2, _between(0, 60, "s", above=True))
+    max_payload_bytes: int = _opt(4096, _between(1, 1 << 20, "bytes"))
+    # Rooms the recorder accepts; messages of further new node ids are skipped (a client
+    # inventing 10,000 rooms would otherwise put them in every page's room picker).
+    max_nodes: int = _opt(100, _between(1, 10_000))
 
 
 @dataclass(frozen=True)
@@ -331,7 +359,7 @@ def _coerce(value, tp):
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return value, False
-        return float(value), value == value  # NaN is not a setting
+        return float(value), math.isfinite(value)  # NaN and inf are not settings
     if tp is int:
         return value, isinstance(value, int) and not isinstance(value, bool)
     return value, isinstance(value, tp)
@@ -362,7 +390,12 @@ def _build(data: dict, where: str) -> tuple[Config, list[str]]:
             tp = hints[name][key]
             coerced, ok = _coerce(raw, tp)
             if not ok:
-                errors.append(f"{where}: [{name}] {key}: expected {_type_name(tp)}, got {raw!r}")
+                if isinstance(raw, float) and not math.isfinite(raw):
+                    errors.append(f"{where}: [{name}] {key}: must be a finite number, got {raw!r}")
+                else:
+                    errors.append(
+                        f"{where}: [{name}] {key}: expected {_type_name(tp)}, got {raw!r}"
+                    )
                 continue
             check = fields[key].metadata.get("check")
             problem = check(coerced) if check else None
@@ -479,17 +512,70 @@ def load(explicit: str | os.PathLike | None = None) -> Config:
         if errors:
             raise ConfigError(errors)
         return config
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read config file: {exc.strerror}"]) from None
-    except UnicodeDecodeError:
-        raise ConfigError([f"{path}: config file is not UTF-8 text"]) from None
+    text = read_config_text(path)
     config = parse(text, str(path))
-    db = Path(config.storage.database).expanduser()
+    config = _expand_paths(config, str(path))
+    db = Path(config.storage.database)
     if not db.is_absolute():  # relative to the config file, not to wherever we were started
         config = config.replace(storage={"database": str(path.parent / db)})
     return config
+
+
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few KB; a bigger "file" is a mistake
+
+
+def read_config_text(path: Path) -> str:
+    """The file's text: a regular file of at most 1 MB of UTF-8 (a BOM is fine), or
+    ConfigError saying why not (--config /dev/zero would otherwise read forever)."""
+    try:
+        with open(path, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise ConfigError([f"{path}: not a regular file (a config is a TOML text file)"])
+            data = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read config file: {exc.strerror or exc}"]) from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            [f"{path}: config file is larger than {MAX_CONFIG_BYTES >> 20} MB; the right file?"]
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            [f"{path}: config file is not UTF-8 text (byte {exc.start} cannot be decoded)"]
+        ) from None
+    return text.removeprefix("\ufeff")  # Notepad's byte order mark
+
+
+# Keys that name files: ~ and $VARIABLE / ${VARIABLE} in them are expanded.
+PATH_KEYS = {"storage": ("database",), "mqtt": ("ca_file", "cert_file", "key_file")}
+_VARIABLE = re.compile(r"\$(\w+|\{\w+\})")
+
+
+def _expand_paths(config: Config, where: str) -> Config:
+    errors, changes = [], {}
+    for section, keys in PATH_KEYS.items():
+        for key in keys:
+            value = getattr(getattr(config, section), key)
+            if not value:
+                continue
+            missing = [
+                m.group(1).strip("{}")
+                for m in _VARIABLE.finditer(value)
+                if m.group(1).strip("{}") not in os.environ
+            ]
+            if missing:
+                errors.append(
+                    f"{where}: [{section}] {key}: ${missing[0]} is not set in the environment,"
+                    f" got {value!r}"
+                )
+                continue
+            expanded = os.path.expanduser(os.path.expandvars(value))
+            if expanded != value:
+                changes.setdefault(section, {})[key] = expanded
+    if errors:
+        raise ConfigError(errors)
+    return config.replace(**changes) if changes else config
 
 
 EXAMPLE_PATH = Path(__file__).with_name("config.example.toml")

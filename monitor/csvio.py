@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
+import re
 import sys
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, TextIO
 
-from monitor.clock import InstantError, iso_utc, parse_instant
+from monitor.clock import InstantError, SystemClock, future_problem, iso_utc, parse_instant
 from monitor.mqtt.payloads import HUMIDITY_RANGE, TEMPERATURE_RANGE
 from monitor.store import Reading, Store, span
 from monitor.vocabulary import validate_cramp_fields
@@ -26,6 +29,20 @@ READINGS_HEADER = ["timestamp", "temperature_c", "humidity_pct"]
 CRAMPS_HEADER = ["timestamp", "leg", "severity", "note"]
 CRAMPS_OPTIONAL = ["remedy", "relief_min"]
 MAX_ERRORS_SHOWN = 10
+
+# A text cell a spreadsheet would run as a formula (=, +, -, @, and tab or CR before them,
+# per OWASP's "CSV injection"), also behind quotes we added: exported with one more
+# leading apostrophe, which the import takes off again, so text round-trips exactly.
+# Only text cells (the note): numbers such as -3.5 °C stay numbers.
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+
+
+def neutralise(text: str) -> str:
+    return "'" + text if _FORMULA.match(text) else text
+
+
+def unneutralise(text: str) -> str:
+    return text[1:] if text.startswith("'") and _FORMULA.match(text, 1) else text
 
 
 class CsvError(Exception):
@@ -148,6 +165,63 @@ class _Instants:
         return parse_instant(text)
 
 
+def _check_instants(
+    by_node: dict[str, list], lines: dict[str, array], name: str, now_ms: int | None, values
+) -> None:
+    """Refuse (CsvError naming the lines) rows stamped in the future, and two rows for the
+    same instant that say different things: which one is right is not ours to guess.
+    ``values(row)`` is what a row says; its instant is ``ts_of(row)``."""
+    now_ms = SystemClock().now_ms() if now_ms is None else now_ms
+    errors: list[str] = []
+    for node, rows in by_node.items():
+        at = lines[node]
+        stamps = [_ts_of(r) for r in rows]
+        if stamps and max(stamps) > now_ms:
+            for i, ts in enumerate(stamps):
+                problem = future_problem(ts, now_ms)
+                if problem:
+                    errors.append(f"{name}: line {at[i]}: timestamp {problem}")
+                    if len(errors) >= MAX_ERRORS_SHOWN:
+                        raise CsvError(errors)
+        if all(a < b for a, b in itertools.pairwise(stamps)):
+            continue  # the usual file: in order, one row per instant
+        first: dict[int, int] = {}
+        for i, ts in enumerate(stamps):
+            j = first.setdefault(ts, i)
+            if j != i and values(rows[j]) != values(rows[i]):
+                errors.append(
+                    f"{name}: line {at[i]}: {iso_utc(ts)}{_of(node, by_node)} is also on line"
+                    f" {at[j]} with other values ({_said(values(rows[j]))} there,"
+                    f" {_said(values(rows[i]))} here); keep the right one"
+                )
+                if len(errors) >= MAX_ERRORS_SHOWN:
+                    break
+    if errors:
+        raise CsvError(errors[:MAX_ERRORS_SHOWN])
+
+
+def _ts_of(row) -> int:
+    return row["ts_ms"] if isinstance(row, dict) else row[1]
+
+
+def _of(node: str, by_node: dict) -> str:
+    return f" for {node}" if len(by_node) > 1 else ""
+
+
+def _said(values) -> str:
+    if isinstance(values, dict):
+        return ", ".join(f"{k} {v!r}" for k, v in values.items() if v is not None) or "no details"
+    return " °C, ".join("-" if v is None else f"{v:g}" for v in values) + " %RH"
+
+
+def _reading_values(row) -> tuple:
+    return row[2], row[3]
+
+
+def _cramp_values(fields: dict) -> dict:
+    return {k: v for k, v in fields.items() if k != "ts_ms"}
+
+
 def _reading_row(rec: dict, node: str) -> tuple[str, int, float, float | None]:
     """One CSV record as (node, ts_ms, temperature, humidity); ValueError says what is wrong."""
     ts = parse_instant(rec["timestamp"])
@@ -164,30 +238,36 @@ def parse_reading_rows(
     node: str,
     name: str = "readings.csv",
     progress: Callable[[int], None] | None = None,
+    now_ms: int | None = None,
 ) -> dict[str, list[ReadingRow]]:
     """Parse a readings CSV into {node: [(node, ts_ms, temperature, humidity)]}.
 
-    CsvError names the bad lines.  The tuples go straight into
-    Store.add_reading_rows (no object per row: a year is a million rows).
+    CsvError names the bad lines: unreadable ones, rows stamped in the future (after
+    ``now_ms``, default the clock) and rows for one instant that disagree.  The tuples go
+    straight into Store.add_reading_rows (no object per row: a year is a million rows).
     """
     header, reader = _open_rows(stream, READINGS_HEADER, [], name)
     if header == READINGS_HEADER:
-        return _parse_plain_rows(reader, header, node, name, progress)
-    errors: list[str] = []
-    by_node: dict[str, list[ReadingRow]] = defaultdict(list)
-    for line, rec in _iter_records(reader, header, name, errors):
-        try:
-            row = _reading_row(rec, node)
-            by_node[row[0]].append(row)
-        except (InstantError, ValueError) as exc:
-            errors.append(f"{name}: line {line}: {exc}")
-        if len(errors) >= MAX_ERRORS_SHOWN:
-            break
-        if progress and line % 20000 == 0:
-            progress(line)
-    if errors:
-        raise CsvError(errors)
-    return by_node
+        by_node, lines = _parse_plain_rows(reader, header, node, name, progress)
+    else:
+        errors: list[str] = []
+        by_node = defaultdict(list)
+        lines = defaultdict(lambda: array("q"))
+        for line, rec in _iter_records(reader, header, name, errors):
+            try:
+                row = _reading_row(rec, node)
+                by_node[row[0]].append(row)
+                lines[row[0]].append(line)
+            except (InstantError, ValueError) as exc:
+                errors.append(f"{name}: line {line}: {exc}")
+            if len(errors) >= MAX_ERRORS_SHOWN:
+                break
+            if progress and line % 20000 == 0:
+                progress(line)
+        if errors:
+            raise CsvError(errors)
+    _check_instants(by_node, lines, name, now_ms, _reading_values)
+    return dict(by_node)
 
 
 def parse_readings(
@@ -203,12 +283,15 @@ def parse_readings(
     }
 
 
-def _parse_plain_rows(reader, header, node, name, progress) -> dict[str, list[ReadingRow]]:
+def _parse_plain_rows(reader, header, node, name, progress):
     """The usual three-column file, fast: rows that fail the quick checks take the
-    careful path above, so messages and results are the same."""
+    careful path above, so messages and results are the same.  Returns the rows and
+    their line numbers, by node."""
     errors: list[str] = []
     rows: list[ReadingRow] = []
     append = rows.append
+    lines = array("q")
+    mark = lines.append
     instant = _Instants()
     hours, minute_second, slow = instant.hours, _MINUTE_SECOND_MS, instant.slow
     t_lo, t_hi = TEMPERATURE_RANGE
@@ -226,6 +309,7 @@ def _parse_plain_rows(reader, header, node, name, progress) -> dict[str, list[Re
                 offset = minute_second.get(ts_text[14:])
                 ts = base + offset if base is not None and offset is not None else slow(ts_text)
                 append((node, ts, temp, hum))
+                mark(reader.line_num)
             except ValueError:
                 line = reader.line_num
                 if not row or (len(row) == 1 and not row[0].strip()):
@@ -235,6 +319,7 @@ def _parse_plain_rows(reader, header, node, name, progress) -> dict[str, list[Re
                 else:
                     try:
                         append(_reading_row(dict(zip(header, row, strict=True)), node))
+                        mark(line)
                     except (InstantError, ValueError) as exc:
                         errors.append(f"{name}: line {line}: {exc}")
                 if len(errors) >= MAX_ERRORS_SHOWN:
@@ -245,14 +330,18 @@ def _parse_plain_rows(reader, header, node, name, progress) -> dict[str, list[Re
         errors.append(f"{name}: line {reader.line_num}: {exc}")
     if errors:
         raise CsvError(errors)
-    return {node: rows} if rows else {}
+    return ({node: rows} if rows else {}), {node: lines}
 
 
-def parse_cramps(stream: TextIO, node: str, name: str = "cramps.csv") -> dict[str, list[dict]]:
-    """Parse a cramps CSV into {node: [fields]}; CsvError names bad lines."""
+def parse_cramps(
+    stream: TextIO, node: str, name: str = "cramps.csv", now_ms: int | None = None
+) -> dict[str, list[dict]]:
+    """Parse a cramps CSV into {node: [fields]}; CsvError names bad lines (also cramps
+    stamped in the future, and two rows for one instant that disagree)."""
     header, reader = _open_rows(stream, CRAMPS_HEADER, CRAMPS_OPTIONAL, name)
     errors: list[str] = []
     by_node: dict[str, list[dict]] = defaultdict(list)
+    lines: dict[str, array] = defaultdict(lambda: array("q"))
     for line, rec in _iter_records(reader, header, name, errors):
         try:
             fields: dict = {"ts_ms": parse_instant(rec["timestamp"])}
@@ -261,18 +350,21 @@ def parse_cramps(stream: TextIO, node: str, name: str = "cramps.csv") -> dict[st
             if sev and not sev.isdigit():
                 raise ValueError(f"severity {sev!r} must be a whole number from 1 to 5")
             fields["severity"] = int(sev) if sev else None
-            fields["note"] = rec["note"].strip() or None
+            fields["note"] = unneutralise(rec["note"].strip()) or None
             fields["remedy"] = rec.get("remedy", "").strip().lower() or None
             fields["relief_min"] = _float(rec.get("relief_min", ""), "relief_min", (0, 1440), False)
             validate_cramp_fields(fields)
-            by_node[_node_of(rec, node)].append(fields)
+            owner = _node_of(rec, node)
+            by_node[owner].append(fields)
+            lines[owner].append(line)
         except (InstantError, ValueError) as exc:
             errors.append(f"{name}: line {line}: {exc}")
         if len(errors) >= MAX_ERRORS_SHOWN:
             break
     if errors:
         raise CsvError(errors)
-    return by_node
+    _check_instants(by_node, lines, name, now_ms, _cramp_values)
+    return dict(by_node)
 
 
 def import_readings(
@@ -281,18 +373,29 @@ def import_readings(
     node: str,
     name: str = "readings.csv",
     progress: Callable[[int], None] | None = None,
+    *,
+    clock_ms: int | None = None,
 ) -> ImportResult:
-    """Parse everything, then write every node's rows in one transaction."""
-    by_node = parse_reading_rows(stream, node, name, progress)
+    """Parse everything, then write every node's rows in one transaction.  Rows stamped
+    after ``clock_ms`` (default: the clock) plus a few minutes are refused."""
+    by_node = parse_reading_rows(stream, node, name, progress, clock_ms)
     with store.transaction():
         added = sum(store.add_reading_rows(n, rows) for n, rows in by_node.items())
     return ImportResult(sum(len(v) for v in by_node.values()), added, sorted(by_node))
 
 
 def import_cramps(
-    store: Store, stream: TextIO, node: str, now_ms: int, name: str = "cramps.csv"
+    store: Store,
+    stream: TextIO,
+    node: str,
+    now_ms: int,
+    name: str = "cramps.csv",
+    *,
+    clock_ms: int | None = None,
 ) -> ImportResult:
-    by_node = parse_cramps(stream, node, name)
+    """``now_ms`` is the rows' creation instant; rows stamped after ``clock_ms`` (default:
+    the clock) plus a few minutes are refused."""
+    by_node = parse_cramps(stream, node, name, clock_ms)
     with store.transaction():
         added = sum(
             store.add_cramps(n, rows, source="import", now_ms=now_ms) for n, rows in by_node.items()
@@ -349,7 +452,7 @@ def export_cramps(
             iso_utc(c.ts_ms),
             c.leg or "",
             "" if c.severity is None else c.severity,
-            c.note or "",
+            neutralise(c.note or ""),
             c.remedy or "",
             _fmt(c.relief_min),
         ]

@@ -16,6 +16,14 @@ SOURCES = ("button", "web", "cli", "import", "mqtt")
 CRAMP_FIELDS = ("leg", "severity", "note", "remedy", "relief_min")
 NOTE_MAX_CHARS = 2000
 
+# In a note: any text but control characters (newline, CR-LF and tab are fine) and lone
+# surrogates, which cannot even be stored as UTF-8.
+_NOTE_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]|\r(?!\n)")
+NOTE_RULE = (
+    f"note must be text of at most {NOTE_MAX_CHARS} characters, without control characters"
+    " (newlines and tabs are fine)"
+)
+
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 NODE_ID_RULE = "must be 1-64 letters, digits, '-' or '_'"
 CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -59,8 +67,12 @@ def validate_cramp_fields(values: dict) -> None:
     ):
         raise ValueError(f"relief_min must be minutes from 0 to 1440, got {relief!r}")
     note = values.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > NOTE_MAX_CHARS):
-        raise ValueError(f"note must be text of at most {NOTE_MAX_CHARS} characters")
+    if note is not None:
+        if not isinstance(note, str) or len(note) > NOTE_MAX_CHARS:
+            raise ValueError(NOTE_RULE)
+        bad = _NOTE_BAD.search(note)
+        if bad:
+            raise ValueError(f"{NOTE_RULE}; found U+{ord(bad.group()[0]):04X}")
     ts = values.get("ts_ms")
     if ts is not None and (
         isinstance(ts, bool) or not isinstance(ts, int) or not MIN_INSTANT_MS <= ts < MAX_INSTANT_MS

@@ -172,6 +172,11 @@ class TinyFilesystem:
     def free(self) -> None:
         self.filler.unlink(missing_ok=True)
 
+    def remount(self, mode: str) -> None:
+        """mode "ro": nothing on it can be written (root included); "rw" again."""
+        prefix = self._privileged() or []
+        subprocess.run([*prefix, "mount", "-o", f"remount,{mode}", str(self.path)], check=True)
+
     def __exit__(self, *exc) -> None:
         if self.mounted:
             prefix = self._privileged() or []

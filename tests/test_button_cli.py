@@ -67,6 +67,9 @@ def test_same_instant_twice_is_one_cramp(make_config, db_path):
         (["--at", "25:10"], "--at: '25:10' is not a time of day"),
         (["--at", "2100-01-01T00:00Z"], "is in the future"),
         (["--at", "2999-01-01T00:00Z"], "outside the years 1970-2199"),
+        # The dashboard's rule too: not before this software existed.
+        (["--at", "1970-01-01T00:00Z"], "before this software existed"),
+        (["--at", "2026-05-31T23:00Z"], "before this software existed"),
     ],
 )
 def test_bad_input_is_a_clear_error_and_logs_nothing(make_config, db_path, args, message):

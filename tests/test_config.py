@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from monitor import config as config_mod
@@ -58,6 +60,76 @@ def test_settings_that_would_break_nights_or_alerts_are_refused(tmp_path, sectio
     with pytest.raises(config_mod.ConfigError) as err:
         config_mod.load(path)
     assert any(key in e for e in err.value.errors)
+
+
+@pytest.mark.parametrize(
+    "line, key",
+    [
+        ("[sensor]\ninterval_s = inf\n", "[sensor] interval_s"),
+        ("[sensor]\ninterval_s = 1e308\n", "[sensor] interval_s"),
+        ("[sensor]\nretries = 1000000000\n", "[sensor] retries"),
+        ("[sensor]\nmax_jump_c = 1e300\n", "[sensor] max_jump_c"),
+        ("[alerts]\nmin_duration_s = 1e300\n", "[alerts] min_duration_s"),
+        ("[alerts]\ncold_below_c = -inf\n", "[alerts] cold_below_c"),
+        ("[alerts]\nsensor_silent_s = 1e308\n", "[alerts] sensor_silent_s"),
+        ("[alerts]\nnotify_timeout_s = 1e308\n", "[alerts] notify_timeout_s"),
+        ("[button]\nundo_window_s = 1e308\n", "[button] undo_window_s"),
+        ("[button]\nhold_s = 1e308\n", "[button] hold_s"),
+        ("[mqtt]\nkeepalive_s = 9999999999\n", "[mqtt] keepalive_s"),
+        ("[web]\nthreads = 100000\n", "[web] threads"),
+        ("[recorder]\nbatch_wait_s = 1e308\n", "[recorder] batch_wait_s"),
+        ("[recorder]\nsession_expiry_s = 99999999999\n", "[recorder] session_expiry_s"),
+    ],
+)
+def test_every_number_is_bounded_so_config_check_refuses_what_would_crash(tmp_path, line, key):
+    path = tmp_path / "c.toml"
+    path.write_text(line)
+    r = run_bedside("config", "check", config=path)
+    assert r.returncode == 2, r.stdout
+    assert key in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_huge_interval_was_accepted_and_crashed_the_daemon(make_config):
+    """The repro: inf passed `config check`, then the daemon died of OverflowError."""
+    path = write_config(make_config()[0], {"sensor": {"interval_s": 1e308}})
+    r = run_bedside("monitor", config=path, timeout=60)
+    assert r.returncode == 2 and "OverflowError" not in r.stderr
+    assert "[sensor] interval_s" in r.stderr
+
+
+def test_a_byte_order_mark_is_fine(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_bytes(b"\xef\xbb\xbf[sensor]\ninterval_s = 60\n")
+    assert config_mod.load(path).sensor.interval_s == 60
+
+
+@pytest.mark.parametrize(
+    "target, message",
+    [("/dev/zero", "not a regular file"), ("big", "larger than 1 MB"), ("dir", "Is a directory")],
+)
+def test_a_config_that_is_not_a_small_text_file_is_a_clear_error(tmp_path, target, message):
+    if target == "big":
+        target = tmp_path / "big.toml"
+        target.write_text("# padding\n" * 5_000_000)  # 50 MB
+    elif target == "dir":
+        target = tmp_path
+    r = run_bedside("config", "check", config=target, timeout=60)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_home_and_variables_in_paths_are_expanded_and_unknown_ones_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("BEDSIDE_TEST_DIR", str(tmp_path / "data"))
+    path = write_config(
+        tmp_path / "c.toml",
+        {"storage": {"database": "$BEDSIDE_TEST_DIR/b.db"}, "mqtt": {"ca_file": "~/ca.pem"}},
+    )
+    config = config_mod.load(path)
+    assert config.storage.database == str(tmp_path / "data" / "b.db")
+    assert config.mqtt.ca_file == str(Path.home() / "ca.pem")
+    bad = write_config(tmp_path / "d.toml", {"storage": {"database": "${NO_SUCH_VAR_X}/b.db"}})
+    with pytest.raises(config_mod.ConfigError) as err:
+        config_mod.load(bad)
+    assert "[storage] database: $NO_SUCH_VAR_X is not set" in err.value.errors[0]
 
 
 def test_planned_looks_default_to_the_contract():

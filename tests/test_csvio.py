@@ -93,3 +93,88 @@ def test_export_into_a_closed_pipe_is_not_a_traceback(make_config):
     assert result.stdout == "timestamp,temperature_c,humidity_pct\n"
     assert "Traceback" not in result.stderr
     assert result.returncode == 0
+
+
+@pytest.mark.parametrize(
+    "note",
+    ['=HYPERLINK("http://evil.example","x")', "+1+2", "-2+3", "@SUM(A1)", "'=already", "'plain"],
+)
+def test_export_neutralises_formulas_in_notes_and_import_takes_it_back(store, note):
+    store.add_cramp("n", 1_790_000_000_000, source="cli", now_ms=1, note=note)
+    out = io.StringIO()
+    export_cramps(store, out, ["n"])
+    cell = out.getvalue().splitlines()[1].split(",", 3)[3]
+    assert not cell.lstrip('"').startswith(("=", "+", "-", "@"))
+    store.delete_cramp(1, now_ms=2)
+    fresh = Store.open(store.path.with_name("copy.db"))
+    import_cramps(fresh, io.StringIO(out.getvalue()), "n", 3)
+    assert [c.note for c in fresh.cramps("n")] == [note]
+    fresh.close()
+
+
+def test_export_keeps_negative_temperatures_numeric_and_round_trips(store, tmp_path):
+    store.add_readings("n", [Reading(1_790_000_000_000, -3.5, 40.0)])
+    out = io.StringIO()
+    export_readings(store, out, ["n"])
+    assert "-3.5" in out.getvalue() and "'-3.5" not in out.getvalue()
+    fresh = Store.open(tmp_path / "copy.db")
+    import_readings(fresh, io.StringIO(out.getvalue()), "n", "r.csv")
+    assert fresh.readings("n")[0].temperature_c == -3.5
+    fresh.close()
+
+
+@pytest.mark.parametrize(
+    "kind, body, lines",
+    [
+        (
+            "readings",
+            "timestamp,temperature_c,humidity_pct\n2026-09-15T10:00:00Z,20.5,50\n"
+            "2026-09-15T10:00:30Z,20.6,50\n2026-09-15T10:00:00Z,21.5,50\n",
+            ("line 4", "line 2"),
+        ),
+        (
+            "cramps",
+            "timestamp,leg,severity,note\n2026-09-15T03:00:00Z,left,2,\n"
+            "2026-09-15T05:00:00+02:00,right,2,\n",
+            ("line 3", "line 2"),
+        ),
+    ],
+)
+def test_two_rows_for_one_instant_that_disagree_import_nothing(
+    make_config, tmp_path, db_path, kind, body, lines
+):
+    path, _ = make_config()
+    csv_file = tmp_path / "in.csv"
+    csv_file.write_text(body)
+    r = run_bedside("import", kind, str(csv_file), config=path)
+    assert r.returncode == 1 and "nothing was written" in r.stderr
+    assert (
+        f"{lines[0]}: 2026-09-15T03:00:00Z" in r.stderr or f"{lines[0]}: 2026-09-15T10" in r.stderr
+    )
+    assert f"also on {lines[1]} with other values" in r.stderr
+    with Store.open(db_path) as s:
+        assert s.count_readings() == 0 and s.cramps(None) == []
+
+
+def test_the_same_row_twice_is_fine(store):
+    text = "timestamp,temperature_c,humidity_pct\n2026-09-15T10:00:00Z,20.5,50\n"
+    text += "2026-09-15T10:00:00Z,20.5,50\n"
+    assert import_readings(store, io.StringIO(text), "a").added == 1
+
+
+@pytest.mark.parametrize("kind", ["readings", "cramps"])
+def test_rows_stamped_in_the_future_are_refused_with_their_line(make_config, tmp_path, kind):
+    path, _ = make_config()
+    header = (
+        "timestamp,temperature_c,humidity_pct"
+        if kind == "readings"
+        else "timestamp,leg,severity,note"
+    )
+    row = "20.5,50" if kind == "readings" else "left,2,"
+    csv_file = tmp_path / "in.csv"
+    csv_file.write_text(f"{header}\n2026-09-15T10:00:00Z,{row}\n2099-11-29T05:00:00Z,{row}\n")
+    r = run_bedside("import", kind, str(csv_file), config=path)
+    assert (
+        r.returncode == 1 and "line 3: timestamp 2099-11-29T05:00:00Z is in the future" in r.stderr
+    )
+    assert "nothing was written" in r.stderr

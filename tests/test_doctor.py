@@ -447,3 +447,31 @@ def test_database_hidden_from_this_user_fails_with_the_group_fix(make_config, tm
     finally:
         locked.chmod(0o700)
     assert result.status == doctor.FAIL and "usermod -aG bedside" in result.fix
+
+
+def test_rows_stamped_in_the_future_are_reported_with_the_way_to_remove_them(make_config, store):
+    clock = FakeClock()
+    now = clock.now_ms()
+    store.add_reading("testroom", Reading(now - 60_000, 20.0, 45.0))
+    assert doctor.check_future(make_config()[1], clock).status == doctor.OK
+    store.add_readings("testroom", [Reading(now + 365 * 86_400_000, 20.5, 50.0)])
+    store.add_cramp("testroom", now + 86_400_000, source="import", now_ms=now)
+    result = doctor.check_future(make_config()[1], clock)
+    assert result.status == doctor.WARN
+    assert "1 readings of testroom" in result.detail and "1 cramps of testroom" in result.detail
+    assert "bedside prune-future --yes" in result.fix
+
+
+def test_prune_future_lists_then_removes_readings_after_a_backup(make_config, store, db_path):
+    path, _ = make_config()
+    now = FakeClock().now_ms()  # before the real clock: stored, not in the future
+    far = 4_102_444_800_000  # 2100: in the future of any clock running these tests
+    store.add_readings("testroom", [Reading(now, 20.0, 45.0), Reading(far, 20.5, 50.0)])
+    listed = run_bedside("prune-future", config=path)
+    assert listed.returncode == 0 and "1 readings of testroom stamped 2100-01-01" in listed.stdout
+    assert store.count_readings() == 2
+    pruned = run_bedside("prune-future", "--yes", config=path)
+    assert pruned.returncode == 0, pruned.stderr
+    assert "removed 1 readings" in pruned.stdout
+    assert [r.ts_ms for r in store.readings("testroom")] == [now]
+    assert list(db_path.parent.glob("bedside.db.pre-prune-*.bak"))

@@ -15,7 +15,7 @@ import pytest
 from monitor.clock import FakeClock
 from monitor.daemon.loop import Daemon
 from monitor.sensing.drivers import CHECKSUM_ERROR, WIRING_ERROR
-from monitor.store import Store
+from monitor.store import Reading, Store
 from tests.fault_support import NODE, ScriptedSensor, captured_logs, integrity
 
 pytestmark = pytest.mark.faults
@@ -147,3 +147,90 @@ def test_sensor_fails_an_hour_returns_garbage_then_recovers(make_config):
     assert logs.count("no good reading in this interval") == 1
     assert logs.count("sensor: recovered") == 1
     assert integrity(config.storage.database) == "ok"
+
+
+DAY = 86_400_000
+
+
+def test_a_clock_that_jumps_30_days_ahead_for_one_read_does_not_stop_recording(make_config):
+    """NTP (or a person) sets the clock 30 days ahead for one read, then corrects it: one
+    reading is stamped in the future, and recording goes on right after it."""
+    faults = {
+        20: lambda clock: clock.set_wall(clock.now_ms() + 30 * DAY),
+        21: lambda clock: clock.set_wall(clock.now_ms() - 30 * DAY),
+    }
+    transitions, logs, config = run_daemon(make_config, lambda n: (20.0, 50.0), faults, 60)
+    readings, _ = stored(config)
+    assert len(readings) == 60  # every read stored, the one stamped in the future too
+    future = [r for r in readings if r.ts_ms > readings[0].ts_ms + DAY]
+    assert len(future) == 1
+    assert logs.count("holding off storing readings") == 0
+    assert logs.count("undoing its jump") == 1
+    assert logs.count("jumped 30 days ahead") == 1
+    assert transitions == []  # the sensor was fine all along: no silent-sensor alert
+    with Store.open_readonly(config.storage.database) as s:
+        # The floor the next start uses is the last reading with a trusted clock.
+        assert s.clock_floor(NODE) == max(r.ts_ms for r in readings if r not in future)
+
+
+def test_a_jump_ahead_that_stays_is_a_clock_catching_up(make_config):
+    """Ahead by an hour and staying there (a boot-time clock catching up); later a step
+    back is a wrong clock again, held off until it passes the newest reading."""
+    faults = {
+        10: lambda clock: clock.set_wall(clock.now_ms() + 60 * MIN),
+        150: lambda clock: clock.set_wall(clock.now_ms() - 30 * MIN),  # after CONFIRM_STEP_S
+    }
+    _, logs, config = run_daemon(make_config, lambda n: (20.0, 50.0), faults, 250)
+    readings, _ = stored(config)
+    assert logs.count("undoing its jump") == 0
+    assert logs.count("holding off storing readings") == 1
+    assert len(readings) == 250 - 60  # 30 min at 30 s held off
+
+
+def test_a_restart_within_the_same_second_is_not_a_wrong_clock(make_config):
+    _, config = make_config({"sensor": {"kind": "dht22", "interval_s": 30, "retries": 0}})
+    clock = FakeClock()
+    second = clock.now_ms() // 1000 * 1000
+    with Store.open(config.storage.database) as s:
+        s.add_readings(NODE, [Reading(second, 20.0, 50.0)])  # the run that just stopped
+    clock.advance(0.4)
+    stop = threading.Event()
+    sensor = ScriptedSensor(lambda n: (20.0, 50.0), lambda n: n == 3 and stop.set())
+    with captured_logs() as logs:
+        Daemon(config, clock=clock, sensor=sensor).run(stop)
+    assert logs.count("cannot be right") == 0
+    readings, _ = stored(config)
+    assert [r.ts_ms - second for r in readings] == [0, 30_000, 60_000]
+
+
+def _start_with(make_config, rows, clock_ms, floor_ms=None, reads=3):
+    _, config = make_config({"sensor": {"kind": "dht22", "interval_s": 30, "retries": 0}})
+    with Store.open(config.storage.database) as s:
+        s.add_readings(NODE, [Reading(ts, 20.0, 50.0) for ts in rows])
+        if floor_ms is not None:
+            s.set_clock_floor(NODE, floor_ms)
+    clock = FakeClock(clock_ms)
+    stop = threading.Event()
+    sensor = ScriptedSensor(lambda n: (21.0, 50.0), lambda n: n == reads and stop.set())
+    with captured_logs() as logs:
+        Daemon(config, clock=clock, sensor=sensor).run(stop)
+    readings, _ = stored(config)
+    return [r for r in readings if r.temperature_c == 21.0], logs
+
+
+@pytest.mark.parametrize("floor", [True, False], ids=["with-floor", "old-database"])
+def test_a_row_stamped_a_year_ahead_does_not_capture_the_clock_guard(make_config, floor):
+    now = FakeClock().now_ms() // 1000 * 1000
+    rows = [now - 60_000, now + 365 * DAY]  # the daemon's last reading, an old bad import
+    new, logs = _start_with(make_config, rows, now, floor_ms=rows[0] if floor else None)
+    assert len(new) == 3
+    assert logs.count("holding off") == 0
+    assert logs.count("stamped in the future") == 1
+
+
+def test_a_pi_booting_behind_its_last_reading_still_holds_off(make_config):
+    now = FakeClock().now_ms() // 1000 * 1000
+    rows = [now + 40 * MIN, now + 50 * MIN]  # stored before a power cut; the clock is behind
+    new, logs = _start_with(make_config, rows, now, floor_ms=rows[0])
+    assert new == []
+    assert logs.count("holding off storing readings") == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sqlite3
 import time
@@ -648,3 +649,63 @@ def test_recorder_ca_file_implies_tls_like_the_daemon(make_config):
     _, config = make_config({"mqtt": {"enabled": True, "ca_file": str(bundle)}})
     rec = Recorder(config)
     assert rec.client._ssl_context is not None  # TLS on although tls = false
+
+
+def test_a_bad_cramp_is_one_warning_in_words_not_a_traceback_per_batch(
+    recorder_factory, publishers, db_path, caplog
+):
+    """A note no database can hold (a lone surrogate) or should hold (control characters)
+    used to pass decoding and blow up the batch with a traceback; a reading stamped 23 h
+    ahead used to be stored and stand for 'now' for a day."""
+    caplog.set_level(logging.DEBUG, logger="monitor")
+    rec = recorder_factory()
+    pub = publishers("kid")
+    pub.send(pub.topics.cramp, cramp_message(T0, note="\ud800"))
+    pub.send(pub.topics.cramp, cramp_message(T0 + 1000, note="bell\x07"))
+    pub.reading(T0 + 23 * 3_600_000 + 3_600_000)  # 23 h after the recorder's now
+    pub.reading(T0, 19.0, 45.0)
+    pub.send(f"{PREFIX}/kid/status", b"online")
+    wait_until(lambda: query(db_path, "SELECT status FROM nodes") == [("online",)], what="marker")
+    assert query(db_path, "SELECT ts_ms FROM readings") == [(T0,)]
+    assert query(db_path, "SELECT count(*) FROM cramps") == [(0,)]
+    assert not [r for r in caplog.records if r.exc_info], "a traceback in the log"
+    skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
+    assert len(skipped) == 3 and any("in the future" in m for m in skipped)
+    assert any("control characters" in m for m in skipped)
+    assert rec.stats.malformed == 3
+
+
+def test_new_node_ids_stop_at_max_nodes(rec_config, recorder_factory, publishers, db_path):
+    """10,000 invented rooms used to put 10,000 entries in every page's room picker."""
+    config = rec_config.replace(recorder={"max_nodes": 2})
+    rec = recorder_factory(config)
+    for i in range(5):
+        publishers(f"room{i}").reading(T0 + i * 1000)
+    marker = publishers("room0")
+    marker.send(f"{PREFIX}/room0/status", b"online")
+    wait_until(lambda: query(db_path, "SELECT status FROM nodes WHERE id='room0'"), what="marker")
+    assert query(db_path, "SELECT DISTINCT node FROM readings ORDER BY node") == [
+        ("room0",),
+        ("room1",),
+    ]
+    assert rec.stats.malformed == 3
+
+
+def test_a_message_the_broker_says_came_from_another_user_is_refused(
+    recorder_factory, publishers, db_path
+):
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    rec = recorder_factory()
+    pub = publishers("kid")
+    props = Properties(PacketTypes.PUBLISH)
+    props.UserProperty = ("bedside-sender", "parents")
+    info = pub.client.publish(
+        pub.topics.reading, reading_payload(Reading(T0, 30.0, 10.0)), qos=1, properties=props
+    )
+    info.wait_for_publish(EVENT_TIMEOUT)
+    pub.reading(T0 + 1000, 19.0, 40.0)
+    wait_until(lambda: count(db_path) == 1, what="the honest reading")
+    assert query(db_path, "SELECT ts_ms FROM readings") == [(T0 + 1000,)]
+    assert rec.stats.malformed == 1

@@ -258,7 +258,8 @@ def test_watermark_is_due_at_most_every_60_s_of_the_injected_clock(
 ):
     from monitor.clock import FakeClock
 
-    clock = FakeClock()
+    # Now is after the readings: the relay holds back rows stamped in the future.
+    clock = FakeClock(T0 + 10 * 30_000)
     relay = Relay(mqtt_config(make_config, broker), store, clock=clock)
     relay.piggyback = True
     relay.start()
@@ -436,3 +437,36 @@ def test_a_locked_database_on_a_puback_does_not_end_publishing(
     wait_until(lambda: store.get_cramp(first.id).published and store.get_cramp(second.id).published)
     assert relay._thread.is_alive()
     assert "database is locked" in caplog.text
+
+
+def test_a_reading_stamped_in_the_future_waits_and_a_rewind_sends_what_sorts_before_it(
+    make_config, broker, subscriber, store
+):
+    """A clock that jumped ahead stamped one reading a month ahead; the readings after the
+    correction sort before it. The outbox must not let it hide them: it waits for its time,
+    and after the daemon's rewind everything stamped after the last trusted reading goes out."""
+    from monitor.clock import FakeClock
+
+    clock = FakeClock(T0 + 10 * 30_000)
+    config = mqtt_config(make_config, broker)
+    relay = Relay(config, store, clock=clock)
+    relay.start()
+    try:
+        assert relay.connected.wait(EVENT_TIMEOUT)
+        before = readings(10)
+        future = Reading(T0 + 30 * 86_400_000, 18.0, 50.0)
+        store.add_readings("testroom", [*before, future])
+        relay.wake_outbox()
+        subscriber.wait_for(lambda s: len(reading_ts(s)) >= 10)
+        after = readings(5, start=T0 + 11 * 30_000)
+        store.add_readings("testroom", after)
+        relay.rewind(before[-1].ts_ms)
+        wanted = {r.ts_ms for r in before + after}
+        seen = subscriber.wait_for(lambda s: wanted <= set(reading_ts(s)) and s)
+        sent = reading_ts(seen)
+        assert future.ts_ms not in sent
+        assert set(sent) == {r.ts_ms for r in before + after}
+        wait_until(lambda: relay.acked_ms == after[-1].ts_ms, what="acknowledged")
+    finally:
+        relay.stop()
+    assert store.outbox_watermark("testroom") == after[-1].ts_ms

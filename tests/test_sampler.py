@@ -174,3 +174,15 @@ def test_clock_guard_refuses_time_before_the_newest_stored_reading():
     assert guard.accept(newest + 30_000)
     guard.stored(newest + 30_000)
     assert not guard.accept(newest + 15_000)
+
+
+def test_a_stop_before_the_read_is_not_a_failed_cycle(caplog):
+    """Every SIGTERM logged 'sensor: no good reading (last error: None)'."""
+    sampler, _clock, _device, _reads = make_sampler([(20.0, 50.0)] * 3, retries=2)
+    assert sampler.sample() is not None
+    stop = threading.Event()
+    stop.set()
+    with caplog.at_level(logging.DEBUG, logger="monitor.sensing.sampler"):
+        assert sampler.sample(stop) is None
+    assert not [r for r in caplog.records if "no good reading" in r.getMessage()]
+    assert sampler.health.status == "ok" and sampler.health.consecutive_failures == 0

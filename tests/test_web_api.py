@@ -9,7 +9,7 @@ import pytest
 
 from monitor.analysis import reports
 from monitor.errors import UserError
-from monitor.store import Store
+from monitor.store import Reading, Store
 from tests.support import run_bedside, write_config
 from tests.web_fixtures import CRAMP_MS, NODE, NOON_MS
 from web.hosts import is_loopback
@@ -410,3 +410,10 @@ def test_redirect_after_a_mode_switch_never_leaves_the_site(client, target):
     location = r.headers.get("Location", "")
     assert r.status_code in (302, 303) and location.startswith("/")
     assert not location.startswith("//") and "evil" not in unquote(location)
+
+
+def test_a_reading_stamped_in_the_future_does_not_stand_for_now(client, filled):
+    before = client.get("/api/current").get_json()["reading"]
+    with Store.open(filled) as s:
+        s.add_readings("testroom", [Reading(NOON_MS + 23 * 3_600_000, 30.0, 10.0)])
+    assert client.get("/api/current").get_json()["reading"] == before

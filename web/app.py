@@ -7,6 +7,7 @@ per-request store access.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
@@ -14,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from monitor.clock import SystemClock
 from monitor.config import Config
+from monitor.store import StoreError, corruption_message, is_corruption, is_disk_full
 from web import filters, security
 from web.data import DataAccess
 from web.evidence import ChartCache
@@ -55,8 +57,16 @@ def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None
         "charts": ChartCache(),  # evidence chart inputs, per app (and so per database)
     }
 
+    if config.web.behind_proxy:
+        # A reverse proxy (Caddy, nginx) on this machine terminates TLS: trust its
+        # X-Forwarded-For/-Proto/-Host (one hop), and send the session cookie only
+        # over HTTPS.  See docs/security.md.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        app.config["SESSION_COOKIE_SECURE"] = True
     filters.register(app, config)
-    security.register(app, config)
+    security.register(app, config, clock)
     app.context_processor(common.page_context)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
@@ -71,8 +81,40 @@ def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None
             response.status_code = exc.code or 500
             if exc.code == 405 and exc.valid_methods:
                 response.headers["Allow"] = ", ".join(exc.valid_methods)
-            return response
-        return render_template("error.html", code=exc.code, message=exc.description), exc.code
+        else:
+            response = app.make_response(
+                (render_template("error.html", code=exc.code, message=exc.description), exc.code)
+            )
+        for name, value in exc.get_headers():
+            if name in ("Retry-After", "WWW-Authenticate"):
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(sqlite3.DatabaseError)
+    @app.errorhandler(StoreError)
+    def storage_error(exc: Exception):
+        """A full disk (507), a damaged file or a database this process cannot write (503):
+        said in words, with what was not saved."""
+        path = config.storage.database
+        if is_disk_full(exc, path):
+            code, message = 507, "the disk is full; nothing was saved (the cramp was NOT saved)"
+        elif is_corruption(exc):
+            ext_state = app.extensions["bedside"]
+            ext_state["damaged"] = corruption_message(path, exc)
+            code, message = 503, ext_state["damaged"]
+        elif request.method not in ("GET", "HEAD") and _unwritable(exc):
+            code = 503
+            message = (
+                f"the dashboard cannot write to {path} ({exc}); nothing was saved."
+                " Reading works; check that the database's directory belongs to the"
+                " service's group (docs/operations.md)"
+            )
+        else:
+            return unexpected(exc)
+        app.logger.error("%s %s: %s", request.method, request.path, message)
+        if request.path.startswith("/api/") or request.path == "/healthz":
+            return jsonify({"error": message}), code
+        return render_template("error.html", code=code, message=message), code
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
@@ -82,3 +124,8 @@ def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None
         return render_template("error.html", code=500, message="Something went wrong."), 500
 
     return app
+
+
+def _unwritable(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(w in text for w in ("readonly", "read-only", "unable to open", "permission"))

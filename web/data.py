@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import g
 
 from monitor import nights as nights_mod
+from monitor.clock import FUTURE_SLACK_MS
 from monitor.config import Config
 from monitor.store import Store, StoreError
 
@@ -66,7 +67,7 @@ class DataAccess:
     def writer(self) -> Store:
         with self._writer_lock:
             if self._writer is None:
-                self._writer = Store.open(self.path, busy_timeout_ms=10_000)
+                self._writer = Store.open(self.path, busy_timeout_ms=10_000, verify=True)
             return self._writer
 
     def close_request(self, _exc=None) -> None:
@@ -102,7 +103,8 @@ class DataAccess:
     def current(self, node: str) -> Current:
         store = self.reader()
         now = self.now_ms()
-        newest = store.newest_reading(node)
+        # A row stamped in the future (a clock that ran ahead) is not the present.
+        newest = store.newest_reading(node, until_ms=now + FUTURE_SLACK_MS)
         alerts = [
             {"kind": e.kind, "start_ms": e.start_ms, "min_temp_c": e.min_temp_c}
             for e in store.episodes(node, now - 1, None)

@@ -10,19 +10,26 @@ import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from monitor.clock import RELEASE_DATE_MS, InstantError, parse_instant
+from monitor.clock import (
+    FUTURE_SLACK_MS,
+    RELEASE_DATE_MS,
+    InstantError,
+    live_problem,
+    parse_instant,
+)
 from monitor.vocabulary import CRAMP_FIELDS, LEGS, REMEDIES, validate_cramp_fields
 
-FUTURE_SLACK_MS = 5 * 60_000
 JSON_FIELDS = (*CRAMP_FIELDS, "ts")
 
 
 def check_instant(ts_ms: int, now_ms: int, field: str = "ts") -> int:
+    """monitor.clock.live_problem, the rule of every entry point, in the form's words."""
+    if live_problem(ts_ms, now_ms) is None:
+        return ts_ms
     if ts_ms < RELEASE_DATE_MS:
         raise ValueError(f"{field} is before this software existed; check the date")
-    if ts_ms > now_ms + FUTURE_SLACK_MS:
-        raise ValueError(f"{field} is in the future")
-    return ts_ms
+    assert ts_ms > now_ms + FUTURE_SLACK_MS
+    raise ValueError(f"{field} is in the future")
 
 
 def from_json(body: object, now_ms: int, *, partial: bool) -> dict:

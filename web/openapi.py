@@ -132,7 +132,11 @@ def spec() -> dict:
                     "parameters": _params("id"),
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": {"type": "object"}}},
+                        "content": {
+                            "application/json": {
+                                "schema": {"type": "object", "additionalProperties": False}
+                            }
+                        },
                     },
                     "responses": {
                         "200": _json(cramp),
@@ -159,7 +163,10 @@ def spec() -> dict:
                 }
             },
             "/healthz": {
-                "get": {"summary": "liveness", "responses": {"200": _json({"type": "object"})}}
+                "get": {
+                    "summary": "liveness: 503 when the database is damaged",
+                    "responses": {"200": _json({"type": "object"}), "503": ERROR},
+                }
             },
             "/api/openapi.json": {
                 "get": {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from monitor.config import Config
@@ -24,9 +25,46 @@ def check_exposure(config: Config, host: str) -> None:
     )
 
 
+class OncePerWindow(logging.Filter):
+    """Let one record through per ``window_s``; the next one says how many were held back.
+
+    waitress warns "Task queue depth is N" on every request that has to wait for a
+    thread: under load that was one line per request (27,446 in a minute).
+    """
+
+    def __init__(self, window_s: float = 60.0, monotonic=time.monotonic):
+        super().__init__()
+        self.window_s = window_s
+        self.monotonic = monotonic
+        self._lock = threading.Lock()
+        self._last: float | None = None
+        self._held = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = self.monotonic()
+        with self._lock:
+            if self._last is not None and now - self._last < self.window_s:
+                self._held += 1
+                return False
+            held, self._held, self._last = self._held, 0, now
+        if held:
+            record.msg = f"{record.msg} ({held} more such messages in the last %.0f s)"
+            record.args = (*(record.args or ()), self.window_s)
+        return True
+
+
+def quiet_waitress(window_s: float = 60.0) -> None:
+    """Rate-limit waitress's per-request queue warnings (idempotent)."""
+    queue_log = logging.getLogger("waitress.queue")
+    if not any(isinstance(f, OncePerWindow) for f in queue_log.filters):
+        queue_log.addFilter(OncePerWindow(window_s))
+
+
 def create_server(app, host: str, port: int, threads: int):
     """waitress, as every bedside server runs it (tests and `bedside web` alike)."""
     from waitress.server import create_server as waitress_server
+
+    quiet_waitress()
 
     return waitress_server(
         app,

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sqlite3
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from monitor.clock import InstantError, SystemClock, check_instant, iso_utc, parse_instant
+from monitor.clock import (
+    InstantError,
+    SystemClock,
+    check_instant,
+    iso_utc,
+    live_problem,
+    parse_instant,
+)
 from monitor.config import EXAMPLE_PATH, Config
 from monitor.csvio import (
     CsvError,
@@ -19,7 +29,8 @@ from monitor.csvio import (
     open_text,
 )
 from monitor.errors import EXIT_USAGE, UserError
-from monitor.store import Store
+from monitor.store import Store, StoreError, corruption_message, is_corruption, is_disk_full
+from monitor.store.db import last_backup_note
 
 
 def _instant(text: str | None, flag: str) -> int | None:
@@ -86,7 +97,9 @@ def run_export(args, config: Config) -> int:
     nodes = None if args.all_nodes else [args.node or config.node.id]
     lo, hi = _instant(args.from_, "--from"), _instant(args.to, "--to")
     export = export_readings if args.kind == "readings" else export_cramps
-    with Store.open(config.storage.database) as store:
+    # Reading only: an existing database is opened read-only (a read-only mount, a backup).
+    exists = Path(config.storage.database).expanduser().exists()
+    with (Store.open_readonly if exists else Store.open)(config.storage.database) as store:
         known = [n["id"] for n in store.nodes()]
         if args.node and args.node not in known:  # a typo would otherwise export nothing
             raise UserError(
@@ -128,9 +141,13 @@ def cramp_instant(text: str, tz_name: str, now_ms: int) -> int:
 def run_cramp(args, config: Config) -> int:
     now = SystemClock().now_ms()
     ts = now if args.at is None else cramp_instant(args.at, config.node.timezone, now)
-    if ts > now + 60_000:
-        raise UserError(f"--at {args.at} is in the future", EXIT_USAGE)
-    with Store.open(config.storage.database) as store:
+    problem = live_problem(ts, now)  # the dashboard's and the API's rule too
+    if problem:
+        raise UserError(f"--at {args.at}: {problem}; nothing was logged", EXIT_USAGE)
+    with (
+        _saving("the cramp", config.storage.database),
+        Store.open(config.storage.database, verify=True) as store,
+    ):
         try:
             cramp, created = store.add_cramp(
                 config.node.id,
@@ -158,9 +175,92 @@ def run_cramp(args, config: Config) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _saving(what: str, database: str):
+    """A write that fails says what was not saved, in words (never a traceback)."""
+    try:
+        yield
+    except (sqlite3.DatabaseError, StoreError) as exc:
+        if is_disk_full(exc, database):
+            raise UserError(
+                f"the disk is full; {what} was NOT saved (free some space on the disk"
+                f" holding {database}, then try again)"
+            ) from None
+        if is_corruption(exc) and not isinstance(exc, StoreError):
+            raise UserError(f"{what} was NOT saved: {corruption_message(database, exc)}") from None
+        raise UserError(f"{what} was NOT saved: {exc}") from None
+
+
+def run_prune_future(args, config: Config) -> int:
+    """`bedside prune-future`: list rows stamped in the future; with --yes remove the readings
+    (after a backup beside the database). Cramps are precious: their time is corrected
+    on the dashboard instead."""
+    from monitor.clock import FUTURE_SLACK_MS
+
+    now = SystemClock().now_ms()
+    after = now + FUTURE_SLACK_MS
+    with Store.open(config.storage.database) as store:
+        rows = store.future_rows(after)
+        if not rows:
+            print(f"nothing in {config.storage.database} is stamped after {iso_utc(after)}")
+            return 0
+        for r in rows:
+            print(
+                f"{r['count']} {r['table']} of {r['node']} stamped {iso_utc(r['first_ms'])}"
+                f" to {iso_utc(r['last_ms'])}"
+            )
+        cramps = [c for c in store.cramps(None, after) if not c.deleted]
+        for c in cramps:
+            print(f"  cramp {c.id} ({c.node}): correct its time on the dashboard (/cramps)")
+        if not args.yes:
+            print("nothing was removed; run again with --yes to remove the readings")
+            return 0
+        path = store.path
+        backup = store.backup(path.with_name(f"{path.name}.pre-prune-{now // 1000}.bak"))
+        removed = store.delete_future_readings(after)
+    print(f"removed {removed} readings stamped after {iso_utc(after)} (backup: {backup})")
+    return 0
+
+
+def run_broker_config(args, config: Config) -> int:
+    """`bedside broker-config`: mosquitto.conf, passwd and acl for a list of nodes."""
+    from monitor.mqtt.brokerconf import BrokerConfigError, write_broker_config
+
+    directory = Path(args.dir).expanduser()
+    try:
+        accounts = write_broker_config(
+            config,
+            args.nodes.split(","),
+            directory,
+            port=args.port,
+            bind=args.bind,
+            recorder=not args.no_recorder,
+            home_assistant=not args.no_home_assistant,
+        )
+    except BrokerConfigError as exc:
+        raise UserError(str(exc), EXIT_USAGE) from None
+    except OSError as exc:
+        raise UserError(f"cannot write into {directory}: {exc.strerror or exc}") from None
+    print(f"wrote {directory / 'mosquitto.conf'}, passwd and acl for:")
+    for a in accounts:
+        print(f"  {a.role:<15} {a.user:<20} credentials/{a.user}.toml")
+    print(
+        f"next: include {directory / 'mosquitto.conf'} from /etc/mosquitto/mosquitto.conf"
+        " (or copy its lines there), restart mosquitto, and put each node's"
+        " credentials/<node>.toml lines into that node's /etc/bedside/config.toml"
+    )
+    return 0
+
+
 def run_backup(args, config: Config) -> int:
     with Store.open(config.storage.database) as store:
         target = store.backup(args.path)
+    try:  # where recovery_advice points when the database is damaged one day
+        last_backup_note(config.storage.database).write_text(
+            f"{Path(target).resolve()} ({iso_utc(SystemClock().now_ms())})\n", encoding="utf-8"
+        )
+    except OSError:
+        pass
     print(f"backed up {config.storage.database} to {target}")
     return 0
 

@@ -13,6 +13,7 @@ import dataclasses
 import importlib
 import logging
 import os
+import sqlite3
 import sys
 
 from monitor import __version__
@@ -35,6 +36,8 @@ COMMANDS = {
     "recorder": "monitor.cli.services:run_recorder",
     "doctor": "monitor.cli.doctor:run",
     "trial": "monitor.cli.trial:run_trial",
+    "prune-future": "monitor.cli.commands:run_prune_future",
+    "broker-config": "monitor.cli.commands:run_broker_config",
 }
 
 
@@ -197,6 +200,18 @@ def build_parser() -> argparse.ArgumentParser:
         action.add_argument("--node", help="the room (default: [node] id)")
         if action is not tr_stop:
             action.add_argument("--json", action="store_true", help="print JSON")
+    pf = sub.add_parser("prune-future", help="list (--yes: remove) readings stamped in the future")
+    pf.add_argument("--yes", action="store_true", help="remove them (after a backup)")
+
+    bc = sub.add_parser(
+        "broker-config", help="mosquitto config, passwords and ACL: a node writes only its own"
+    )
+    bc.add_argument("--nodes", required=True, help="node ids, comma-separated (bedroom,kid)")
+    bc.add_argument("--dir", required=True, help="where to write (e.g. /etc/mosquitto/bedside)")
+    bc.add_argument("--port", type=int, default=1883, help="the listener's port (1883)")
+    bc.add_argument("--bind", help="the listener's address (default: all)")
+    bc.add_argument("--no-recorder", action="store_true", help="no bedside-recorder account")
+    bc.add_argument("--no-home-assistant", action="store_true", help="no homeassistant account")
     return p
 
 
@@ -255,3 +270,16 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as exc:
         print(f"bedside {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAIL
+    except sqlite3.DatabaseError as exc:  # a full disk, a damaged file: words, no traceback
+        print(f"bedside {args.command}: {_database_error(exc, config)}", file=sys.stderr)
+        return EXIT_FAIL
+
+
+def _database_error(exc: sqlite3.DatabaseError, config: Config) -> str:
+    from monitor.store import corruption_message, is_corruption, is_disk_full
+
+    if is_disk_full(exc, config.storage.database):
+        return f"the disk holding {config.storage.database} is full; nothing more was saved"
+    if is_corruption(exc):
+        return corruption_message(config.storage.database, exc)
+    return f"the database {config.storage.database} failed: {exc}"

@@ -105,7 +105,8 @@ def run_web(args, config: Config) -> int:
     except socket.gaierror:
         message = f"[web] host {host!r} is not an address of this machine"
         raise UserError(message, EXIT_USAGE) from None
-    app = create_app(config)
+    # The app decides which Host names it answers to from the address it is served on.
+    app = create_app(config.replace(web={"host": host}))
 
     def on_term(signum, frame):
         raise KeyboardInterrupt  # waitress closes its sockets and returns

@@ -36,18 +36,25 @@ import socket
 import sqlite3
 import threading
 
-from monitor.clock import SystemClock
+from monitor.clock import RELEASE_DATE_MS, SystemClock, iso_utc
 from monitor.config import Config
 from monitor.daemon.components import DaemonContext, build_components
 from monitor.daemon.trial import TrialComponent
 from monitor.mqtt.payloads import Topics
 from monitor.sensing.drivers import ReopeningSensor, is_raspberry_pi, open_sensor
 from monitor.sensing.sampler import ClockGuard, Sampler, SensorHealth
-from monitor.store import Reading, Store
+from monitor.store import Reading, Store, StoreError, corruption_message, is_corruption
+from monitor.store.db import exclusive_lock
 
 log = logging.getLogger("monitor.daemon.loop")
 
 HEALTH_EVERY_S = 600.0  # sensor_health row: on a status change, else at most this often
+# The clock guard's persisted floor (Store.clock_floor) is written with the health row,
+# so it lags the newest reading by at most about this much.
+FLOOR_LAG_MS = int(HEALTH_EVERY_S * 1000) + 5 * 60_000
+# Without a persisted floor (a database from before it existed): rows stamped more than
+# this far ahead of a plausible clock are taken as stamped in the future.
+NO_FLOOR_LAG_MS = 86_400_000
 UNSAVED_MAX = 2880  # readings held in memory while storing fails: a day at 30 s
 
 
@@ -109,6 +116,46 @@ def _noop(*_args) -> None:
     return None
 
 
+def start_clock_guard(store: Store, node: str, clock) -> ClockGuard:
+    """The clock guard for a daemon starting on this database.
+
+    Its floor is the newest reading the daemon stored with a plausible clock: the
+    persisted floor (``Store.clock_floor``) tells a clock that is behind (a Pi booting
+    without an RTC: hold off) from rows stamped in the future (an old import, a clock
+    that ran ahead while the daemon was down: left out of the floor, said once).
+    """
+    newest = store.newest_reading(node)
+    if newest is None:
+        return ClockGuard(None)
+    now = clock.now_ms()
+    marker = store.clock_floor(node)
+    if marker is not None:
+        limit = max(now, marker) + FLOOR_LAG_MS
+    elif now >= RELEASE_DATE_MS:
+        limit = now + NO_FLOOR_LAG_MS
+    else:
+        limit = newest.ts_ms
+    trusted = store.newest_reading(node, until_ms=limit)
+    trusted_ms = trusted.ts_ms if trusted else None
+    if trusted_ms == newest.ts_ms:
+        return ClockGuard(newest.ts_ms)
+    if now >= newest.ts_ms:
+        # The clock is still as far ahead as those rows: perhaps it is right, perhaps it
+        # jumped while the daemon was down. Should it step back soon, they were wrong.
+        return ClockGuard(newest.ts_ms, trusted_ms=trusted_ms, pending_since_mono=clock.monotonic())
+    future = [r for r in store.future_rows(limit) if r["node"] == node and r["table"] == "readings"]
+    log.warning(
+        "clock: %d stored reading(s) are stamped in the future (%s to %s; the clock says %s);"
+        " storing on after %s (`bedside doctor` lists them, `bedside prune-future` removes them)",
+        future[0]["count"] if future else 0,
+        iso_utc(future[0]["first_ms"]) if future else "?",
+        iso_utc(newest.ts_ms),
+        iso_utc(now),
+        iso_utc(trusted_ms) if trusted_ms is not None else "the release date",
+    )
+    return ClockGuard(trusted_ms)
+
+
 class Daemon:
     """The read loop and everything it owns; ``run`` blocks, ``start``/``stop`` use a thread."""
 
@@ -132,6 +179,11 @@ class Daemon:
         self._unsaved: collections.deque[Reading] = collections.deque(maxlen=UNSAVED_MAX)
         self._store_failing = False
         self._dropping = False
+        self._guard: ClockGuard | None = None
+        self._lock_file = None  # the held exclusive_lock of the database
+        self._file_id: tuple[int, int] | None = None
+        self._floor_saved: int | None = None
+        self._undone = 0  # clock steps the guard has undone so far
 
     # -- thread API (the demo) -------------------------------------------------------------
 
@@ -158,9 +210,9 @@ class Daemon:
     def run(self, stop_event: threading.Event | None = None) -> None:
         stop = stop_event if stop_event is not None else self._stop
         config, clock, node = self.config, self.clock, self.config.node.id
-        store = self.store = Store.open(config.storage.database)
+        store = self.store = self._open_store()
         with contextlib.ExitStack() as stack:
-            stack.callback(store.close)
+            stack.callback(self._release_store, store)
             sensor = self._sensor
             if sensor is None:
                 # Never fatal: a sensor that cannot be opened (or vanishes) is retried with
@@ -203,8 +255,7 @@ class Daemon:
                 retries=config.sensor.retries,
                 max_jump_c=config.sensor.max_jump_c,
             )
-            newest = store.newest_reading(node)
-            guard = ClockGuard(newest.ts_ms if newest else None)
+            guard = self._guard = start_clock_guard(store, node, clock)
             log.info(
                 "monitoring node %s: %s sensor%s every %g s into %s; MQTT %s",
                 node,
@@ -222,16 +273,22 @@ class Daemon:
             self.ready.set()
             self._loop(stop, sampler, guard, store, relay, components)
             log.info("shutting down: flushing the outbox, saying offline, releasing pins")
+            self._save_clock_floor(store)
 
     def _loop(self, stop, sampler: Sampler, guard: ClockGuard, store, relay, components) -> None:
         clock, interval = self.clock, self.config.sensor.interval_s
         next_due = clock.monotonic()
         while not stop.is_set():
+            self._check_file(store, relay)
             sample = sampler.sample(stop)
             if sample is None and stop.is_set():
                 break
             reading = None
-            if sample is not None and guard.accept(sample.ts_ms):
+            accepted = sample is not None and guard.accept(sample.ts_ms, clock.monotonic())
+            if len(guard.future) != self._undone:  # the clock jumped ahead and back
+                self._undone = len(guard.future)
+                self._clock_step_undone(store, relay, guard)
+            if accepted:
                 # Accepted: the alerts hear of it even when the disk refuses it (held below).
                 reading = Reading(sample.ts_ms, sample.temperature_c, sample.humidity_pct)
                 guard.stored(reading.ts_ms)
@@ -273,13 +330,13 @@ class Daemon:
         """
         try:
             self._store_readings(store, relay, list(self._unsaved))
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StoreError) as exc:
             if not self._store_failing:
                 self._store_failing = True
                 log.error(
                     "storage: could not store a reading (%s); holding readings in memory"
                     " (up to %d) and retrying every cycle; alerts go on",
-                    exc,
+                    corruption_message(store.path, exc) if is_corruption(exc) else exc,
                     self._unsaved.maxlen,
                 )
             return
@@ -311,6 +368,65 @@ class Daemon:
         if watermark is not None:
             relay.watermark_saved(watermark)
 
+    def _open_store(self) -> Store:
+        """Take the database's lock file (one daemon per database), then open it, refusing a
+        damaged file (SQLite's quick_check) rather than writing into it."""
+        lock = exclusive_lock(self.config.storage.database, "bedside monitor")
+        lock.__enter__()
+        try:
+            store = Store.open(self.config.storage.database, verify=True)
+        except BaseException:
+            lock.__exit__(None, None, None)
+            raise
+        self._lock_file = lock
+        self._file_id = store.file_id()
+        return store
+
+    def _release_store(self, store: Store) -> None:
+        store.close()
+        lock, self._lock_file = self._lock_file, None
+        if lock is not None:
+            lock.__exit__(None, None, None)
+
+    def _check_file(self, store: Store, relay) -> None:
+        """The database file deleted or replaced under us (rm, a restore, a fresh file made by
+        `bedside cramp` meanwhile): say so loudly, keep every row, go on with the file
+        at the path (an inode check each cycle)."""
+        now = store.file_id()
+        if now == self._file_id:
+            return
+        what = "deleted" if now is None else "replaced by another file"
+        log.error("storage: the database %s was %s while the daemon ran", store.path, what)
+        try:
+            done = store.reopen_swapped(self.config.node.id, str(self.clock.now_ms() // 1000))
+        except (sqlite3.Error, OSError, StoreError) as exc:
+            log.error("storage: could not reopen %s: %s; retrying next cycle", store.path, exc)
+            return
+        self._file_id = store.file_id()
+        self._floor_saved = None
+        log.error("storage: %s; storing into %s from now on", done, store.path)
+        if relay is not None:
+            relay.wake_outbox()
+
+    def _clock_step_undone(self, store: Store, relay, guard: ClockGuard) -> None:
+        """Readings were stamped by a clock that ran ahead: the next ones sort before them.
+        Publish from the last trusted reading again, and remember the floor."""
+        if relay is not None:
+            relay.rewind(guard.trusted_ms or 0)
+        self._save_clock_floor(store)
+
+    def _save_clock_floor(self, store: Store) -> None:
+        """Persist the guard's floor (the newest reading stored with a trusted clock)."""
+        guard = self._guard
+        if guard is None or guard.trusted_ms is None or guard.trusted_ms == self._floor_saved:
+            return
+        try:
+            store.set_clock_floor(self.config.node.id, guard.trusted_ms)
+        except sqlite3.Error as exc:
+            log.debug("could not store the clock floor: %s", exc)
+            return
+        self._floor_saved = guard.trusted_ms
+
     def _record_health(self, store: Store, health: SensorHealth) -> None:
         snap = health.snapshot()
         mono = self.clock.monotonic()
@@ -334,3 +450,4 @@ class Daemon:
             return
         self._health_status = snap.status
         self._health_written = mono
+        self._save_clock_floor(store)

@@ -12,7 +12,13 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
-from monitor.clock import RELEASE_DATE_MS, InstantError, parse_instant
+from monitor.clock import (
+    FUTURE_SLACK_MS,
+    RELEASE_DATE_MS,
+    InstantError,
+    future_problem,
+    parse_instant,
+)
 from monitor.mqtt.payloads import (
     ALERT_KINDS,
     PayloadError,
@@ -28,7 +34,7 @@ log = logging.getLogger(__name__)
 
 STATUSES = ("online", "offline")
 # A reading stamped more than a day ahead of the recorder's clock is absurd.
-MAX_FUTURE_MS = 86_400_000
+MAX_FUTURE_MS = FUTURE_SLACK_MS  # a few minutes: a row from the future would stand for now
 
 
 # -- decoding (pure) -----------------------------------------------------------------
@@ -131,8 +137,9 @@ def _cramp_origin(payload: bytes) -> tuple[int, int] | None:
 def _check_instant(ts_ms: int, received_ms: int) -> None:
     if ts_ms < RELEASE_DATE_MS:
         raise PayloadError(f"ts {ts_ms} is before this software existed (clock not set?)")
-    if ts_ms > received_ms + MAX_FUTURE_MS:
-        raise PayloadError(f"ts {ts_ms} is more than a day in the future")
+    problem = future_problem(ts_ms, received_ms)
+    if problem:
+        raise PayloadError(f"ts {problem}")
 
 
 # -- applying a batch ------------------------------------------------------------------

@@ -31,6 +31,7 @@ from monitor.clock import SystemClock
 from monitor.config import Config
 from monitor.mqtt.client import MQTTv5, build_client, connect_failure
 from monitor.mqtt.ingest import Action, BatchResult, apply_batch, decode
+from monitor.mqtt.payloads import PayloadError
 from monitor.store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class Message:
     mid: int = 0
     qos: int = 0
     generation: int = 0
+    sender: str | None = None  # who published it, where the broker says (see SENDER_PROPERTY)
 
 
 class _RateLimitedWarnings:
@@ -113,6 +115,8 @@ class Recorder:
         self._gen_lock = threading.Lock()
         self._generation = 0
         self._warnings = _RateLimitedWarnings(self.clock)
+        self.max_nodes = rc.max_nodes
+        self._known_nodes: set[str] = set()
         self._store: Store | None = None
         self._writer: threading.Thread | None = None
         self._outage = False  # a connection problem was logged; quiet until connected again
@@ -208,13 +212,16 @@ class Recorder:
             topic = repr(msg._topic)
         with self._gen_lock:
             gen = self._generation
-        self._queue.put(Message(topic, msg.payload, self.clock.now_ms(), msg.mid, msg.qos, gen))
+        self._queue.put(
+            Message(topic, msg.payload, self.clock.now_ms(), msg.mid, msg.qos, gen, _sender(msg))
+        )
 
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> Recorder:
         """Open the store, start the writer, connect (retrying in the background)."""
         self._store = Store.open(self.config.storage.database)
+        self._known_nodes = {n["id"] for n in self._store.nodes()}
         self._writer = threading.Thread(target=self._write_loop, name="recorder-writer")
         self._writer.start()
         self.client.loop_start()  # connects (build_client set host, port, session), retrying
@@ -288,21 +295,35 @@ class Recorder:
         actions: list[Action] = []
         for msg in batch:
             try:
-                actions.append(
-                    decode(
-                        self.prefix,
-                        msg.topic,
-                        msg.payload,
-                        msg.received_ms,
-                        own_node=self.own_node,
-                        max_bytes=self.max_bytes,
-                    )
+                action = decode(
+                    self.prefix,
+                    msg.topic,
+                    msg.payload,
+                    msg.received_ms,
+                    own_node=self.own_node,
+                    max_bytes=self.max_bytes,
                 )
+                self._check_sender(msg, action.node)
+                actions.append(action)
             except Exception as exc:  # PayloadError, or a parser bug: never the writer's end
                 with self.stats.lock:
                     self.stats.malformed += 1
                 self._warnings.warn("skipped a malformed message on %s: %s", msg.topic[:200], exc)
         return actions
+
+    def _check_sender(self, msg: Message, node: str) -> None:
+        """One room cannot speak for another: where the broker says who published (an MQTT 5
+        user property), it must be the topic's node; and new node ids stop at max_nodes.
+        (The broker's ACL, `bedside broker-config`, is what stops a node writing under
+        another's topics; mosquitto does not tell subscribers who published.)"""
+        if msg.sender is not None and msg.sender != node:
+            raise PayloadError(f"published by {msg.sender[:64]!r}, not by node {node!r}")
+        if node not in self._known_nodes:
+            if len(self._known_nodes) >= self.max_nodes:
+                raise PayloadError(
+                    f"a new node id {node!r} beyond [recorder] max_nodes = {self.max_nodes}"
+                )
+            self._known_nodes.add(node)
 
     def _commit(self, actions: list[Action]) -> bool:
         """Apply a batch, retrying a failing database until it works or we stop."""
@@ -322,8 +343,15 @@ class Recorder:
                 )
                 if self._stopping.wait(delay):
                     return False
+            except ValueError:
+                # Not the database: a message the store rejects (a bad field, an instant
+                # taken by another cramp). Store the others one by one; each refusal is a
+                # rate-limited warning there, in words, not a traceback per batch.
+                log.debug("a batch had a message the store refused; storing one by one")
+                result = self._apply_singly(actions)
+                break
             except Exception:
-                # Not the database: a message the store rejects. Store the others one by one.
+                # A bug, not a message: worth its traceback, still never the writer's end.
                 log.exception("a batch failed; storing its %d messages one by one", len(actions))
                 result = self._apply_singly(actions)
                 break
@@ -349,7 +377,9 @@ class Recorder:
             except Exception as exc:
                 with self.stats.lock:
                     self.stats.malformed += 1
-                self._warnings.warn("could not store %r: %s", action, exc)
+                self._warnings.warn(
+                    "skipped a message the store refused (%s): %s", _what(action), exc
+                )
                 continue
             total.readings_added += one.readings_added
             total.stored += one.stored
@@ -362,6 +392,26 @@ class Recorder:
             for msg in batch:
                 if msg.qos > 0 and msg.generation == self._generation:
                     self.client.ack(msg.mid, msg.qos)
+
+
+# The MQTT 5 user property naming the publisher's user, where a broker (a plugin, a
+# bridge) sets it; a client cannot be trusted to set it, so it only ever refuses.
+SENDER_PROPERTY = "bedside-sender"
+
+
+def _sender(msg) -> str | None:
+    props = getattr(msg, "properties", None)
+    for key, value in getattr(props, "UserProperty", None) or ():
+        if key == SENDER_PROPERTY:
+            return str(value)
+    return None
+
+
+def _what(action) -> str:
+    """'cramp 7 of kid' / 'reading of kid' for a log line (never a whole payload)."""
+    kind = type(action).__name__.removesuffix("Action").lower()
+    origin = getattr(action, "origin", None)
+    return f"{kind}{f' {origin[0]}' if origin else ''} of {getattr(action, 'node', '?')}"
 
 
 def _notify(state: str) -> None:

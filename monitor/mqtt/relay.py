@@ -56,7 +56,7 @@ from datetime import timedelta
 import paho.mqtt.client as mqtt
 
 from monitor import nights
-from monitor.clock import SystemClock
+from monitor.clock import FUTURE_SLACK_MS, SystemClock
 from monitor.config import Config
 from monitor.mqtt.client import RelayError as RelayError  # where the CLI looks for it
 from monitor.mqtt.client import Will, build_client, connect_failure
@@ -91,6 +91,7 @@ class Relay:
         self.store = store
         self._clock = clock or SystemClock()
         self._mono = self._clock.monotonic  # paces watermark writes
+        self._now = self._clock.now_ms  # rows stamped in the future wait
         self.topics = Topics(self.mqtt.topic_prefix, self.node)
         self.discovery_status_topic = f"{self.mqtt.discovery_prefix}/status"
         self._events: queue.SimpleQueue = queue.SimpleQueue()  # ("ack", mid) / ("session", n)
@@ -196,6 +197,12 @@ class Relay:
 
     def wake_outbox(self) -> None:
         """New rows are in the store: send them now rather than at the next poll."""
+        self._wake.set()
+
+    def rewind(self, to_ms: int) -> None:
+        """Publish again every reading stamped after ``to_ms`` (the daemon's clock jumped
+        ahead and back: readings stamped after the future ones sort before them)."""
+        self._events.put(("rewind", to_ms))
         self._wake.set()
 
     def set_retained(self, topic: str, payload: bytes) -> None:
@@ -327,6 +334,12 @@ class Relay:
             timeout = None
             if kind == "session":
                 self._reset_tracking()
+            elif kind == "rewind":
+                with self._persist_lock:
+                    self.acked_ms = min(self.acked_ms, value)
+                    self._persisted_ms = min(self._persisted_ms, value)
+                self.store.rewind_outbox_watermark(self.node, value)
+                self._reset_tracking()
             elif kind == "ack":
                 self._acked(value)
 
@@ -390,14 +403,17 @@ class Relay:
         room = WINDOW - len(self._inflight)
         if room <= 0:
             return
-        rows = self.store.readings_after(self.node, self._cursor, room)
+        # A reading stamped in the future (a clock that ran ahead) waits for its time:
+        # published now it would move the watermark past every reading stored after it.
+        until = self._now() + FUTURE_SLACK_MS
+        rows = self.store.readings_after(self.node, self._cursor, room, until)
         for r in rows:
             info = self._publish(self.topics.reading, reading_payload(r), qos=1)
             self._mids[info.mid] = ("reading", r.ts_ms)
             self._inflight[r.ts_ms] = False
             self._cursor = r.ts_ms
         if len(rows) < room:  # caught up: the retained state is the newest reading
-            newest = rows[-1] if rows else self.store.newest_reading(self.node)
+            newest = rows[-1] if rows else self.store.newest_reading(self.node, until_ms=until)
             if newest is not None and newest.ts_ms != self._state_ts:
                 self._publish(self.topics.state, reading_payload(newest), qos=1, retain=True)
                 self._state_ts = newest.ts_ms

@@ -192,9 +192,11 @@ class Sampler:
     def sample(self, stop: threading.Event | None = None) -> Sample | None:
         """Read up to 1 + retries times; the first plausible reading, or None."""
         result = None
+        attempts = 0
         for _attempt in range(1 + self.retries):
             if self._wait_for_gap(stop):
                 break
+            attempts += 1
             self._last_read_mono = self.clock.monotonic()
             try:
                 temperature, humidity = self.sensor.read()
@@ -218,6 +220,8 @@ class Sampler:
                 None if humidity is None else round(float(humidity), 2),
             )
             break
+        if attempts == 0:
+            return None  # asked to stop before reading: not a failed cycle (SIGTERM)
         self.health.cycle(result is not None)
         self._log_streak(result)
         return result
@@ -244,22 +248,73 @@ class Sampler:
             self._streak_reads = 0
 
 
-class ClockGuard:
-    """Refuses instants that cannot be now: before the release date or the newest stored."""
+# The wall clock moved this much more (or less) than the monotonic clock between two
+# reads: it was stepped (NTP, a person, a boot-time clock catching up).
+CLOCK_STEP_MS = 5 * 60_000
+# A step forward that is not undone within this long (monotonic) is taken as the truth.
+CONFIRM_STEP_S = 3600.0
+# A reading stamped this close before the newest stored one is a restart within the same
+# second(s) or a tiny NTP slew, not a wrong clock: skipped without a word.
+SAME_INSTANT_MS = 2_000
 
-    def __init__(self, newest_ms: int | None, logger: logging.Logger = log):
+
+@dataclass(frozen=True)
+class _Step:
+    trusted_ms: int | None  # the newest reading stored before the step
+    at_ms: int  # the first instant stamped by the stepped clock
+    mono: float  # when (monotonic)
+    size_ms: int
+
+
+class ClockGuard:
+    """Refuses instants that cannot be now: before the release date or the newest stored.
+
+    It protects against a wrong clock without being captured by one: the floor is the
+    newest reading the daemon itself stored (``newest_ms``; the daemon leaves rows stamped
+    in the future out of it at start, see ``trusted_ms``).  With the monotonic time of
+    each read (``accept(ts, mono)``) it sees the wall clock being stepped: a step forward
+    from a plausible clock is provisional for CONFIRM_STEP_S; a step back within that time
+    to an instant after the readings stored before the step undoes it, so the readings
+    stamped meanwhile are in the future (said once) and storing goes on from there, instead
+    of holding off until that future has come.
+    """
+
+    def __init__(
+        self,
+        newest_ms: int | None,
+        logger: logging.Logger = log,
+        *,
+        trusted_ms: int | None = None,
+        pending_since_mono: float | None = None,
+    ):
         self.newest_ms = newest_ms
         self.log = logger
         self.holding = False
+        # The newest reading stored with a clock not under suspicion (the persisted floor).
+        self.trusted_ms = newest_ms if trusted_ms is None else trusted_ms
+        self._step: _Step | None = None
+        if pending_since_mono is not None and self.trusted_ms != newest_ms:
+            # Stored after the last trusted reading by a clock that may have jumped (the
+            # daemon stopped before that was settled): as provisional as a fresh step.
+            size = (newest_ms or 0) - (self.trusted_ms or 0)
+            self._step = _Step(self.trusted_ms, newest_ms or 0, pending_since_mono, size)
+        self._last: tuple[int, float, bool] | None = None  # (ts, mono, accepted) of the last read
+        self.future: list[tuple[int, int]] = []  # (from, to) stamped by an undone step
 
     def floor_ms(self) -> int:
         if self.newest_ms is None:
             return RELEASE_DATE_MS
         return max(RELEASE_DATE_MS, self.newest_ms + 1)
 
-    def accept(self, ts_ms: int) -> bool:
+    def accept(self, ts_ms: int, mono: float | None = None) -> bool:
+        if mono is not None:
+            self._watch_steps(ts_ms, mono)
+            self._last = (ts_ms, mono, False)
         floor = self.floor_ms()
         if ts_ms < floor:
+            if floor - ts_ms <= SAME_INSTANT_MS and floor > RELEASE_DATE_MS and not self.holding:
+                self.log.debug("clock: %s was already stored; skipping it", iso_utc(ts_ms))
+                return False
             if not self.holding:
                 self.holding = True
                 why = (
@@ -277,7 +332,61 @@ class ClockGuard:
         if self.holding:
             self.holding = False
             self.log.info("clock: time is plausible again (%s); storing readings", iso_utc(ts_ms))
+        if mono is not None:
+            self._last = (ts_ms, mono, True)
         return True
+
+    def _watch_steps(self, ts_ms: int, mono: float) -> None:
+        step = self._step
+        if step is not None and mono - step.mono > CONFIRM_STEP_S:
+            self._step = None  # a step forward that stayed: the clock was catching up
+            self.trusted_ms = self.newest_ms
+            step = None
+        if self._last is None:
+            return
+        last_ts, last_mono, last_ok = self._last
+        moved = ts_ms - last_ts - round((mono - last_mono) * 1000)
+        if moved > CLOCK_STEP_MS and last_ok and step is None:
+            self._step = _Step(self.trusted_ms, ts_ms, mono, moved)
+            self.log.warning(
+                "clock: the system time jumped %s ahead of the time that passed (to %s);"
+                " storing on, and should it jump back within %d min the readings stamped"
+                " meanwhile count as stamped in the future",
+                _span(moved),
+                iso_utc(ts_ms),
+                CONFIRM_STEP_S // 60,
+            )
+        elif moved < -CLOCK_STEP_MS and step is not None:
+            self._step = None
+            trusted = step.trusted_ms if step.trusted_ms is not None else RELEASE_DATE_MS - 1
+            if ts_ms > trusted and self.newest_ms is not None and ts_ms <= self.newest_ms:
+                stamped = (step.at_ms, self.newest_ms)
+                self.future.append(stamped)
+                self.log.warning(
+                    "clock: the system time went back %s, undoing its jump of %s ahead at %s:"
+                    " the readings stored meanwhile (stamped %s to %s) are stamped in the future"
+                    " (`bedside doctor` lists them, `bedside prune-future` removes them);"
+                    " storing readings again from %s",
+                    _span(-moved),
+                    _span(step.size_ms),
+                    iso_utc(step.at_ms),
+                    iso_utc(stamped[0]),
+                    iso_utc(stamped[1]),
+                    iso_utc(ts_ms),
+                )
+                self.newest_ms = step.trusted_ms
+                self.holding = False
 
     def stored(self, ts_ms: int) -> None:
         self.newest_ms = ts_ms if self.newest_ms is None else max(self.newest_ms, ts_ms)
+        if self._step is None:
+            self.trusted_ms = self.newest_ms
+
+
+def _span(ms: int) -> str:
+    """'30 days', '1.5 h', '7 min'."""
+    if ms >= 2 * 86_400_000:
+        return f"{ms / 86_400_000:.0f} days"
+    if ms >= 3_600_000:
+        return f"{ms / 3_600_000:.1f} h"
+    return f"{ms / 60_000:.0f} min"

@@ -17,7 +17,16 @@ all of them together.
 from __future__ import annotations
 
 from monitor.store.cramps import Cramp, Cramps
-from monitor.store.db import StoreError, _migrations, span
+from monitor.store.db import (
+    CorruptDatabase,
+    StoreError,
+    _migrations,
+    corruption_message,
+    is_corruption,
+    is_disk_full,
+    recovery_advice,
+    span,
+)
 from monitor.store.episodes import AlertEpisode, Episodes
 from monitor.store.health import Health
 from monitor.store.origins import Origins
@@ -31,6 +40,7 @@ __all__ = [
     "DAY_MS",
     "AlertEpisode",
     "Announcement",
+    "CorruptDatabase",
     "Cramp",
     "NightCache",
     "NightTotals",
@@ -42,6 +52,10 @@ __all__ = [
     "StoredTrial",
     "TrialConflict",
     "_migrations",
+    "corruption_message",
+    "is_corruption",
+    "is_disk_full",
+    "recovery_advice",
     "span",
 ]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -24,6 +25,71 @@ WAL_AUTOCHECKPOINT_PAGES = 1000  # the SQLite default: checkpoint every ~0.5 MB 
 
 class StoreError(Exception):
     """The database cannot be opened or written (message is for humans)."""
+
+
+class CorruptDatabase(StoreError):
+    """The database file is damaged (SQLITE_CORRUPT / SQLITE_NOTADB); never written over."""
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """A damaged file (a bad page, garbage where the header should be), not a busy lock."""
+    if isinstance(exc, CorruptDatabase):
+        return True
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return True
+    text = str(exc)
+    return "malformed" in text or "not a database" in text
+
+
+def is_disk_full(exc: BaseException, path: str | Path | None = None) -> bool:
+    """SQLITE_FULL, or an I/O error (SQLite cannot grow its -shm file) on a disk that has
+    no room left where ``path`` lives."""
+    if not isinstance(exc, sqlite3.DatabaseError | StoreError | OSError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if (code is not None and code & 0xFF == sqlite3.SQLITE_FULL) or "disk is full" in str(exc):
+        return True
+    if path is None:
+        return False
+    try:
+        st = os.statvfs(Path(path).expanduser().parent)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
+
+
+def last_backup_note(path: str | Path) -> Path:
+    """Where `bedside backup` notes its newest copy, beside the database."""
+    path = Path(path)
+    return path.with_name(path.name + ".last-backup")
+
+
+def recovery_advice(path: str | Path) -> str:
+    """What to do about a damaged database: the newest backup, and how to restore it."""
+    path = Path(path)
+    backups = []
+    try:
+        backups.append(last_backup_note(path).read_text(encoding="utf-8").strip())
+    except OSError:
+        pass
+    backups += [str(b) for b in sorted(path.parent.glob(f"{path.name}.pre-v*.bak"))[-1:]]
+    newest = f"the newest backup is {backups[0]}" if backups else "no backup of it is known"
+    return (
+        f"{newest}. Stop bedside (sudo systemctl stop bedside-monitor bedside-web), move"
+        f" {path} aside (never delete it: `sqlite3 {path.name} .recover` can rescue rows),"
+        " copy the backup to its place, start again; then `bedside backup PATH` regularly"
+    )
+
+
+def corruption_message(path: str | Path, exc: BaseException | None = None, tables=()) -> str:
+    where = f" (damaged: {', '.join(tables)})" if tables else ""
+    why = f": {exc}" if exc is not None else ""
+    return f"the database {path} is damaged{where}{why}; nothing was written to it. " + (
+        recovery_advice(path)
+    )
 
 
 def span(from_ms: int | None, to_ms: int | None) -> tuple[int, int]:
@@ -73,21 +139,48 @@ class Database:
         self._lock = threading.RLock()
         self._depth = 0  # transaction blocks open in the thread holding _lock (0: none)
         self._doomed = False  # a joined block raised: the outermost one must roll back
+        self._orphans: list[sqlite3.Connection] = []  # connections to a swapped-away file
 
     # -- opening ---------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, *, busy_timeout_ms: int = 10_000) -> Self:
-        """Open (creating if needed) for writing and apply pending migrations."""
+    def open(cls, path: str | Path, *, busy_timeout_ms: int = 10_000, verify: bool = False) -> Self:
+        """Open (creating if needed) for writing and apply pending migrations.
+
+        ``verify``: run SQLite's quick_check first and refuse a damaged file
+        (CorruptDatabase, naming the damaged tables and the newest backup) rather than
+        write into it.  A damaged file found any other way is refused just the same.
+        """
         path = Path(path).expanduser()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(
-                path,
-                timeout=busy_timeout_ms / 1000,
-                isolation_level=None,
-                check_same_thread=False,
-            )
+            conn = cls._connect(path, busy_timeout_ms)
+        except (sqlite3.Error, OSError) as exc:
+            if is_corruption(exc):
+                raise CorruptDatabase(corruption_message(path, exc)) from None
+            raise StoreError(f"cannot open database {path}: {exc}") from None
+        store = cls(conn, path, readonly=False)
+        try:
+            if verify and store.quick_check():
+                damaged = store.damaged_tables()
+                raise CorruptDatabase(corruption_message(path, tables=damaged))
+            store.migrate()
+        except (sqlite3.DatabaseError, StoreError) as exc:
+            store.close()
+            if is_corruption(exc) and not isinstance(exc, CorruptDatabase):
+                raise CorruptDatabase(corruption_message(path, exc)) from None
+            raise
+        return store
+
+    @staticmethod
+    def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            path,
+            timeout=busy_timeout_ms / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        try:
             conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             # SD-card wear (bench/bench_daemon.py): a committed reading writes one WAL
             # frame per changed page (readings leaf + nodes row), so small pages keep
@@ -97,11 +190,86 @@ class Database:
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
             conn.execute("PRAGMA foreign_keys = ON")
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"cannot open database {path}: {exc}") from None
-        store = cls(conn, path, readonly=False)
-        store.migrate()
-        return store
+        except sqlite3.Error:
+            conn.close()
+            raise
+        return conn
+
+    def file_id(self) -> tuple[int, int] | None:
+        """(device, inode) of the file at the database's path now; None when it is gone."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def reopen_swapped(self, node: str, stamp: str) -> str:
+        """The file at our path was deleted or replaced while this connection wrote to the
+        old one: keep every row, then write to the file at the path.
+
+        Deleted: the open connection's database is written back to the path.  Replaced
+        (a restore, or a fresh file `bedside cramp` made meanwhile): the old database is
+        kept beside it (``<name>.swapped-<stamp>.bak``) and this node's readings and the
+        cramps the new file lacks are copied into it.  Returns what was done, for the log.
+        """
+        with self._lock:
+            kept = self.path.with_name(f"{self.path.name}.swapped-{stamp}.bak")
+            self.backup(kept)
+            count = self.count_own(node)
+            deleted = self.file_id() is None
+            old = self._conn
+            wal = self.path.with_name(self.path.name + "-wal")
+            if not wal.exists() or _held_by_this_process(wal):
+                # The -wal and -shm at our path, if any, are the old file's (SQLite leaves
+                # them when its file was moved away): remove them, or the file at the path
+                # would be read through the old file's WAL. Then nothing is left at those
+                # names for the old connection to touch when it closes.
+                for name in (wal, self.path.with_name(self.path.name + "-shm")):
+                    name.unlink(missing_ok=True)
+                old.close()
+            else:
+                # They belong to the new file (another process has it open): closing would
+                # delete them. Keep the old connection open, unused, until this store closes.
+                self._orphans.append(old)
+            if deleted:
+                os.replace(kept, self.path)
+                done = f"wrote the {count} readings this daemon had back to it"
+            else:
+                done = f"kept the old one as {kept}"
+            self._conn = self._connect(self.path, 10_000)
+            self._depth, self._doomed = 0, False
+        self.migrate()
+        if not deleted:
+            copied = self._merge_from(kept, node)
+            done += f" and copied {copied[0]} readings and {copied[1]} cramps it lacked into it"
+        return done
+
+    def count_own(self, node: str) -> int:
+        return self._one("SELECT count(*) FROM readings WHERE node = ?", (node,))[0]
+
+    def _merge_from(self, other: Path, node: str) -> tuple[int, int]:
+        with self._lock:
+            self._conn.execute("ATTACH DATABASE ? AS old", (f"{other.resolve().as_uri()}?mode=ro",))
+            try:
+                with self.transaction():
+                    before = self._conn.total_changes
+                    self._conn.execute(
+                        "INSERT OR IGNORE INTO readings SELECT * FROM old.readings WHERE node = ?",
+                        (node,),
+                    )
+                    readings = self._conn.total_changes - before
+                    before = self._conn.total_changes
+                    self._conn.execute(
+                        "INSERT OR IGNORE INTO cramps (node, ts_ms, leg, severity, note, remedy,"
+                        " relief_min, source, created_ms, updated_ms, deleted_ms, published)"
+                        " SELECT node, ts_ms, leg, severity, note, remedy, relief_min, source,"
+                        " created_ms, updated_ms, deleted_ms, published FROM old.cramps"
+                    )
+                    cramps = self._conn.total_changes - before
+                    self._conn.execute("INSERT OR IGNORE INTO nodes SELECT * FROM old.nodes")
+            finally:
+                self._conn.execute("DETACH DATABASE old")
+        return readings, cramps
 
     @classmethod
     def open_readonly(cls, path: str | Path, *, busy_timeout_ms: int = 5_000) -> Self:
@@ -110,17 +278,35 @@ class Database:
         if not path.exists():
             raise StoreError(f"database {path} does not exist yet (start `bedside monitor`)")
         try:
-            conn = sqlite3.connect(
-                f"{path.resolve().as_uri()}?mode=ro",
-                uri=True,
-                isolation_level=None,
-                timeout=busy_timeout_ms / 1000,
-                check_same_thread=False,
-            )
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            conn = cls._connect_readonly(path, busy_timeout_ms, immutable=False)
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                # A WAL database in a directory this process cannot write (a read-only
+                # mount, the web running as another user while the daemon is stopped):
+                # SQLite cannot create the -shm file a WAL reader needs. No writer can
+                # be changing it either, so read it as an immutable file.
+                conn.close()
+                if os.access(path.parent, os.W_OK):
+                    raise
+                conn = cls._connect_readonly(path, busy_timeout_ms, immutable=True)
         except sqlite3.Error as exc:
+            if is_corruption(exc):
+                raise CorruptDatabase(corruption_message(path, exc)) from None
             raise StoreError(f"cannot open database {path}: {exc}") from None
         return cls(conn, path, readonly=True)
+
+    @staticmethod
+    def _connect_readonly(path: Path, busy_timeout_ms: int, immutable: bool):
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro{'&immutable=1' if immutable else ''}",
+            uri=True,
+            isolation_level=None,
+            timeout=busy_timeout_ms / 1000,
+            check_same_thread=False,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        return conn
 
     @staticmethod
     def write_problem(path: str | Path) -> str | None:
@@ -146,6 +332,36 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            for orphan in self._orphans:  # see reopen_swapped
+                orphan.close()
+            self._orphans.clear()
+
+    def quick_check(self, max_errors: int = 10) -> list[str]:
+        """SQLite's quick_check: [] when the file is sound, else its complaints."""
+        try:
+            rows = self._all(f"PRAGMA quick_check({int(max_errors)})")
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
+        found = [r[0] for r in rows]
+        return [] if found == ["ok"] else found
+
+    def damaged_tables(self) -> list[str]:
+        """The tables whose rows cannot all be read (a full scan of each, and its indexes)."""
+        try:
+            names = [r[0] for r in self._all("SELECT name FROM sqlite_master WHERE type='table'")]
+        except sqlite3.DatabaseError:
+            return ["sqlite_master (the schema)"]
+        damaged = []
+        for name in names:
+            try:
+                self._all(f'SELECT * FROM "{name}"')
+                for (index,) in self._all(
+                    "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name=?", (name,)
+                ):
+                    self._all(f'SELECT count(*) FROM "{name}" INDEXED BY "{index}"')
+            except sqlite3.DatabaseError:
+                damaged.append(name)
+        return damaged
 
     def __enter__(self) -> Self:
         return self
@@ -292,3 +508,54 @@ class Database:
         finally:
             dest.close()
         return target
+
+
+def _held_by_this_process(path: Path) -> bool:
+    """Whether a file this process has open (a connection's -wal) is the one at ``path``."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    try:
+        fds = os.listdir("/proc/self/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            fst = os.fstat(int(fd))
+        except (OSError, ValueError):
+            continue
+        if (fst.st_dev, fst.st_ino) == (st.st_dev, st.st_ino):
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: str | Path, what: str) -> Iterator[None]:
+    """Hold ``<database>.lock`` (flock) while one writer of readings runs; a second one
+    gets StoreError naming the first one's pid, instead of both fighting over the file
+    and the broker kicking them off each other."""
+    import fcntl
+
+    path = Path(path).expanduser()
+    lock_path = path.with_name(path.name + ".lock")
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o664)
+    except OSError as exc:
+        raise StoreError(f"cannot create the lock file {lock_path}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            raise StoreError(
+                f"another {holder} already runs on {path} (it holds {lock_path});"
+                f" stop it first (sudo systemctl stop bedside-monitor), or give this {what}"
+                " its own [storage] database"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{what} (pid {os.getpid()})\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

@@ -22,3 +22,12 @@ class Outbox(Database):
                 " DO UPDATE SET acked_ms = max(acked_ms, excluded.acked_ms)",
                 (node, stream, acked_ms),
             )
+
+    def rewind_outbox_watermark(self, node: str, to_ms: int, stream: str = "reading") -> None:
+        """Move the watermark back to ``to_ms`` (not forward): readings after it go out again.
+        For a clock that jumped ahead and back, whose future stamps had been acknowledged."""
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE outbox_state SET acked_ms = min(acked_ms, ?) WHERE node = ? AND stream = ?",
+                (to_ms, node, stream),
+            )

@@ -55,13 +55,52 @@ class Readings(Summaries, Nodes):
     def add_reading(self, node: str, reading: Reading) -> bool:
         return self.add_readings(node, [reading]) == 1
 
-    def newest_reading(self, node: str) -> Reading | None:
+    def newest_reading(self, node: str, *, until_ms: int | None = None) -> Reading | None:
+        """The node's newest reading (stamped at or before ``until_ms`` when given: a row
+        stamped in the future does not stand for the present)."""
         row = self._one(
             "SELECT ts_ms, temperature_c, humidity_pct FROM readings WHERE node = ?"
-            " ORDER BY ts_ms DESC LIMIT 1",
-            (node,),
+            " AND ts_ms <= ? ORDER BY ts_ms DESC LIMIT 1",
+            (node, 2**62 if until_ms is None else until_ms),
         )
         return Reading(*row) if row else None
+
+    # -- the clock guard's floor, and rows stamped in the future ---------------------------
+
+    def clock_floor(self, node: str) -> int | None:
+        """The newest reading the node's daemon stored with a clock it trusted (or None)."""
+        row = self._one("SELECT value FROM meta WHERE key = ?", (f"clock_floor:{node}",))
+        return int(row[0]) if row and str(row[0]).lstrip("-").isdigit() else None
+
+    def set_clock_floor(self, node: str, ts_ms: int) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (f"clock_floor:{node}", str(int(ts_ms))),
+            )
+
+    def future_rows(self, after_ms: int) -> list[dict]:
+        """Readings and cramps (not deleted) stamped after ``after_ms``, per table and node:
+        {table, node, count, first_ms, last_ms}."""
+        rows = []
+        for table, extra in (("readings", ""), ("cramps", " AND deleted_ms IS NULL")):
+            rows += [
+                {"table": table, **row}
+                for row in self._dicts(
+                    f"SELECT node, count(*) AS count, min(ts_ms) AS first_ms,"
+                    f" max(ts_ms) AS last_ms FROM {table} WHERE ts_ms > ?{extra}"
+                    " GROUP BY node ORDER BY node",
+                    (after_ms,),
+                )
+            ]
+        return rows
+
+    def delete_future_readings(self, after_ms: int) -> int:
+        """Remove readings stamped after ``after_ms`` (a clock that ran ahead); how many."""
+        with self.transaction():
+            cur = self._conn.execute("DELETE FROM readings WHERE ts_ms > ?", (after_ms,))
+        return cur.rowcount
 
     def readings(
         self,
@@ -78,12 +117,15 @@ class Readings(Summaries, Nodes):
         )
         return [Reading(*r) for r in rows]
 
-    def readings_after(self, node: str, after_ms: int, limit: int) -> list[Reading]:
-        """Readings strictly after an instant, oldest first (the reading outbox)."""
+    def readings_after(
+        self, node: str, after_ms: int, limit: int, until_ms: int | None = None
+    ) -> list[Reading]:
+        """Readings strictly after an instant (and at or before ``until_ms``), oldest first
+        (the reading outbox)."""
         rows = self._all(
             "SELECT ts_ms, temperature_c, humidity_pct FROM readings"
-            " WHERE node = ? AND ts_ms > ? ORDER BY ts_ms LIMIT ?",
-            (node, after_ms, limit),
+            " WHERE node = ? AND ts_ms > ? AND ts_ms <= ? ORDER BY ts_ms LIMIT ?",
+            (node, after_ms, 2**62 if until_ms is None else until_ms, limit),
         )
         return [Reading(*r) for r in rows]
 

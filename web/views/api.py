@@ -15,7 +15,8 @@ from datetime import date, datetime
 from flask import Blueprint, abort, jsonify, request
 
 from monitor import nights as nights_mod
-from monitor.clock import InstantError, iso_utc, parse_instant
+from monitor.clock import FUTURE_SLACK_MS, InstantError, iso_utc, parse_instant
+from monitor.store import corruption_message
 from web import evidence, forms
 from web.openapi import spec
 from web.views.common import chosen_room, config, data, ext, write_required
@@ -66,7 +67,10 @@ def json_body(required: bool = True) -> object:
         return {}
     if not request.is_json:
         abort(415, "send the body as application/json")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # '[' * 1000: the parser gives up before the size limit does
+        abort(400, "the body is nested too deeply to be a cramp")
     if body is None:
         abort(400, "the body is not valid JSON")
     return body
@@ -230,8 +234,9 @@ def delete_cramp(cramp_id: int):
 @bp.post("/api/cramps/<int:cramp_id>/restore")
 @write_required(api=True)
 def restore_cramp(cramp_id: int):
-    if not isinstance(json_body(), dict):
-        abort(400, "the body must be a JSON object (an empty one will do)")
+    body = json_body()
+    if not isinstance(body, dict) or body:
+        abort(400, "the body must be an empty JSON object ({}): a restore takes no fields")
     _existing(cramp_id)
     cramp = data().writer().restore_cramp(cramp_id, now_ms=data().now_ms())
     return jsonify({"cramp": cramp_json(cramp)})
@@ -256,11 +261,34 @@ def evidence_json():
     )
 
 
+INTEGRITY_EVERY_S = 600.0  # /healthz runs SQLite's quick_check at most this often
+
+
+def _damage() -> str | None:
+    """Why the database is damaged (seen by a request, or quick_check), else None."""
+    state = ext()
+    if state.get("damaged"):
+        return state["damaged"]
+    mono = state["clock"].monotonic()
+    checked = state.get("integrity")
+    if checked is None or mono - checked[0] >= INTEGRITY_EVERY_S:
+        store = data().reader()
+        problems = store.quick_check()
+        found = None
+        if problems:
+            found = corruption_message(store.path, tables=store.damaged_tables())
+        checked = state["integrity"] = (mono, found)
+    return checked[1]
+
+
 @bp.get("/healthz")
 def healthz():
     d = data()
+    damaged = _damage()
+    if damaged:
+        return jsonify({"ok": False, "error": damaged}), 503
     store = d.reader()
-    newest = store.newest_reading(d.config.node.id)
+    newest = store.newest_reading(d.config.node.id, until_ms=d.now_ms() + FUTURE_SLACK_MS)
     return jsonify(
         {
             "ok": True,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session
+from flask import Blueprint, redirect, render_template, request
 
 from web import security
 from web.views.common import config, safe_next
@@ -26,5 +26,5 @@ def login():
 @bp.post("/logout")
 def logout():
     security.check_csrf()
-    session.clear()
+    security.logout(config())
     return redirect("/")

@@ -1,0 +1,166 @@
+"""`bedside broker-config` against a real mosquitto running the files it wrote: one room
+cannot speak for another, the recorder stores nothing spoofed, and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tomllib
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from monitor.clock import FakeClock, iso_utc
+from monitor.mqtt.brokerconf import mosquitto_hash
+from monitor.mqtt.payloads import Topics, reading_payload
+from monitor.mqtt.recorder import Recorder
+from monitor.store import Reading, Store
+from tests.support import EVENT_TIMEOUT, MOSQUITTO, free_port, run_bedside, wait_port, wait_until
+
+pytestmark = pytest.mark.broker
+
+NOW = FakeClock().now_ms()
+
+
+@pytest.fixture
+def acl_broker(make_config, tmp_path):
+    """The files `bedside broker-config` writes, served by mosquitto on a free port."""
+    path, config = make_config({"node": {"id": "central"}})
+    port = free_port()
+    d = tmp_path / "mosquitto"
+    r = run_bedside(
+        "broker-config", "--nodes", "kid,parents", "--dir", str(d), "--port", str(port),
+        "--bind", "127.0.0.1", config=path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    conf = (d / "mosquitto.conf").read_text()
+    # Test glue only: as root mosquitto would drop to its own user and not reach pytest's
+    # private directory; and its log goes to a file we can read.
+    extra = ("user root\n" if os.geteuid() == 0 else "") + "log_dest stderr\nlog_type all\n"
+    (tmp_path / "run.conf").write_text(conf + extra)
+    log = open(tmp_path / "mosquitto.log", "ab")
+    proc = subprocess.Popen(
+        [MOSQUITTO, "-c", str(tmp_path / "run.conf")], stdout=subprocess.DEVNULL, stderr=log
+    )
+    wait_port("127.0.0.1", port)
+    creds = {
+        p.stem: tomllib.loads(p.read_text())["mqtt"] for p in (d / "credentials").glob("*.toml")
+    }
+    yield port, creds, config, d
+    proc.kill()
+    proc.wait()
+    log.close()
+
+
+def client(port, creds=None, client_id=""):
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if creds:
+        c.username_pw_set(creds["username"], creds["password"])
+    c.connect("127.0.0.1", port)
+    c.loop_start()
+    return c
+
+
+def publish(c, topic, payload) -> int:
+    """Publish QoS 1 and return the PUBACK's reason code (0 accepted, 135 not authorized)."""
+    codes = {}
+
+    def on_publish(client, userdata, mid, reason_code, properties):
+        codes[mid] = reason_code.value
+
+    c.on_publish = on_publish
+    info = c.publish(topic, payload, qos=1)
+    wait_until(lambda: info.mid in codes, what=f"PUBACK for {topic}")
+    return codes[info.mid]
+
+
+def cramp(ts_ms: int, **fields) -> bytes:
+    body = {"id": 7, "ts": iso_utc(ts_ms), "leg": "left", "severity": 2, "note": None,
+            "remedy": None, "relief_min": None, "source": "button", "deleted": False}  # fmt: skip
+    body.update(fields)
+    return json.dumps(body).encode()
+
+
+def test_the_files_it_writes(acl_broker):
+    _port, creds, _config, d = acl_broker
+    assert set(creds) == {"kid", "parents", "bedside-recorder", "homeassistant"}
+    assert oct((d / "passwd").stat().st_mode & 0o777) in ("0o600", "0o640")
+    acl = (d / "acl").read_text()
+    assert "user kid\ntopic write bedside/kid/#\n" in acl
+    assert "user bedside-recorder\ntopic read bedside/#\n\n" in acl  # reads, writes nothing
+    assert "allow_anonymous false" in (d / "mosquitto.conf").read_text()
+
+
+def test_a_node_cannot_speak_for_another_and_the_recorder_stores_nothing_spoofed(
+    acl_broker, tmp_path
+):
+    port, creds, config, _d = acl_broker
+    rec_config = config.replace(
+        mqtt={"enabled": True, "host": "127.0.0.1", "port": port, **creds["bedside-recorder"]},
+        storage={"database": str(tmp_path / "central.db")},
+        recorder={"client_id": "central-recorder", "batch_wait_s": 0.05},
+    )
+    rec = Recorder(rec_config, clock=FakeClock()).start()
+    kid = client(port, creds["kid"], "kid")
+    parents = client(port, creds["parents"], "parents")
+    try:
+        assert rec.ready.wait(EVENT_TIMEOUT)
+        k, p = Topics("bedside", "kid"), Topics("bedside", "parents")
+        # Each writes its own: accepted.
+        assert publish(parents, p.cramp, cramp(NOW - 60_000)) == 0
+        assert publish(kid, k.reading, reading_payload(Reading(NOW - 30_000, 19.0, 40.0))) == 0
+        # The kid's client tries to speak for the parents' room: refused by the broker.
+        spoofs = [
+            (p.cramp, cramp(NOW - 60_000, deleted=True)),  # soft-delete their cramp
+            (p.cramp, cramp(NOW - 50_000, id=8)),  # inject one
+            (p.reading, reading_payload(Reading(NOW - 20_000, 35.0, 10.0))),
+            (p.alert("cold"), b"ON"),
+            (p.status, b"offline"),
+            ("bedside/fake-room-1/reading", reading_payload(Reading(NOW, 1.0, 1.0))),
+        ]
+        for topic, payload in spoofs:
+            assert publish(kid, topic, payload) == 135, topic  # Not authorized
+        # The recorder reads; it cannot write anywhere.
+        reader = client(port, creds["bedside-recorder"], "recorder-probe")
+        assert publish(reader, k.status, b"offline") == 135
+        reader.loop_stop()
+        # An anonymous client is not let in at all.
+        anon = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        answers = []
+        anon.on_connect = lambda client, userdata, flags, rc, props: answers.append(rc)
+        anon.connect("127.0.0.1", port)
+        anon.loop_start()
+        wait_until(lambda: answers, what="the broker's answer to an anonymous client")
+        anon.loop_stop()
+        assert answers[0].is_failure
+        # A marker from the parents' own client: everything before it has been applied.
+        assert publish(parents, p.status, b"online") == 0
+        db = tmp_path / "central.db"
+        wait_until(lambda: _status(db, "parents") == "online", what="marker stored")
+        with Store.open_readonly(db) as s:
+            (c,) = s.cramps("parents", include_deleted=True)
+            assert not c.deleted and c.ts_ms == NOW - 60_000
+            assert s.readings("parents") == []
+            assert [r.ts_ms for r in s.readings("kid")] == [NOW - 30_000]
+            assert s.episodes("parents") == []
+            assert {n["id"] for n in s.nodes()} == {"kid", "parents"}
+    finally:
+        kid.loop_stop()
+        parents.loop_stop()
+        rec.stop()
+
+
+def _status(db, node):
+    try:
+        with Store.open_readonly(db) as s:
+            return {n["id"]: n["status"] for n in s.nodes()}.get(node)
+    except Exception:
+        return None
+
+
+def test_the_hash_is_what_mosquitto_passwd_writes():
+    """mosquitto_passwd's PBKDF2-SHA512 '$7$' format, pinned (the broker accepting every
+    account's login in the test above is what shows mosquitto reads it)."""
+    line = mosquitto_hash("s3cret", salt=b"0123456789ab")
+    assert line.startswith("$7$101$MDEyMzQ1Njc4OWFi$") and len(line.split("$")[-1]) == 88
