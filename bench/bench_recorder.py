@@ -132,7 +132,12 @@ def main() -> int:
                     "node": {"id": "bench-recorder", "timezone": "UTC"},
                     "storage": {"database": str(db)},
                     "mqtt": {"host": broker.host, "port": broker.port, "topic_prefix": PREFIX},
-                    "recorder": {"client_id": "bench-recorder", "batch_max": args.batch_max},
+                    "recorder": {
+                        "client_id": "bench-recorder",
+                        "batch_max": args.batch_max,
+                        # every simulated sensor is a room of its own
+                        "max_nodes": min(10_000, args.workers * sensors + 1),
+                    },
                 },
             )
         )
