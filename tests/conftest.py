@@ -65,3 +65,18 @@ def subscriber(broker):
     sub = Subscriber(broker, "#")
     yield sub
     sub.close()
+
+
+@pytest.fixture
+def tiny_fs():
+    """A 2 MB filesystem of its own (a full disk on demand); skips where none can be made."""
+    from tests.fault_support import TinyFilesystem
+
+    why = TinyFilesystem.why_not()
+    if why:
+        pytest.skip(why)
+    try:
+        with TinyFilesystem(size_kb=2048) as fs:
+            yield fs
+    except OSError as exc:
+        pytest.skip(str(exc))

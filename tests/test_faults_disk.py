@@ -14,7 +14,6 @@ from monitor.store import Store
 from tests.fault_support import (
     NODE,
     ScriptedSensor,
-    TinyFilesystem,
     captured_logs,
     duplicates,
     integrity,
@@ -24,18 +23,6 @@ pytestmark = pytest.mark.faults
 
 WARM, COLD = (20.0, 50.0), (16.0, 55.0)
 FULL_AT, FREE_AT, WARM_AT, STOP_AT = 6, 41, 46, 51  # read numbers (one read per 30-s cycle)
-
-
-@pytest.fixture
-def tiny_fs():
-    why = TinyFilesystem.why_not()
-    if why:
-        pytest.skip(why)
-    try:
-        with TinyFilesystem(size_kb=2048) as fs:
-            yield fs
-    except OSError as exc:
-        pytest.skip(str(exc))
 
 
 def test_full_disk_is_reported_alerts_run_from_memory_and_storing_resumes(

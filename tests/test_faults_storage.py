@@ -14,24 +14,12 @@ import pytest
 from monitor.clock import FakeClock
 from monitor.daemon.loop import Daemon
 from monitor.store import Store
-from tests.fault_support import NODE, ScriptedSensor, TinyFilesystem, captured_logs
+from tests.fault_support import NODE, ScriptedSensor, captured_logs
 from tests.support import run_bedside, start_bedside, stop_process, wait_until
 
 pytestmark = pytest.mark.faults
 
 WARM = (20.0, 50.0)
-
-
-@pytest.fixture
-def tiny_fs():
-    why = TinyFilesystem.why_not()
-    if why:
-        pytest.skip(why)
-    try:
-        with TinyFilesystem(size_kb=2048) as fs:
-            yield fs
-    except OSError as exc:
-        pytest.skip(str(exc))
 
 
 def _config_on(make_config, db, **sections):
