@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import logging
 import math
 import re
 import sys
@@ -43,6 +44,9 @@ def neutralise(text: str) -> str:
 
 def unneutralise(text: str) -> str:
     return text[1:] if text.startswith("'") and _FORMULA.match(text, 1) else text
+
+
+log = logging.getLogger(__name__)
 
 
 class CsvError(Exception):
@@ -168,11 +172,20 @@ class _Instants:
 def _check_instants(
     by_node: dict[str, list], lines: dict[str, array], name: str, now_ms: int | None, values
 ) -> None:
-    """Refuse (CsvError naming the lines) rows stamped in the future, and two rows for the
-    same instant that say different things: which one is right is not ours to guess.
-    ``values(row)`` is what a row says; its instant is ``ts_of(row)``."""
+    """Say (a warning naming the lines) which rows are stamped in the future and which
+    instants appear twice with different values; import them all the same.
+
+    The analysis contract's import format decides this, not taste: a row with the same
+    node and instant as an earlier one *is* that row (the first one read stays), and
+    the contract's own example data hold both cases (an hour written twice around a
+    clock change; data running past this machine's clock).  A future-stamped row can
+    no longer freeze recording (the clock guard trusts only the daemon's own readings,
+    the relay and /api/current hold such rows back), and `bedside prune-future` lists
+    and removes them.  ``values(row)`` is what a row says; its instant is ``_ts_of(row)``.
+    """
     now_ms = SystemClock().now_ms() if now_ms is None else now_ms
-    errors: list[str] = []
+    future: list[str] = []
+    conflicts: list[str] = []
     for node, rows in by_node.items():
         at = lines[node]
         stamps = [_ts_of(r) for r in rows]
@@ -180,24 +193,36 @@ def _check_instants(
             for i, ts in enumerate(stamps):
                 problem = future_problem(ts, now_ms)
                 if problem:
-                    errors.append(f"{name}: line {at[i]}: timestamp {problem}")
-                    if len(errors) >= MAX_ERRORS_SHOWN:
-                        raise CsvError(errors)
+                    future.append(f"line {at[i]}: {problem}")
         if all(a < b for a, b in itertools.pairwise(stamps)):
             continue  # the usual file: in order, one row per instant
         first: dict[int, int] = {}
         for i, ts in enumerate(stamps):
             j = first.setdefault(ts, i)
             if j != i and values(rows[j]) != values(rows[i]):
-                errors.append(
-                    f"{name}: line {at[i]}: {iso_utc(ts)}{_of(node, by_node)} is also on line"
+                conflicts.append(
+                    f"line {at[i]}: {iso_utc(ts)}{_of(node, by_node)} is also on line"
                     f" {at[j]} with other values ({_said(values(rows[j]))} there,"
-                    f" {_said(values(rows[i]))} here); keep the right one"
+                    f" {_said(values(rows[i]))} here)"
                 )
-                if len(errors) >= MAX_ERRORS_SHOWN:
-                    break
-    if errors:
-        raise CsvError(errors[:MAX_ERRORS_SHOWN])
+    if conflicts:
+        log.warning(
+            "%s: %d rows repeat an earlier row's instant with other values; the first one"
+            " read is kept (same node and instant = same row): %s%s",
+            name,
+            len(conflicts),
+            "; ".join(conflicts[:MAX_ERRORS_SHOWN]),
+            " ..." if len(conflicts) > MAX_ERRORS_SHOWN else "",
+        )
+    if future:
+        log.warning(
+            "%s: %d rows are stamped in the future (%s%s); they are imported, the live"
+            " view and MQTT hold them back, and `bedside prune-future` lists and removes them",
+            name,
+            len(future),
+            "; ".join(future[:3]),
+            " ..." if len(future) > 3 else "",
+        )
 
 
 def _ts_of(row) -> int:
@@ -242,8 +267,9 @@ def parse_reading_rows(
 ) -> dict[str, list[ReadingRow]]:
     """Parse a readings CSV into {node: [(node, ts_ms, temperature, humidity)]}.
 
-    CsvError names the bad lines: unreadable ones, rows stamped in the future (after
-    ``now_ms``, default the clock) and rows for one instant that disagree.  The tuples go
+    CsvError names the bad lines (unreadable ones); rows stamped in the future (after
+    ``now_ms``, default the clock) and rows for one instant that disagree are imported
+    with a warning naming their lines (see _check_instants).  The tuples go
     straight into Store.add_reading_rows (no object per row: a year is a million rows).
     """
     header, reader = _open_rows(stream, READINGS_HEADER, [], name)
@@ -336,8 +362,8 @@ def _parse_plain_rows(reader, header, node, name, progress):
 def parse_cramps(
     stream: TextIO, node: str, name: str = "cramps.csv", now_ms: int | None = None
 ) -> dict[str, list[dict]]:
-    """Parse a cramps CSV into {node: [fields]}; CsvError names bad lines (also cramps
-    stamped in the future, and two rows for one instant that disagree)."""
+    """Parse a cramps CSV into {node: [fields]}; CsvError names bad lines (cramps stamped
+    in the future, and two rows for one instant that disagree, are warned about)."""
     header, reader = _open_rows(stream, CRAMPS_HEADER, CRAMPS_OPTIONAL, name)
     errors: list[str] = []
     by_node: dict[str, list[dict]] = defaultdict(list)
