@@ -17,7 +17,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 ROOT = Path(__file__).resolve().parent.parent
-# The contract's examples live beside the checkout (../shared); tests that compare
+# The contract's examples live in the shared/ folder beside the checkout; tests that compare
 # against them skip with a reason where that folder is absent (a fresh clone).
 SHARED = Path(os.environ.get("BEDSIDE_SHARED", ROOT.parent / "shared"))
 EXAMPLES = SHARED / "examples"

@@ -22,8 +22,10 @@ BERLIN = NightParams(timezone="Europe/Berlin")
 NOW = 4_000_000_000_000
 
 
-def night(i: int, min_temp: float, cramps: int, *, valid: bool = True, hum: float = 50.0):
-    d = date(2026, 1, 1) + timedelta(days=i)
+def night_on(
+    d: date, min_temp: float, cramps: int, *, valid: bool = True, hum: float = 50.0
+) -> NightSummary:
+    """A finished Berlin night of date d as the night summaries give it (for pure tests)."""
     start, end = night_window(d, BERLIN)
     return NightSummary(
         night=d,
@@ -39,6 +41,11 @@ def night(i: int, min_temp: float, cramps: int, *, valid: bool = True, hum: floa
         finished=True,
         cold_below_c=18.0,
     )
+
+
+def night(i: int, min_temp: float, cramps: int, *, valid: bool = True, hum: float = 50.0):
+    """Night i of 2026 (i = 0 is the night of 1 January)."""
+    return night_on(date(2026, 1, 1) + timedelta(days=i), min_temp, cramps, valid=valid, hum=hum)
 
 
 def mixed_nights(n: int = 40) -> list[NightSummary]:

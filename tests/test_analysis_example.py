@@ -1,9 +1,9 @@
 """End to end through the real CLI: the contract's shared examples, the repository's own
 example (vienna-winter, expected.json from the independent oracle), reports and bad flags.
 
-The shared examples live beside the checkout (../shared) and are skipped with a reason where
-that folder is absent; everything else runs on examples/vienna-winter, so a fresh clone
-tests it too.
+The contract examples live in the shared/ folder beside the checkout and are skipped
+with a reason where that folder is absent; everything else runs on examples/vienna-winter,
+so a fresh clone tests it too.
 """
 
 from __future__ import annotations

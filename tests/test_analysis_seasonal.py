@@ -15,27 +15,10 @@ from statsmodels.discrete.conditional_models import ConditionalLogit
 from monitor.analysis import stats as analysis
 from monitor.analysis.stats import LookPlan, build_report, seasonal_fit, sequential
 from monitor.config import parse
-from monitor.nights import NightParams, NightSummary, night_window
+from monitor.nights import NightParams, NightSummary
+from tests.test_analysis import night_on as night
 
 BERLIN = NightParams(timezone="Europe/Berlin")
-
-
-def night(d: date, min_temp: float, cramps: int, *, valid: bool = True) -> NightSummary:
-    start, end = night_window(d, BERLIN)
-    return NightSummary(
-        night=d,
-        start_ms=start,
-        end_ms=end,
-        n_readings=144,
-        coverage=1.0 if valid else 0.5,
-        valid=valid,
-        min_temp_c=min_temp,
-        mean_temp_c=min_temp + 1,
-        mean_humidity_pct=50.0,
-        cramps=cramps,
-        finished=True,
-        cold_below_c=18.0,
-    )
 
 
 def person(
