@@ -197,13 +197,21 @@ def run_prune_future(args, config: Config) -> int:
     on the dashboard instead."""
     from monitor.clock import FUTURE_SLACK_MS
 
+    from monitor.mqtt.relay import repair_watermark
+
     now = SystemClock().now_ms()
     after = now + FUTURE_SLACK_MS
     with Store.open(config.storage.database) as store:
         rows = store.future_rows(after)
-        if not rows:
+        ahead = store.watermarks_after(after)
+        if not rows and not ahead:
             print(f"nothing in {config.storage.database} is stamped after {iso_utc(after)}")
             return 0
+        for node, wm in ahead.items():
+            print(
+                f"the MQTT watermark of {node} is ahead of the clock ({iso_utc(wm)}): no newer"
+                " reading of it is published until then"
+            )
         for r in rows:
             print(
                 f"{r['count']} {r['table']} of {r['node']} stamped {iso_utc(r['first_ms'])}"
@@ -213,11 +221,17 @@ def run_prune_future(args, config: Config) -> int:
         for c in cramps:
             print(f"  cramp {c.id} ({c.node}): correct its time on the dashboard (/cramps)")
         if not args.yes:
-            print("nothing was removed; run again with --yes to remove the readings")
+            print(
+                "nothing was removed; run again with --yes to remove the readings"
+                + (" and move the watermarks back" if ahead else "")
+            )
             return 0
         path = store.path
         backup = store.backup(path.with_name(f"{path.name}.pre-prune-{now // 1000}.bak"))
         removed = store.delete_future_readings(after)
+        for node in ahead:
+            wm = repair_watermark(store, node, after)
+            print(f"moved the MQTT watermark of {node} back to {iso_utc(wm) if wm else 'the start'}")
     print(f"removed {removed} readings stamped after {iso_utc(after)} (backup: {backup})")
     return 0
 

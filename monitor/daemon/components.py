@@ -35,6 +35,9 @@ class DaemonContext:
     # Ask the relay to send unpublished rows (e.g. a new cramp) now instead of at its next poll.
     wake_outbox: Callable[[], None]
     pin_factory: Any = None  # a gpiozero pin factory (MockFactory in tests/demo), or None
+    # Whether the wall clock can be believed now (the daemon's clock guard); announcements
+    # that must not run ahead of time (the trial's arm) wait while it says no.
+    clock_trusted: Callable[[], bool] = lambda: True
 
 
 class Component(Protocol):

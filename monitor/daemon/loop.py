@@ -221,6 +221,8 @@ class Daemon:
                 sensor = ReopeningSensor(lambda: open_sensor(config, clock), clock)
                 sensor.try_open()
             stack.callback(sensor.close)
+            # Before anything announces: the trial's arm waits while the clock is in doubt.
+            guard = self._guard = start_clock_guard(store, node, clock)
             relay = None
             if config.mqtt.enabled:
                 from monitor.mqtt.relay import Relay  # paho & co. cost ~10 MB: only when used
@@ -242,6 +244,7 @@ class Daemon:
                 set_retained=relay.set_retained if relay else _noop,
                 wake_outbox=relay.wake_outbox if relay else _noop,
                 pin_factory=pin_factory,
+                clock_trusted=lambda: guard.trusts(clock.now_ms(), clock.monotonic()),
             )
             # The warm-night trial's announcer beside the others (docs/trial.md).
             components = [*build_components(ctx), TrialComponent(ctx)]
@@ -255,7 +258,6 @@ class Daemon:
                 retries=config.sensor.retries,
                 max_jump_c=config.sensor.max_jump_c,
             )
-            guard = self._guard = start_clock_guard(store, node, clock)
             log.info(
                 "monitoring node %s: %s sensor%s every %g s into %s; MQTT %s",
                 node,

@@ -8,7 +8,9 @@ one of a night is kept) and then publishes the retained
 relay re-sends on every reconnect.  A restart re-publishes what is stored; a broker
 outage only delays the message; a trial stopped from the CLI or the web (another
 process) turns it into ``{"arm": "none"}`` at the next cycle.  Nothing here ever
-reads an arm ahead of its announce time.
+reads an arm ahead of its announce time, and nothing new is announced while the
+daemon's clock guard doubts the clock (a jump ahead not yet confirmed, a clock behind
+the newest reading): a clock two days ahead would otherwise reveal a future night's arm.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class TrialComponent:
         self.node = ctx.config.node.id
         self._published: bytes | None = None
         self._failing = False
+        self._doubting = False
 
     def start(self) -> None:
         self._step(self.ctx.clock.now_ms())
@@ -39,6 +42,17 @@ class TrialComponent:
         return None
 
     def _step(self, now_ms: int) -> None:
+        if not self.ctx.clock_trusted():
+            if not self._doubting:
+                log.warning(
+                    "trial: the clock is in doubt (it jumped ahead, or is behind the newest"
+                    " reading); tonight's arm waits until it is trusted"
+                )
+            self._doubting = True
+            return
+        if self._doubting:
+            log.info("trial: the clock is trusted again; announcing tonight's arm")
+            self._doubting = False
         try:
             payload = self._payload(now_ms)
         except Exception as exc:  # a busy or full disk: the next cycle tries again

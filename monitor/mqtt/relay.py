@@ -13,7 +13,10 @@ Readings
     at-least-once and consumers are idempotent by (node, ts).
     **First start** (no watermark yet): the watermark is set to the newest
     reading already stored (imported history is not flooded onto the broker);
-    from then on every reading the daemon stores is published.
+    from then on every reading the daemon stores is published.  The watermark never
+    passes the newest row a trusted clock could have stored (:meth:`Relay.trusted_limit`):
+    a row stamped in the future (an import, a clock that ran ahead) is left out at the
+    first start, and a watermark found ahead at start is moved back to it.
 Cramps
     ``Store.unpublished_cramps`` -> ``<prefix>/<node>/cramp`` at QoS 1;
     ``Store.mark_cramp_published(id, updated_ms)`` on PUBACK, so an edit made
@@ -56,7 +59,7 @@ from datetime import timedelta
 import paho.mqtt.client as mqtt
 
 from monitor import nights
-from monitor.clock import FUTURE_SLACK_MS, SystemClock
+from monitor.clock import FUTURE_SLACK_MS, RELEASE_DATE_MS, SystemClock
 from monitor.config import Config
 from monitor.mqtt.client import RelayError as RelayError  # where the CLI looks for it
 from monitor.mqtt.client import Will, build_client, connect_failure
@@ -79,6 +82,32 @@ PERSIST_EVERY_S = 60.0  # watermark writes at most this often (SD-card wear)
 FLUSH_TIMEOUT_S = 3.0  # how long shutdown waits for outstanding PUBACKs
 EVENT_STREAM = "cramp_event"  # outbox_state row: the highest cramp id whose event was acked
 NO_EVENT_SOURCES = frozenset({"import"})  # history brought in from a file is not news
+
+
+def trusted_limit(store: Store, node: str, now_ms: int) -> int:
+    """The newest instant a reading can carry and be published: this machine's clock
+    (plus the usual slack), or the daemon's persisted clock floor when the clock is
+    behind it (a Pi booting without an RTC must not pull the watermark back)."""
+    floor = store.clock_floor(node) or 0
+    return max(now_ms, floor, RELEASE_DATE_MS) + FUTURE_SLACK_MS
+
+
+def repair_watermark(store: Store, node: str, limit_ms: int) -> int:
+    """A watermark ahead of ``limit_ms`` (acknowledged for a row stamped in the future):
+    move it back to the newest reading not after the limit, so readings stored from now
+    on are published again.  Returns the new watermark."""
+    old = store.outbox_watermark(node) or 0
+    newest = store.newest_reading(node, until_ms=limit_ms)
+    wm = newest.ts_ms if newest else 0
+    store.rewind_outbox_watermark(node, wm)
+    log.warning(
+        "MQTT outbox: the watermark of %s was ahead of the clock (%s, a row stamped in the"
+        " future); moved back to the newest reading before now (%s)",
+        node,
+        old,
+        wm,
+    )
+    return wm
 
 
 class Relay:
@@ -155,8 +184,9 @@ class Relay:
     def start(self) -> None:
         """Load (or on first start, create) the watermark; connect in the background."""
         wm = self.store.outbox_watermark(self.node)
+        limit = trusted_limit(self.store, self.node, self._now())
         if wm is None:
-            newest = self.store.newest_reading(self.node)
+            newest = self.store.newest_reading(self.node, until_ms=limit)
             wm = newest.ts_ms if newest else 0
             self.store.set_outbox_watermark(self.node, wm)
             if newest:
@@ -165,6 +195,8 @@ class Relay:
                     " (watermark %s)",
                     newest.ts_ms,
                 )
+        elif wm > limit:
+            wm = repair_watermark(self.store, self.node, limit)
         self.acked_ms = self._persisted_ms = self._cursor = wm
         self._last_persist = self._mono()
         events = self.store.outbox_watermark(self.node, EVENT_STREAM)

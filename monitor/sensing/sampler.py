@@ -377,6 +377,20 @@ class ClockGuard:
                 self.newest_ms = step.trusted_ms
                 self.holding = False
 
+    def trusts(self, now_ms: int, mono: float) -> bool:
+        """Whether the wall clock can be taken as the truth now (read-only): not holding off,
+        not behind the floor, no step ahead awaiting confirmation, and none since the last
+        read (a cycle without a reading still sees a jump)."""
+        if self.holding or self._step is not None or now_ms < RELEASE_DATE_MS:
+            return False
+        if self.newest_ms is not None and now_ms < self.newest_ms - SAME_INSTANT_MS:
+            return False
+        if self._last is not None:
+            last_ts, last_mono, last_ok = self._last
+            if now_ms - last_ts - round((mono - last_mono) * 1000) > CLOCK_STEP_MS:
+                return False
+        return True
+
     def stored(self, ts_ms: int) -> None:
         self.newest_ms = ts_ms if self.newest_ms is None else max(self.newest_ms, ts_ms)
         if self._step is None:

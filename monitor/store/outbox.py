@@ -31,3 +31,14 @@ class Outbox(Database):
                 "UPDATE outbox_state SET acked_ms = min(acked_ms, ?) WHERE node = ? AND stream = ?",
                 (to_ms, node, stream),
             )
+
+    def watermarks_after(self, after_ms: int, stream: str = "reading") -> dict[str, int]:
+        """node -> watermark, for the watermarks stamped after ``after_ms`` (acknowledged
+        for a row stamped in the future: nothing older is published until then)."""
+        return dict(
+            self._all(
+                "SELECT node, acked_ms FROM outbox_state WHERE stream = ? AND acked_ms > ?"
+                " ORDER BY node",
+                (stream, after_ms),
+            )
+        )
