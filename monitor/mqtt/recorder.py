@@ -33,6 +33,7 @@ from monitor.mqtt.client import MQTTv5, build_client, connect_failure
 from monitor.mqtt.ingest import Action, BatchResult, apply_batch, decode
 from monitor.mqtt.payloads import PayloadError
 from monitor.store import Store, StoreError
+from monitor.store.db import exclusive_lock
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ class Recorder:
         self.max_nodes = rc.max_nodes
         self._known_nodes: set[str] = set()
         self._store: Store | None = None
+        self._lock = None  # the held exclusive_lock (one recorder per database)
         self._writer: threading.Thread | None = None
         self._outage = False  # a connection problem was logged; quiet until connected again
         self.client = self._make_client()
@@ -219,8 +221,21 @@ class Recorder:
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> Recorder:
-        """Open the store, start the writer, connect (retrying in the background)."""
-        self._store = Store.open(self.config.storage.database)
+        """Take the recorder's lock on the database (StoreError when another recorder holds
+        it), open the store, start the writer, connect (retrying in the background)."""
+        lock = exclusive_lock(
+            self.config.storage.database,
+            "bedside recorder",
+            suffix=".recorder.lock",
+            service="bedside-recorder",
+        )
+        lock.__enter__()
+        try:
+            self._store = Store.open(self.config.storage.database)
+        except BaseException:
+            lock.__exit__(None, None, None)
+            raise
+        self._lock = lock
         self._known_nodes = {n["id"] for n in self._store.nodes()}
         self._writer = threading.Thread(target=self._write_loop, name="recorder-writer")
         self._writer.start()
@@ -240,6 +255,9 @@ class Recorder:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+            lock, self._lock = self._lock, None
+            if lock is not None:
+                lock.__exit__(None, None, None)
 
     def __enter__(self) -> Recorder:
         return self.start()

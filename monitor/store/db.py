@@ -531,14 +531,17 @@ def _held_by_this_process(path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def exclusive_lock(path: str | Path, what: str) -> Iterator[None]:
-    """Hold ``<database>.lock`` (flock) while one writer of readings runs; a second one
+def exclusive_lock(
+    path: str | Path, what: str, suffix: str = ".lock", service: str = "bedside-monitor"
+) -> Iterator[None]:
+    """Hold ``<database><suffix>`` (flock) while one writer of readings runs; a second one
     gets StoreError naming the first one's pid, instead of both fighting over the file
-    and the broker kicking them off each other."""
+    and the broker kicking them off each other.  The monitor and the recorder each have
+    their own (one of each may share a database: the recorder skips its own node)."""
     import fcntl
 
     path = Path(path).expanduser()
-    lock_path = path.with_name(path.name + ".lock")
+    lock_path = path.with_name(path.name + suffix)
     try:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o664)
@@ -551,7 +554,7 @@ def exclusive_lock(path: str | Path, what: str) -> Iterator[None]:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
             raise StoreError(
                 f"another {holder} already runs on {path} (it holds {lock_path});"
-                f" stop it first (sudo systemctl stop bedside-monitor), or give this {what}"
+                f" stop it first (sudo systemctl stop {service}), or give this {what}"
                 " its own [storage] database"
             ) from None
         os.ftruncate(fd, 0)
