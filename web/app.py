@@ -96,7 +96,10 @@ def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None
         """A full disk (507), a damaged file or a database this process cannot write (503):
         said in words, with what was not saved."""
         path = config.storage.database
-        if is_disk_full(exc, path):
+        if is_disk_full(exc, path) and request.method in ("GET", "HEAD"):
+            code = 503  # nothing was being saved: only reading failed
+            message = f"the disk holding {path} is full; free some space on it"
+        elif is_disk_full(exc, path):
             code, message = 507, "the disk is full; nothing was saved (the cramp was NOT saved)"
         elif is_corruption(exc):
             ext_state = app.extensions["bedside"]

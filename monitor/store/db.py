@@ -7,6 +7,7 @@ so the connection, its lock and the transaction rule live in one place.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import sqlite3
@@ -54,11 +55,7 @@ def is_disk_full(exc: BaseException, path: str | Path | None = None) -> bool:
         return True
     if path is None:
         return False
-    try:
-        st = os.statvfs(Path(path).expanduser().parent)
-    except OSError:
-        return False
-    return st.f_bavail * st.f_frsize < 64 * 1024
+    return _no_room(Path(path).expanduser())
 
 
 def last_backup_note(path: str | Path) -> Path:
@@ -157,6 +154,11 @@ class Database:
         except (sqlite3.Error, OSError) as exc:
             if is_corruption(exc):
                 raise CorruptDatabase(corruption_message(path, exc)) from None
+            if is_disk_full(exc, path):
+                raise StoreError(
+                    f"cannot open database {path}: the disk holding it is full ({exc});"
+                    " nothing was written; free some space on it"
+                ) from None
             raise StoreError(f"cannot open database {path}: {exc}") from None
         store = cls(conn, path, readonly=False)
         try:
@@ -286,8 +288,10 @@ class Database:
                 # mount, the web running as another user while the daemon is stopped):
                 # SQLite cannot create the -shm file a WAL reader needs. No writer can
                 # be changing it either, so read it as an immutable file.
+                # The same on a full disk: no room for the -shm file, and no writer can
+                # have the file open (it would have made the -shm).
                 conn.close()
-                if os.access(path.parent, os.W_OK):
+                if os.access(path.parent, os.W_OK) and not _no_room(path):
                     raise
                 conn = cls._connect_readonly(path, busy_timeout_ms, immutable=True)
         except sqlite3.Error as exc:
@@ -510,6 +514,15 @@ class Database:
         return target
 
 
+def _no_room(path: Path) -> bool:
+    """The disk holding ``path`` has (next to) no free space left."""
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024
+
+
 def _held_by_this_process(path: Path) -> bool:
     """Whether a file this process has open (a connection's -wal) is the one at ``path``."""
     try:
@@ -557,8 +570,17 @@ def exclusive_lock(
                 f" stop it first (sudo systemctl stop {service}), or give this {what}"
                 " its own [storage] database"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{what} (pid {os.getpid()})\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{what} (pid {os.getpid()})\n".encode(), 0)
+        except OSError as exc:
+            full = exc.errno == errno.ENOSPC or _no_room(lock_path)
+            raise StoreError(
+                f"the disk holding {path} is full: {what} cannot start (nothing was written);"
+                " free some space on it, then start again"
+                if full
+                else f"cannot write the lock file {lock_path}: {exc.strerror}"
+            ) from None
         yield
     finally:
         os.close(fd)  # releases the lock
