@@ -528,9 +528,12 @@ def read_config_text(path: Path) -> str:
     """The file's text: a regular file of at most 1 MB of UTF-8 (a BOM is fine), or
     ConfigError saying why not (--config /dev/zero would otherwise read forever)."""
     try:
-        with open(path, "rb") as f:
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with open(fd, "rb") as f:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 raise ConfigError([f"{path}: not a regular file (a config is a TOML text file)"])
+            os.set_blocking(fd, True)
             data = f.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read config file: {exc.strerror or exc}"]) from None

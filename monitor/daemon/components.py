@@ -98,6 +98,7 @@ class AlertComponent:
         self._episode: dict[str, int] = {}  # kind -> open episode id (worker thread only)
         self._unstored: dict = {}  # kind -> ON transition the store refused (worker thread)
         self._cold_min: float | None = None
+        self._damaged: str | None = None  # the database was found damaged (storage_damaged)
 
     def start(self) -> None:
         from monitor.daemon.alerts import COLD, SENSOR, AlertMachines, ColdState, SensorState
@@ -149,6 +150,21 @@ class AlertComponent:
             self._cold_min = reading.temperature_c
             self.worker.submit(lambda v=reading.temperature_c: self._lower_min(v))
 
+    def storage_damaged(self, message: str) -> None:
+        """The database turned out damaged while running: the "Sensor problem" entity goes
+        ON (retained, Home Assistant shows it) and stays on until bedside restarts, and a
+        notification says what happened and where the backup is."""
+        from monitor.daemon.alerts import SENSOR
+
+        self._damaged = message
+
+        def tell() -> None:
+            self._publish(SENSOR, True)
+            if self.notifier is not None:
+                self.notifier.send(f"bedside {self.room}: the database is damaged", message)
+
+        self.worker.submit(tell)
+
     def wait_idle(self, timeout: float) -> bool:
         """True once queued effects are done (tests)."""
         return self.worker.wait_idle(timeout)
@@ -166,7 +182,9 @@ class AlertComponent:
 
         store = self.ctx.store
         try:
-            if t.active:
+            if store.damaged:
+                pass  # nothing is written to a damaged file; the alert itself goes on
+            elif t.active:
                 self._unstored.pop(t.kind, None)
                 try:
                     ep = store.start_episode(self.node, t.kind, t.since_ms, t.min_temp_c)
@@ -196,6 +214,9 @@ class AlertComponent:
             self.notifier.send(title, body)
 
     def _publish(self, kind: str, active: bool) -> None:
+        from monitor.daemon.alerts import SENSOR
+
+        active = active or (kind == SENSOR and self._damaged is not None)
         try:
             self.ctx.set_retained(self.ctx.topics.alert(kind), b"ON" if active else b"OFF")
         except Exception:
@@ -203,7 +224,7 @@ class AlertComponent:
 
     def _lower_min(self, value: float) -> None:
         ep = self._episode.get("cold")
-        if ep is not None:
+        if ep is not None and not self.ctx.store.damaged:
             try:
                 self.ctx.store.update_episode(ep, min_temp_c=value)
             except Exception:

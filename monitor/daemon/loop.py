@@ -43,7 +43,14 @@ from monitor.daemon.trial import TrialComponent
 from monitor.mqtt.payloads import Topics
 from monitor.sensing.drivers import ReopeningSensor, is_raspberry_pi, open_sensor
 from monitor.sensing.sampler import ClockGuard, Sampler, SensorHealth
-from monitor.store import Reading, Store, StoreError, corruption_message, is_corruption
+from monitor.store import (
+    CorruptDatabase,
+    Reading,
+    Store,
+    StoreError,
+    corruption_message,
+    is_corruption,
+)
 from monitor.store.db import exclusive_lock
 
 log = logging.getLogger("monitor.daemon.loop")
@@ -184,6 +191,7 @@ class Daemon:
         self._file_id: tuple[int, int] | None = None
         self._floor_saved: int | None = None
         self._undone = 0  # clock steps the guard has undone so far
+        self._damage_said = False  # the store found the file damaged, and we said so
 
     # -- thread API (the demo) -------------------------------------------------------------
 
@@ -275,13 +283,16 @@ class Daemon:
             self.ready.set()
             self._loop(stop, sampler, guard, store, relay, components)
             log.info("shutting down: flushing the outbox, saying offline, releasing pins")
+            if store.damaged:  # as at start: a damaged file ends in an error, in words
+                raise CorruptDatabase(store.damaged)
             self._save_clock_floor(store)
 
     def _loop(self, stop, sampler: Sampler, guard: ClockGuard, store, relay, components) -> None:
         clock, interval = self.clock, self.config.sensor.interval_s
         next_due = clock.monotonic()
         while not stop.is_set():
-            self._check_file(store, relay)
+            if not store.damaged:
+                self._check_file(store, relay)
             sample = sampler.sample(stop)
             if sample is None and stop.is_set():
                 break
@@ -301,8 +312,12 @@ class Daemon:
                         len(self._unsaved),
                     )
                 self._unsaved.append(reading)
-                self._flush_unsaved(store, relay)
-            self._record_health(store, sampler.health)
+                if not store.damaged:
+                    self._flush_unsaved(store, relay)
+            if not store.damaged:
+                self._record_health(store, sampler.health)
+            if store.damaged and not self._damage_said:
+                self._storage_damaged(store, components)
             now_ms = clock.now_ms()
             for component in components:
                 try:
@@ -317,12 +332,30 @@ class Daemon:
             if next_due < now:  # a slow cycle: skip what was missed rather than burst
                 next_due = now
             clock.sleep(next_due - now, until=stop)
-        if self._unsaved:  # a last try on the way out
+        if self._unsaved and not store.damaged:  # a last try on the way out
             self._flush_unsaved(store, relay)
             if self._unsaved:
                 log.error(
                     "storage: %d readings could not be stored and are lost", len(self._unsaved)
                 )
+
+    def _storage_damaged(self, store: Store, components) -> None:
+        """The file turned out damaged while running (the store sealed it): said once, with
+        the damaged tables and the backup; the alerts carry it to MQTT and notifications.
+        Readings go on feeding the alerts, held in memory; nothing is written to the file."""
+        self._damage_said = True
+        log.error(
+            "storage: %s. Readings are still read; nothing is written to the file from now on"
+            " (readings are held in memory until bedside stops)",
+            store.damaged,
+        )
+        for component in components:
+            told = getattr(component, "storage_damaged", None)
+            if told is not None:
+                try:
+                    told(store.damaged)
+                except Exception:
+                    log.exception("component %s failed on the damage", type(component).__name__)
 
     def _flush_unsaved(self, store: Store, relay) -> None:
         """Store the readings held in memory (normally just the new one) in one commit.
@@ -333,6 +366,8 @@ class Daemon:
         try:
             self._store_readings(store, relay, list(self._unsaved))
         except (sqlite3.Error, StoreError) as exc:
+            if store.damaged:
+                return  # found damaged: said once by _storage_damaged, this very cycle
             if not self._store_failing:
                 self._store_failing = True
                 log.error(

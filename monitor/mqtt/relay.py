@@ -328,12 +328,22 @@ class Relay:
     # -- the outbox thread ---------------------------------------------------------------
 
     def _outbox_loop(self) -> None:
-        failing = False
+        failing = halted = False
         while not self._stop.is_set():
             self._wake.wait(POLL_S)
             self._wake.clear()
             try:
                 self._drain_events()
+                if self.store.damaged:  # found damaged: retained states only, no store
+                    if not halted:
+                        halted = True
+                        log.error(
+                            "MQTT outbox: the database is damaged; nothing more is published"
+                            " from it (alerts still are)"
+                        )
+                    if self.connected.is_set() and not self._stop.is_set():
+                        self._pump_retained()
+                    continue
                 if self.connected.is_set() and not self._stop.is_set():
                     self._pump_retained()
                     self._pump_readings()
@@ -342,6 +352,9 @@ class Relay:
                     self._pump_cramp_summary()
                 self._persist(force=False)
             except Exception as exc:  # disk full, a lock held too long: retry, never give up
+                if self.store.damaged:
+                    self._wake.set()  # said once at the top of the loop
+                    continue
                 if not failing:
                     log.warning("MQTT outbox: %s; retrying every %g s", exc, POLL_S, exc_info=True)
                 failing = True
@@ -366,7 +379,7 @@ class Relay:
             timeout = None
             if kind == "session":
                 self._reset_tracking()
-            elif kind == "rewind":
+            elif kind == "rewind" and not self.store.damaged:
                 with self._persist_lock:
                     self.acked_ms = min(self.acked_ms, value)
                     self._persisted_ms = min(self._persisted_ms, value)
@@ -429,7 +442,8 @@ class Relay:
             cramp_id, updated_ms = entry[1]
             self._cramps_inflight.discard((cramp_id, updated_ms))
             # If this raises, the row stays unpublished and is simply sent again.
-            self.store.mark_cramp_published(cramp_id, updated_ms)
+            if not self.store.damaged:
+                self.store.mark_cramp_published(cramp_id, updated_ms)
 
     def _pump_readings(self) -> None:
         room = WINDOW - len(self._inflight)
@@ -479,6 +493,8 @@ class Relay:
 
     def _advance_events(self) -> None:
         """Save the highest cramp id up to which every event is acknowledged (or skipped)."""
+        if self.store.damaged:
+            return
         acked, done = self._event_acked, []
         for cramp_id, finished in self._events_inflight.items():
             if not finished:
@@ -540,7 +556,7 @@ class Relay:
         for a while (sensor down; ``piggyback`` False without a daemon)."""
         with self._persist_lock:
             acked = self.acked_ms
-            if acked <= self._persisted_ms:
+            if acked <= self._persisted_ms or self.store.damaged:
                 return
             wait = PERSIST_EVERY_S * (2 if self.piggyback else 1)
             if not force and self._mono() - self._last_persist < wait:

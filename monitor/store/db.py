@@ -137,6 +137,10 @@ class Database:
         self._depth = 0  # transaction blocks open in the thread holding _lock (0: none)
         self._doomed = False  # a joined block raised: the outermost one must roll back
         self._orphans: list[sqlite3.Connection] = []  # connections to a swapped-away file
+        # Why the file is damaged (corruption_message), once a query found it so: from then
+        # on nothing is written (see seal).
+        self.damaged: str | None = None
+        self._probing = False  # quick_check / damaged_tables running: errors are findings
 
     # -- opening ---------------------------------------------------------------
 
@@ -343,14 +347,28 @@ class Database:
     def quick_check(self, max_errors: int = 10) -> list[str]:
         """SQLite's quick_check: [] when the file is sound, else its complaints."""
         try:
-            rows = self._all(f"PRAGMA quick_check({int(max_errors)})")
+            with self._probe():
+                rows = self._all(f"PRAGMA quick_check({int(max_errors)})")
         except sqlite3.DatabaseError as exc:
             return [str(exc)]
         found = [r[0] for r in rows]
         return [] if found == ["ok"] else found
 
+    @contextlib.contextmanager
+    def _probe(self) -> Iterator[None]:
+        with self._lock:
+            before, self._probing = self._probing, True
+            try:
+                yield
+            finally:
+                self._probing = before
+
     def damaged_tables(self) -> list[str]:
         """The tables whose rows cannot all be read (a full scan of each, and its indexes)."""
+        with self._probe():
+            return self._damaged_tables()
+
+    def _damaged_tables(self) -> list[str]:
         try:
             names = [r[0] for r in self._all("SELECT name FROM sqlite_master WHERE type='table'")]
         except sqlite3.DatabaseError:
@@ -366,6 +384,38 @@ class Database:
             except sqlite3.DatabaseError:
                 damaged.append(name)
         return damaged
+
+    def seal(self, exc: BaseException | None = None) -> str:
+        """The file turned out damaged while open (SQLITE_CORRUPT at run time): never write
+        to it again, as a damaged file is refused at start.  Names the damaged tables and
+        the backup (the message, also kept in ``damaged``).  The writable connection is
+        swapped for a read-only one, closed while that one holds a read lock, so not even
+        SQLite's checkpoint on close writes into the file; reads go on where they can."""
+        with self._lock:
+            if self.damaged is not None or self._probing:
+                return self.damaged or ""
+            if self.readonly:  # a reader (the web, per request): no full scan
+                self.damaged = corruption_message(self.path, exc)
+                return self.damaged
+            tables = self.damaged_tables()
+            self.damaged = corruption_message(self.path, None if tables else exc, tables)
+            try:
+                ro = self._connect_readonly(self.path, 5_000, immutable=False)
+                ro.execute("BEGIN")
+                ro.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+            except sqlite3.Error:
+                return self.damaged  # keep the writer open, unused: transaction() refuses
+            old, self._conn, self.readonly = self._conn, ro, True
+            with contextlib.suppress(sqlite3.Error):
+                if old.in_transaction:
+                    old.execute("ROLLBACK")
+                old.close()
+            ro.execute("COMMIT")
+            return self.damaged
+
+    def _watch(self, exc: BaseException) -> None:
+        if is_corruption(exc) and not isinstance(exc, CorruptDatabase):
+            self.seal(exc)
 
     def __enter__(self) -> Self:
         return self
@@ -396,6 +446,8 @@ class Database:
                 finally:
                     self._depth -= 1
                 return
+            if self.damaged is not None:
+                raise CorruptDatabase(self.damaged)
             self._conn.execute("BEGIN IMMEDIATE")
             self._depth, self._doomed = 1, False
             try:
@@ -403,12 +455,14 @@ class Database:
                 if self._doomed:
                     raise StoreError("a store operation inside the transaction failed")
                 self._conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 # Also after a failed COMMIT (disk full, I/O error): SQLite may keep the
                 # transaction open, and the write lock with it, unless we roll back.
                 if self._conn.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
                         self._conn.execute("ROLLBACK")
+                self._depth = 0
+                self._watch(exc)
                 raise
             finally:
                 self._depth, self._doomed = 0, False
@@ -426,16 +480,28 @@ class Database:
 
     # -- reading helpers for the mixins ------------------------------------------------
 
-    def _one(self, sql: str, args=()) -> tuple | None:
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """A read that finds the file damaged seals it (outside a transaction: inside,
+        the transaction does, after its rollback)."""
         with self._lock:
+            try:
+                yield
+            except sqlite3.DatabaseError as exc:
+                if not self._depth:
+                    self._watch(exc)
+                raise
+
+    def _one(self, sql: str, args=()) -> tuple | None:
+        with self._reading():
             return self._conn.execute(sql, args).fetchone()
 
     def _all(self, sql: str, args=()) -> list[tuple]:
-        with self._lock:
+        with self._reading():
             return self._conn.execute(sql, args).fetchall()
 
     def _dicts(self, sql: str, args=()) -> list[dict]:
-        with self._lock:
+        with self._reading():
             cur = self._conn.execute(sql, args)
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
