@@ -31,19 +31,28 @@ CRAMPS_HEADER = ["timestamp", "leg", "severity", "note"]
 CRAMPS_OPTIONAL = ["remedy", "relief_min"]
 MAX_ERRORS_SHOWN = 10
 
-# A text cell a spreadsheet would run as a formula (=, +, -, @, and tab or CR before them,
-# per OWASP's "CSV injection"), also behind quotes we added: exported with one more
-# leading apostrophe, which the import takes off again, so text round-trips exactly.
-# Only text cells (the note): numbers such as -3.5 °C stay numbers.
-_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+# A text cell a spreadsheet would run as a formula (=, +, -, @, and any whitespace before
+# them, per OWASP's "CSV injection"), also behind quotes we added: exported with one more
+# leading apostrophe, which the import takes off again.  A note that starts or ends with
+# whitespace is marked the same way, because the import trims the cells of hand-made
+# files; so every note round-trips exactly.  Only text cells (the note): numbers such as
+# -3.5 °C stay numbers.
+_FORMULA = re.compile(r"'*[=+\-@\s]")
+
+
+def _marked(text: str) -> bool:
+    return bool(_FORMULA.match(text)) or text[-1:].isspace()
 
 
 def neutralise(text: str) -> str:
-    return "'" + text if _FORMULA.match(text) else text
+    return "'" + text if _marked(text) else text
 
 
-def unneutralise(text: str) -> str:
-    return text[1:] if text.startswith("'") and _FORMULA.match(text, 1) else text
+def unneutralise(cell: str) -> str:
+    """neutralise's inverse; an unmarked cell (a hand-made file) is trimmed."""
+    if cell.startswith("'") and _marked(cell[1:]):
+        return cell[1:]
+    return cell.strip()
 
 
 log = logging.getLogger(__name__)
@@ -62,6 +71,11 @@ class ImportResult:
     rows: int  # rows in the file
     added: int  # rows that were new
     nodes: list[str]
+    repeated: int = 0  # rows whose node and instant an earlier row of the file has
+
+    @property
+    def already_stored(self) -> int:
+        return self.rows - self.added - self.repeated
 
 
 def _open_rows(stream: TextIO, required: list[str], optional: list[str], name: str):
@@ -243,8 +257,11 @@ def _reading_values(row) -> tuple:
     return row[2], row[3]
 
 
+_CRAMP_FIELDS = ("leg", "severity", "note", "remedy", "relief_min")
+
+
 def _cramp_values(fields: dict) -> dict:
-    return {k: v for k, v in fields.items() if k != "ts_ms"}
+    return {k: fields.get(k) for k in _CRAMP_FIELDS}
 
 
 def _reading_row(rec: dict, node: str) -> tuple[str, int, float, float | None]:
@@ -272,6 +289,10 @@ def parse_reading_rows(
     with a warning naming their lines (see _check_instants).  The tuples go
     straight into Store.add_reading_rows (no object per row: a year is a million rows).
     """
+    return _reading_rows_and_lines(stream, node, name, progress, now_ms)[0]
+
+
+def _reading_rows_and_lines(stream, node, name, progress, now_ms):
     header, reader = _open_rows(stream, READINGS_HEADER, [], name)
     if header == READINGS_HEADER:
         by_node, lines = _parse_plain_rows(reader, header, node, name, progress)
@@ -293,7 +314,7 @@ def parse_reading_rows(
         if errors:
             raise CsvError(errors)
     _check_instants(by_node, lines, name, now_ms, _reading_values)
-    return dict(by_node)
+    return dict(by_node), lines
 
 
 def parse_readings(
@@ -364,6 +385,10 @@ def parse_cramps(
 ) -> dict[str, list[dict]]:
     """Parse a cramps CSV into {node: [fields]}; CsvError names bad lines (cramps stamped
     in the future, and two rows for one instant that disagree, are warned about)."""
+    return _cramps_and_lines(stream, node, name, now_ms)[0]
+
+
+def _cramps_and_lines(stream, node, name, now_ms):
     header, reader = _open_rows(stream, CRAMPS_HEADER, CRAMPS_OPTIONAL, name)
     errors: list[str] = []
     by_node: dict[str, list[dict]] = defaultdict(list)
@@ -376,7 +401,7 @@ def parse_cramps(
             if sev and not sev.isdigit():
                 raise ValueError(f"severity {sev!r} must be a whole number from 1 to 5")
             fields["severity"] = int(sev) if sev else None
-            fields["note"] = unneutralise(rec["note"].strip()) or None
+            fields["note"] = unneutralise(rec["note"]) or None
             fields["remedy"] = rec.get("remedy", "").strip().lower() or None
             fields["relief_min"] = _float(rec.get("relief_min", ""), "relief_min", (0, 1440), False)
             validate_cramp_fields(fields)
@@ -390,7 +415,7 @@ def parse_cramps(
     if errors:
         raise CsvError(errors)
     _check_instants(by_node, lines, name, now_ms, _cramp_values)
-    return dict(by_node)
+    return dict(by_node), lines
 
 
 def import_readings(
@@ -404,10 +429,60 @@ def import_readings(
 ) -> ImportResult:
     """Parse everything, then write every node's rows in one transaction.  Rows stamped
     after ``clock_ms`` (default: the clock) plus a few minutes are refused."""
-    by_node = parse_reading_rows(stream, node, name, progress, clock_ms)
+    by_node, lines = _reading_rows_and_lines(stream, node, name, progress, clock_ms)
+
+    def stored(n: str, lo: int, hi: int) -> dict[int, tuple]:
+        return {r.ts_ms: (r.temperature_c, r.humidity_pct) for r in store.readings(n, lo, hi)}
+
     with store.transaction():
+        _warn_stored_conflicts(by_node, lines, name, stored, _reading_values)
         added = sum(store.add_reading_rows(n, rows) for n, rows in by_node.items())
-    return ImportResult(sum(len(v) for v in by_node.values()), added, sorted(by_node))
+    return _result(by_node, added)
+
+
+def _result(by_node: dict, added: int) -> ImportResult:
+    repeated = 0
+    for rows in by_node.values():
+        stamps = [_ts_of(r) for r in rows]
+        if not all(a < b for a, b in itertools.pairwise(stamps)):
+            repeated += len(stamps) - len(set(stamps))
+    return ImportResult(sum(len(v) for v in by_node.values()), added, sorted(by_node), repeated)
+
+
+def _warn_stored_conflicts(by_node: dict, lines: dict, name: str, stored, values) -> None:
+    """Say (a warning naming the lines and both values) which rows disagree with the row
+    already stored for their node and instant; the stored row is kept, as ever.
+    ``stored(node, lo, hi)`` is {ts_ms: values} of the stored rows in [lo, hi)."""
+    conflicts: list[str] = []
+    for node, rows in by_node.items():
+        if not rows:
+            continue
+        stamps = [_ts_of(r) for r in rows]
+        have = stored(node, min(stamps), max(stamps) + 1)
+        if not have:
+            continue
+        seen: set[int] = set()
+        for i, (ts, row) in enumerate(zip(stamps, rows, strict=True)):
+            if ts in seen:
+                continue  # a repeat within the file: said by _check_instants
+            seen.add(ts)
+            old = have.get(ts)
+            if old is not None and old != values(row):
+                conflicts.append(
+                    f"line {lines[node][i]}: {iso_utc(ts)}{_of(node, by_node)} is already"
+                    f" stored with other values ({_said(old)} stored, {_said(values(row))}"
+                    " in the file)"
+                )
+    if conflicts:
+        log.warning(
+            "%s: %d rows are already stored with other values; the stored rows are kept"
+            " (same node and instant = same row; delete the stored ones first to replace"
+            " them): %s%s",
+            name,
+            len(conflicts),
+            "; ".join(conflicts[:MAX_ERRORS_SHOWN]),
+            " ..." if len(conflicts) > MAX_ERRORS_SHOWN else "",
+        )
 
 
 def import_cramps(
@@ -421,12 +496,21 @@ def import_cramps(
 ) -> ImportResult:
     """``now_ms`` is the rows' creation instant; rows stamped after ``clock_ms`` (default:
     the clock) plus a few minutes are refused."""
-    by_node = parse_cramps(stream, node, name, clock_ms)
+    by_node, lines = _cramps_and_lines(stream, node, name, clock_ms)
+
+    def stored(n: str, lo: int, hi: int) -> dict[int, dict]:
+        return {
+            c.ts_ms: {k: getattr(c, k) for k in _CRAMP_FIELDS}
+            for c in store.cramps(n, lo, hi)
+            if not c.deleted
+        }
+
     with store.transaction():
+        _warn_stored_conflicts(by_node, lines, name, stored, _cramp_values)
         added = sum(
             store.add_cramps(n, rows, source="import", now_ms=now_ms) for n, rows in by_node.items()
         )
-    return ImportResult(sum(len(v) for v in by_node.values()), added, sorted(by_node))
+    return _result(by_node, added)
 
 
 def _fmt(value: float | None) -> str:

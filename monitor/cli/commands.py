@@ -86,9 +86,12 @@ def run_import(args, config: Config) -> int:
             return 1
         except UnicodeDecodeError:
             raise UserError(f"{name} is not UTF-8 text; nothing was written") from None
+    skipped = [f"{result.already_stored} already stored"] if result.already_stored else []
+    if result.repeated:
+        skipped.append(f"{result.repeated} repeated in this file")
     print(
         f"imported {result.added} new {args.kind} of {result.rows} in {name}"
-        f" ({result.rows - result.added} already stored) for {', '.join(result.nodes) or node}"
+        f" ({', '.join(skipped) or '0 already stored'}) for {', '.join(result.nodes) or node}"
     )
     return 0
 

@@ -264,7 +264,7 @@ def evidence_json():
 INTEGRITY_EVERY_S = 600.0  # /healthz runs SQLite's quick_check at most this often
 
 
-def _damage() -> str | None:
+def database_damage() -> str | None:
     """Why the database is damaged (seen by a request, or quick_check), else None."""
     state = ext()
     if state.get("damaged"):
@@ -284,7 +284,7 @@ def _damage() -> str | None:
 @bp.get("/healthz")
 def healthz():
     d = data()
-    damaged = _damage()
+    damaged = database_damage()
     if damaged:
         return jsonify({"ok": False, "error": damaged}), 503
     store = d.reader()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from web import charts
+from web.views.api import database_damage
 from web.views.common import COOKIE_AGE, MODE_COOKIE, config, data, room, safe_next
 from web.views.nights import night_chart
 from web.views.trial import tonight as trial_tonight
@@ -35,6 +36,8 @@ def now_context(node: str) -> dict:
         "night_cramps": cramps,
         "cold_alert_threshold": config().alerts.cold_below_c,
         "trial_tonight": trial_tonight(node),
+        # What /healthz says too (a request that met the damage, or quick_check every 10 min).
+        "damaged": database_damage(),
     }
 
 
