@@ -116,6 +116,21 @@ def _between(lo: float, hi: float, unit: str = "", *, above: bool = False):
     return _check(ok, f"must be {text}")
 
 
+def _node_list_problem(ids: list[str]) -> str | None:
+    """[recorder] nodes: node ids, each once, at most 10,000."""
+    if len(ids) > 10_000:
+        return "at most 10000 node ids"
+    bad = [i for i in ids if not is_node_id(i)]
+    if bad:
+        return f"{bad[0]!r} is not a node id ({NODE_ID_RULE})"
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            return f"{i!r} is listed more than once"
+        seen.add(i)
+    return None
+
+
 _temperature = _between(-40, 80, "°C")
 _clock_check = _check(is_clock_time, "must be a time of day as HH:MM")
 
@@ -279,6 +294,9 @@ class RecorderConfig:
     # Rooms the recorder accepts; messages of further new node ids are skipped (a client
     # inventing 10,000 rooms would otherwise put them in every page's room picker).
     max_nodes: int = _opt(100, _between(1, 10_000))
+    # The owner's rooms: always accepted, whatever max_nodes and however many invented ids
+    # came first (a flood would otherwise crowd a real new room out).
+    nodes: list[str] = _opt_factory(list, lambda v: _node_list_problem(v))
 
 
 @dataclass(frozen=True)

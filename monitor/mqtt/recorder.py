@@ -80,6 +80,54 @@ class _RateLimitedWarnings:
             self.suppressed += 1
 
 
+class _RefusedNodes:
+    """Node ids refused for the cap, with their message counts (bounded: a flood of
+    invented ids must not grow memory); a real room keeps sending, so it rises to the
+    top of the list the owner sees."""
+
+    TRACKED = 10_000  # ids counted one by one; later new ones only count as "more"
+    SHOWN = 20
+
+    def __init__(self, max_nodes: int, clock):
+        self.max_nodes = max_nodes
+        self.clock = clock
+        self.counts: dict[str, int] = {}
+        self.untracked = 0
+        self.since_ms: int | None = None
+        self.changed = False
+
+    def note(self, node: str) -> None:
+        if self.since_ms is None:
+            self.since_ms = self.clock.now_ms()
+            log.warning(
+                "refusing new node id %r: [recorder] max_nodes = %d rooms are known; list"
+                " your rooms in [recorder] nodes (`bedside doctor` names the refused ids)",
+                node,
+                self.max_nodes,
+            )
+        if node in self.counts:
+            self.counts[node] += 1
+        elif len(self.counts) < self.TRACKED:
+            self.counts[node] = 1
+        else:
+            self.untracked += 1
+        self.changed = True
+
+    def take(self) -> dict | None:
+        """The summary to save, when something changed since the last one."""
+        if not self.changed:
+            return None
+        self.changed = False
+        top = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))[: self.SHOWN]
+        return {
+            "nodes": [{"id": n, "messages": c} for n, c in top],
+            "distinct": len(self.counts),  # and more_messages from ids not counted apart
+            "more_messages": self.untracked,
+            "max_nodes": self.max_nodes,
+            "since_ms": self.since_ms,
+        }
+
+
 @dataclass
 class Stats:
     received: int = 0
@@ -117,7 +165,9 @@ class Recorder:
         self._generation = 0
         self._warnings = _RateLimitedWarnings(self.clock)
         self.max_nodes = rc.max_nodes
+        self.listed_nodes = frozenset(rc.nodes)  # always accepted
         self._known_nodes: set[str] = set()
+        self._refused = _RefusedNodes(self.max_nodes, self.clock)
         self._store: Store | None = None
         self._lock = None  # the held exclusive_lock (one recorder per database)
         self._writer: threading.Thread | None = None
@@ -302,6 +352,7 @@ class Recorder:
                 actions = self._decode_all(batch)
                 if not self._commit(actions):
                     return  # stopping with the batch uncommitted: the broker keeps it
+                self._save_refused()
                 self._ack(batch)
         except Exception:
             # A bug, not bad input: stop acknowledging and let `run` exit non-zero, so
@@ -337,11 +388,24 @@ class Recorder:
         if msg.sender is not None and msg.sender != node:
             raise PayloadError(f"published by {msg.sender[:64]!r}, not by node {node!r}")
         if node not in self._known_nodes:
-            if len(self._known_nodes) >= self.max_nodes:
+            if len(self._known_nodes) >= self.max_nodes and node not in self.listed_nodes:
+                self._refused.note(node)
                 raise PayloadError(
                     f"a new node id {node!r} beyond [recorder] max_nodes = {self.max_nodes}"
+                    " (list your rooms in [recorder] nodes: they are always accepted)"
                 )
             self._known_nodes.add(node)
+
+    def _save_refused(self) -> None:
+        """Name the refused node ids in the database (doctor, the Rooms page), once per
+        batch that refused any; a failure is only logged (the batch is committed)."""
+        summary = self._refused.take()
+        if summary is None:
+            return
+        try:
+            self._store.set_refused_nodes(summary)
+        except (sqlite3.Error, StoreError) as exc:
+            log.warning("could not note the refused node ids: %s", exc)
 
     def _commit(self, actions: list[Action]) -> bool:
         """Apply a batch, retrying a failing database until it works or we stop."""

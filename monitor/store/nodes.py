@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from monitor.store.db import Database
+
+REFUSED_KEY = "recorder_refused"
 
 NODE_SEEN_STEP_MS = 600_000
 
@@ -43,3 +47,24 @@ class Nodes(Database):
         for row in rows:
             row["last_seen_ms"] = row["last_seen_ms"] or None
         return rows
+
+    def set_refused_nodes(self, summary: dict) -> None:
+        """The recorder's refused node ids (beyond [recorder] max_nodes), for doctor and the
+        Rooms page: {"nodes": [{"id", "messages"}], "distinct", "max_nodes", "since_ms"}."""
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (REFUSED_KEY, json.dumps(summary, separators=(",", ":"))),
+            )
+
+    def refused_nodes(self) -> dict | None:
+        """What set_refused_nodes saved last, or None (nothing was ever refused)."""
+        row = self._one("SELECT value FROM meta WHERE key = ?", (REFUSED_KEY,))
+        if row is None:
+            return None
+        try:
+            summary = json.loads(row[0])
+        except (TypeError, ValueError):
+            return None
+        return summary if isinstance(summary, dict) else None

@@ -17,7 +17,9 @@ def index():
     for node in d.nodes():
         cur = d.current(node["id"])
         rows.append({"node": node, "cur": cur})
-    return render_template("rooms.html", rows=rows, page="rooms")
+    # Rooms the recorder refused (beyond [recorder] max_nodes): a real one is named here.
+    refused = d.reader().refused_nodes()
+    return render_template("rooms.html", rows=rows, refused=refused, page="rooms")
 
 
 @bp.get("/room")
