@@ -270,6 +270,6 @@ def test_diagnose_runs_the_platform_checks_on_the_given_root(make_config, tmp_pa
     gpio = [r for r in results if r.name == "gpio"]
     assert "gpiochip0" in gpio[0].detail  # OK as root, or "not in group gpio"
     assert [r.name for r in results] == [
-        "config", "database", "integrity", "future", "clock", "broker", "platform", "driver",
-        "sensor", "gpio", "gpio", "button", "units",
+        "config", "database", "integrity", "future", "recorder", "clock", "broker", "platform",
+        "driver", "sensor", "gpio", "gpio", "button", "units",
     ]  # fmt: skip

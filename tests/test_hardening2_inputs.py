@@ -62,7 +62,9 @@ def test_reimporting_another_value_for_a_stored_instant_is_named(make_config, db
         assert [c.leg for c in s.cramps(NODE)] == ["left"]
 
 
-def test_the_summary_tells_rows_repeated_in_the_file_from_rows_already_stored(make_config, tmp_path):
+def test_the_summary_tells_rows_repeated_in_the_file_from_rows_already_stored(
+    make_config, tmp_path
+):
     path, _ = make_config()
     twice = write(
         tmp_path, "twice.csv", f"timestamp,temperature_c,humidity_pct\n{T},20.0,50\n{T},20.0,50\n"

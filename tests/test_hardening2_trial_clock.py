@@ -69,7 +69,5 @@ def test_a_clock_two_days_ahead_never_announces_a_future_night(make_config, brok
     finally:
         late.close()
     with Store.open_readonly(db_path) as reader:  # nor stored as announced
-        assert [a.night for a in reader.trial_announcements(loaded.trial.id)] == [
-            FIRST.isoformat()
-        ]
+        assert [a.night for a in reader.trial_announcements(loaded.trial.id)] == [FIRST.isoformat()]
     assert logs.count("tonight's arm waits") == 1

@@ -199,7 +199,6 @@ def run_prune_future(args, config: Config) -> int:
     (after a backup beside the database). Cramps are precious: their time is corrected
     on the dashboard instead."""
     from monitor.clock import FUTURE_SLACK_MS
-
     from monitor.mqtt.relay import repair_watermark
 
     now = SystemClock().now_ms()
@@ -234,7 +233,9 @@ def run_prune_future(args, config: Config) -> int:
         removed = store.delete_future_readings(after)
         for node in ahead:
             wm = repair_watermark(store, node, after)
-            print(f"moved the MQTT watermark of {node} back to {iso_utc(wm) if wm else 'the start'}")
+            print(
+                f"moved the MQTT watermark of {node} back to {iso_utc(wm) if wm else 'the start'}"
+            )
     print(f"removed {removed} readings stamped after {iso_utc(after)} (backup: {backup})")
     return 0
 

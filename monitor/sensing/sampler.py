@@ -386,7 +386,7 @@ class ClockGuard:
         if self.newest_ms is not None and now_ms < self.newest_ms - SAME_INSTANT_MS:
             return False
         if self._last is not None:
-            last_ts, last_mono, last_ok = self._last
+            last_ts, last_mono, _ = self._last
             if now_ms - last_ts - round((mono - last_mono) * 1000) > CLOCK_STEP_MS:
                 return False
         return True

@@ -30,7 +30,13 @@ from monitor.cli.doctor.platform import (
     pi_model,
 )
 from monitor.cli.doctor.sensor import check_button, check_sensor, sensor_fix, sensor_in_daemon
-from monitor.cli.doctor.storage import check_config, check_database, check_future, check_integrity
+from monitor.cli.doctor.storage import (
+    check_config,
+    check_database,
+    check_future,
+    check_integrity,
+    check_recorder,
+)
 from monitor.cli.doctor.units import MONITOR_UNIT, UNITS, check_units, on_systemd, unit_state
 from monitor.clock import SystemClock
 from monitor.config import Config
@@ -55,6 +61,7 @@ __all__ = [
     "check_gpio",
     "check_integrity",
     "check_platform",
+    "check_recorder",
     "check_sensor",
     "check_units",
     "diagnose",
@@ -73,6 +80,7 @@ CHECKS = (
     "database",
     "integrity",
     "future",
+    "recorder",
     "clock",
     "broker",
     "platform",
@@ -111,6 +119,7 @@ def diagnose(
         "database": lambda: check_database(config),
         "integrity": lambda: check_integrity(config),
         "future": lambda: check_future(config, clock),
+        "recorder": lambda: check_recorder(config),
         "clock": lambda: check_clock(clock, runner, has_systemd=systemd),
         "broker": lambda: check_broker(config),
         "platform": lambda: check_platform(config, paths),

@@ -1,4 +1,5 @@
-"""Storage checks: the config file, the database, its integrity, rows stamped in the future."""
+"""Storage checks: the config file, the database, its integrity, rows stamped in the future,
+rooms a recorder refused."""
 
 from __future__ import annotations
 
@@ -146,4 +147,30 @@ def check_future(config: Config, clock=None) -> Result:
         WARN,
         f"stamped in the future (the clock says {iso_utc(now)}): " + "; ".join(parts),
         fix,
+    )
+
+
+def check_recorder(config: Config) -> Result:
+    """Rooms `bedside recorder` refused for its cap ([recorder] max_nodes): a real new room
+    among them is otherwise dropped without a word; name them, the busiest first."""
+    path = Path(config.storage.database)
+    if not path.exists():
+        return Result("recorder", SKIP, f"{path} does not exist yet")
+    try:
+        with Store.open_readonly(path) as store:
+            refused = store.refused_nodes()
+    except (StoreError, sqlite3.Error) as exc:
+        return Result("recorder", SKIP, f"cannot read {path}: {exc} (see check database)")
+    if not refused or not refused.get("nodes"):
+        return Result("recorder", OK, "no room was refused by a recorder")
+    named = ", ".join(f"{n['id']} ({n['messages']} messages)" for n in refused["nodes"][:10])
+    more = refused.get("distinct", 0) - min(10, len(refused["nodes"]))
+    return Result(
+        "recorder",
+        WARN,
+        f"refused {refused.get('distinct', '?')} new room id(s) beyond [recorder] max_nodes ="
+        f" {refused.get('max_nodes', '?')}: {named}" + (f" and {more} more" if more > 0 else ""),
+        "if one is a real room, add its id to [recorder] nodes (always accepted) and restart"
+        " bedside-recorder; the others are a broken or hostile client (the broker's ACL from"
+        " `bedside broker-config` keeps nodes to their own ids)",
     )
