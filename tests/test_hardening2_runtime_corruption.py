@@ -67,3 +67,48 @@ def test_corruption_under_a_running_daemon_stops_writing_and_alerts(
     assert "working again" not in text
     damaged = [line for line in text.splitlines() if "storage: the database" in line]
     assert damaged and "cramps" in damaged[0] and str(backup) in damaged[0], damaged
+
+
+def test_corruption_under_a_running_recorder_stops_it_in_words(broker, tmp_path, clock):
+    """The recorder meets the damage on its next batch: it stops (the broker keeps the
+    message), says which table and where the backup is, and writes nothing more."""
+    from tests.support import write_config
+    from tests.test_recorder import Publisher
+
+    db = tmp_path / "hub.db"
+    fill(db, clock, n=300)
+    cfg = write_config(
+        tmp_path / "rec.toml",
+        {
+            "node": {"id": "hub", "timezone": "UTC"},
+            "storage": {"database": str(db)},
+            "mqtt": {"host": broker.host, "port": broker.port, "topic_prefix": "bedside"},
+            "recorder": {"client_id": "rec-corrupt", "batch_wait_s": 0.05},
+        },
+    )
+    log = tmp_path / "recorder.log"
+    proc = start_bedside("recorder", config=cfg, log=log)
+    pub = Publisher(broker, "kid", prefix="bedside")
+    try:
+        wait_until(lambda: "connected to" in log.read_text(errors="replace"), what="connect")
+        pub.reading(clock.now_ms() - 60_000)
+        wait_until(lambda: "kid" in {n for (n,) in _nodes(db)}, what="a first reading stored")
+        corrupt(db, "readings")
+        snapshot = files(db)
+        pub.reading(clock.now_ms() - 30_000)
+        assert proc.wait(timeout=60) == 1
+    finally:
+        stop_process(proc)
+        pub.close()
+    text = log.read_text(errors="replace")
+    assert files(db) == snapshot
+    assert "Traceback" not in text, text
+    assert "damaged (damaged: readings" in text and "backup" in text, text[-1500:]
+
+
+def _nodes(db):
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute("SELECT DISTINCT node FROM readings").fetchall()
+    finally:
+        conn.close()

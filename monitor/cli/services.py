@@ -78,8 +78,9 @@ def run_recorder(args, config: Config) -> int:
     )
     while not done.wait(1.0):
         if recorder.failed.is_set():
+            damaged = recorder.damaged
             recorder.stop()
-            raise UserError("the recorder's writer failed (see the log); restart it")
+            raise UserError(damaged or "the recorder's writer failed (see the log); restart it")
     _notify("STOPPING=1")
     recorder.stop()
     s = recorder.stats

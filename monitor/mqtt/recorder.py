@@ -281,7 +281,8 @@ class Recorder:
         )
         lock.__enter__()
         try:
-            self._store = Store.open(self.config.storage.database)
+            # A damaged file is refused, as by the monitor (quick_check, naming the backup).
+            self._store = Store.open(self.config.storage.database, verify=True)
         except BaseException:
             lock.__exit__(None, None, None)
             raise
@@ -308,6 +309,11 @@ class Recorder:
             lock, self._lock = self._lock, None
             if lock is not None:
                 lock.__exit__(None, None, None)
+
+    @property
+    def damaged(self) -> str | None:
+        """Why the database is damaged, once the writer found it so (else None)."""
+        return self._store.damaged if self._store is not None else None
 
     def __enter__(self) -> Recorder:
         return self.start()
@@ -415,6 +421,10 @@ class Recorder:
                 result = apply_batch(self._store, actions)
                 break
             except (sqlite3.Error, StoreError) as exc:
+                if self._store.damaged:  # found damaged: never retried into it
+                    log.error("%s; the recorder stops (messages stay with the broker)", exc)
+                    self.failed.set()
+                    return False
                 delay = RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S) - 1)]
                 attempt += 1
                 log.warning(
