@@ -41,9 +41,9 @@ def watermark(db) -> int | None:
         return s.outbox_watermark(NODE)
 
 
-def run_until_fresh_reading_published(path, db, broker, tmp_path, name: str) -> set[int]:
+def run_until_fresh_reading_published(path, db, broker, tmp_path, name: str):
     """Start `bedside monitor`, wait for two readings stored after the start, stop it;
-    return the instants of the /reading messages the broker delivered."""
+    return (the instants of the /reading messages the broker delivered, the fresh ones)."""
     sub = Subscriber(broker, f"bedside/{NODE}/reading")
     before = set(stored_ts(db))
     proc = start_bedside("monitor", config=path, log=tmp_path / f"{name}.log")
