@@ -92,7 +92,8 @@ def test_every_discovery_config_passes_home_assistants_schemas(ha_check):
         "binary_sensor",
         "device_automation",
         "event",
-        # cramps tonight, humidity, last cramp, temperature, the trial's arm tonight
+        # cramps tonight, humidity, last cramp, last night ([summary]), temperature, trial arm
+        "sensor",
         "sensor",
         "sensor",
         "sensor",

@@ -125,6 +125,7 @@ class Stack:
                 "sensor": {"kind": "simulated", "interval_s": 2},
                 "mqtt": {"enabled": True, "host": "127.0.0.1", "port": port, **node},
                 "button": {"enabled": True},
+                "summary": {"enabled": True},
             },
         )
         ha = credentials(workdir, "homeassistant")
@@ -210,7 +211,7 @@ def test_every_entity_the_daemon_announces_appears_with_the_documented_id(stack)
     """issue 22: with `[node] name = "Bedroom"`, Home Assistant 2024.3 named the event
     `event.bedroom_cramp` (it ignores default_entity_id), not the README's id."""
     announced = announced_entity_ids()
-    assert len(announced) == 8
+    assert len(announced) == 9
     documented = documented_entity_ids()
     assert EVENT in documented and documented <= announced
     states = stack.ha.wait_state(

@@ -11,6 +11,7 @@ Topics, with ``prefix = [mqtt] topic_prefix`` and ``node = [node] id``:
   <prefix>/<node>/alert/cold   ON / OFF, retained
   <prefix>/<node>/alert/sensor ON / OFF, retained
   <prefix>/<node>/trial/tonight the warm-night trial's standing arm, retained JSON
+  <prefix>/<node>/summary      last night's summary ([summary] enabled), retained JSON
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ class Topics:
     @property
     def trial_tonight(self) -> str:
         return self._t("trial/tonight")
+
+    @property
+    def summary(self) -> str:
+        return self._t("summary")
 
 
 def parse_topic(prefix: str, topic: str) -> tuple[str, str]:
@@ -260,10 +265,11 @@ def _entity_id(domain: str, slug: str) -> dict:
 
 
 def discovery_messages(
-    topics: Topics, discovery_prefix: str, name: str = ""
+    topics: Topics, discovery_prefix: str, name: str = "", *, summary: bool = True
 ) -> list[tuple[str, bytes]]:
     """Home Assistant MQTT discovery configs (retained) for this node's entities.
 
+    ``summary``: whether the "Last night" sensor is announced ([summary] enabled).
     Entity ids are ``<domain>.bedside_<node>_<key>`` on old and new releases (_entity_id).
     The broker's ACL is derived from these topics (brokerconf.node_topics): a message added
     here is allowed there.
@@ -308,6 +314,8 @@ def discovery_messages(
         out.append((f"{discovery_prefix}/binary_sensor/{node}_{kind}/config", config))
     out += _cramp_discovery(topics, discovery_prefix, common)
     out.append(trial_discovery(topics, discovery_prefix, common))
+    if summary:  # [summary] enabled (the ACL allows it either way)
+        out.append(summary_discovery(topics, discovery_prefix, common))
     return [(t, json.dumps(c, separators=(",", ":")).encode()) for t, c in out]
 
 
@@ -414,3 +422,42 @@ def trial_discovery(topics: Topics, discovery_prefix: str, common: dict) -> tupl
         **common,
     }
     return f"{discovery_prefix}/sensor/{node}_trial_tonight/config", config
+
+
+# -- the morning summary ([summary], monitor/daemon/summary.py) -------------------------------
+
+
+def summary_payload(
+    night: str, min_temp_c: float | None, minutes_below: int, cold_below_c: float, cramps: int,
+    coverage: float, text: str,
+) -> bytes:  # fmt: skip
+    """Last night in numbers, and the sentence the apprise message carries (``text``)."""
+    body = {
+        "night": night,
+        "min_temp_c": _round(min_temp_c, 1),
+        "minutes_below": minutes_below,
+        "cold_below_c": cold_below_c,
+        "cramps": cramps,
+        "coverage": round(coverage, 2),
+        "text": text,
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def summary_discovery(topics: Topics, discovery_prefix: str, common: dict) -> tuple[str, dict]:
+    """ "Last night": the night's lowest temperature; minutes below the limit, cramps and the
+    summary's sentence as attributes (a new message each morning, retained)."""
+    node = topics.node
+    config = {
+        "name": "Last night",
+        "unique_id": f"bedside_{node}_summary",
+        **_entity_id("sensor", f"bedside_{node}_summary"),
+        "device_class": "temperature",
+        "unit_of_measurement": "°C",
+        "icon": "mdi:weather-night",
+        "state_topic": topics.summary,
+        "value_template": "{{ value_json.min_temp_c }}",
+        "json_attributes_topic": topics.summary,
+        **common,
+    }
+    return f"{discovery_prefix}/sensor/{node}_summary/config", config

@@ -284,7 +284,10 @@ class Relay:
         if not self.mqtt.discovery:
             return
         for topic, payload in discovery_messages(
-            self.topics, self.mqtt.discovery_prefix, self.config.node.name
+            self.topics,
+            self.mqtt.discovery_prefix,
+            self.config.node.name,
+            summary=self.config.summary.enabled,
         ):
             self._publish(topic, payload, qos=1, retain=True)
 
