@@ -36,6 +36,7 @@ from tests.support import (
     start_bedside,
     stop_process,
     wait_port,
+    wait_until,
     write_config,
 )
 
@@ -47,6 +48,7 @@ LAST = f"sensor.bedside_{NODE}_last_cramp"
 TEMPERATURE = f"sensor.bedside_{NODE}_temperature"
 README_RUNS = "counter.readme_automation_runs"
 EVENTS_SEEN = "counter.cramp_events_received"
+BUTTON_PRESSES = "counter.button_presses"
 DOCS = [ROOT / "README.md", ROOT / "docs" / "home-assistant.md", ROOT / "docs" / "trial.md"]
 
 
@@ -134,7 +136,8 @@ class Stack:
             workdir / "ha",
             {"broker": "127.0.0.1", "port": port, **ha},
             self.readme + counting_automations(self.readme),
-            extra_yaml="counter:\n  readme_automation_runs:\n  cramp_events_received:\n",
+            extra_yaml="counter:\n  readme_automation_runs:\n  cramp_events_received:\n"
+            "  button_presses:\n",
         )
         self.daemon: subprocess.Popen | None = None
         self.runs = 0
@@ -186,6 +189,8 @@ def stack(tmp_path_factory):
     try:
         s.ha.start()
         s.start_daemon()
+        # Every entity discovered before a test logs a cramp (an event is not retained).
+        wait_until(lambda: announced_entity_ids() <= set(s.ha.states()), what="discovery")
         yield s
     finally:
         s.close()
@@ -254,6 +259,35 @@ def test_the_event_fires_once_per_cramp_and_the_example_runs_once(stack):
     assert stack.wait_counter(README_RUNS, runs + 3) == runs + 3
 
 
+def test_the_device_trigger_fires_for_button_cramps_only(stack):
+    """The "button_short_press / button_1" device trigger, added as a user would (the
+    automation editor's REST API), fires for a cramp logged with the button and not for one
+    logged on the command line."""
+    device = stack.ha.request(
+        "POST", "/api/template", {"template": f"{{{{ device_id('{EVENT}') }}}}"}
+    )
+    automation = {
+        "id": "bedside_test_button",
+        "alias": "test: the cramp button's device trigger",
+        "trigger": [{"platform": "device", "domain": "mqtt", "device_id": device,
+                     "type": "button_short_press", "subtype": "button_1"}],
+        "mode": "queued",
+        "action": [{"service": "counter.increment", "target": {"entity_id": BUTTON_PRESSES}}],
+    }  # fmt: skip
+    path = "/api/config/automation/config/bedside_test_button"
+    assert stack.ha.request("POST", path, automation) == {"result": "ok"}
+    stack.ha.wait_state(
+        "automation.test_the_cramp_button_s_device_trigger", lambda s: s["state"] == "on", "on"
+    )
+    presses = stack.counter(BUTTON_PRESSES)
+    stack.wait_event(stack.cramp())  # from the CLI: not a press
+    now = SystemClock().now_ms()
+    with Store.open(stack.db) as s:  # what the daemon's button component stores
+        pressed, _ = s.add_cramp(NODE, now, source="button", now_ms=now)
+    stack.wait_event(pressed.id)
+    assert stack.wait_counter(BUTTON_PRESSES, presses + 1) == presses + 1
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_unavailable_when_the_daemon_stops_back_after_and_no_second_run(stack, sig):
     """SIGTERM: the daemon says offline; SIGKILL: the broker sends its last will.  Back online,
@@ -272,6 +306,21 @@ def test_unavailable_when_the_daemon_stops_back_after_and_no_second_run(stack, s
     after = stack.cramp()
     stack.wait_event(after)
     assert stack.wait_counter(README_RUNS, runs + 1) == runs + 1  # the new cramp's run only
+
+
+def test_a_home_assistant_restart_does_not_run_the_example_again(stack):
+    runs = stack.counter(README_RUNS)
+    before = stack.cramp()
+    stack.wait_event(before)
+    runs = stack.wait_counter(README_RUNS, runs + 1)
+    stack.ha.stop()
+    stack.ha.start()
+    back = stack.ha.wait_state(EVENT, lambda s: s["attributes"].get("id") == before, "restored")
+    assert back["state"] not in ("unavailable", "unknown")
+    assert stack.counter(README_RUNS) == runs  # the counter itself is restored
+    after = stack.cramp()
+    stack.wait_event(after)
+    assert stack.wait_counter(README_RUNS, runs + 1) == runs + 1
 
 
 def test_last_cramp_becomes_none_when_every_cramp_is_deleted(stack):
