@@ -19,14 +19,17 @@ import re
 import signal
 import subprocess
 import tomllib
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
+from monitor import nights
 from monitor.clock import SystemClock
+from monitor.config import load
 from monitor.mqtt.payloads import Topics, discovery_messages
-from monitor.store import Store
+from monitor.store import Reading, Store
 from tests.ha.live import HomeAssistant, why_not_runnable
 from tests.support import (
     MOSQUITTO,
@@ -39,6 +42,7 @@ from tests.support import (
     wait_until,
     write_config,
 )
+from tests.test_notify import Endpoint
 
 pytestmark = [pytest.mark.slow, pytest.mark.broker]
 
@@ -110,13 +114,40 @@ def credentials(workdir: Path, user: str) -> dict:
     return tomllib.loads(path.read_text())["mqtt"]
 
 
+def morning_zone() -> str:
+    """A fixed-offset zone where it is now about 10:00: the morning summary of last night is
+    due when the daemon starts (its clock is the real one)."""
+    offset = (10 - datetime.now(UTC).hour) % 24
+    offset -= 24 if offset > 14 else 0
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def seed_last_night(config_path: Path) -> date:
+    """Last night's readings, stored before the first start: 19 °C, and 17 °C for the two
+    hours from 02:00 (a reading every 5 minutes)."""
+    config = load(config_path)
+    params = nights.NightParams.from_config(config)
+    now = SystemClock().now_ms()
+    night = nights.local_date(now, params) - timedelta(days=1)
+    start, end = nights.night_window(night, params)
+    cold_from = start + 6 * 3_600_000  # 02:00 with the night starting at 20:00
+    with Store.open(config.storage.database) as s:
+        s.add_readings(
+            NODE,
+            [Reading(ts, 17.0 if cold_from <= ts < cold_from + 7_200_000 else 19.0, 50.0)
+             for ts in range(start, end, 300_000)],
+        )  # fmt: skip
+    return night
+
+
 class Stack:
     """The broker, Home Assistant and the daemon (stoppable, restartable)."""
 
     def __init__(self, workdir: Path):
         self.dir = workdir
         self.db = workdir / "bedside.db"
-        base = {"node": {"id": NODE, "name": NAME, "timezone": "Europe/Berlin"},
+        self.notified = Endpoint()  # apprise's json:// target, on loopback
+        base = {"node": {"id": NODE, "name": NAME, "timezone": morning_zone()},
                 "storage": {"database": str(self.db)}}  # fmt: skip
         self.broker, port = generated_broker(workdir, write_config(workdir / "b.toml", base), NODE)
         node = credentials(workdir, NODE)
@@ -128,8 +159,10 @@ class Stack:
                 "mqtt": {"enabled": True, "host": "127.0.0.1", "port": port, **node},
                 "button": {"enabled": True},
                 "summary": {"enabled": True},
+                "alerts": {"notify": [self.notified.url], "notify_retries": 0},
             },
         )
+        self.last_night = seed_last_night(self.config)
         ha = credentials(workdir, "homeassistant")
         self.readme = readme_automations()
         self.ha = HomeAssistant(
@@ -175,6 +208,7 @@ class Stack:
     def close(self) -> None:
         if self.daemon is not None:
             self.stop_daemon(signal.SIGTERM)
+        self.notified.close()
         self.ha.stop()
         self.broker.kill()
         self.broker.wait()
@@ -321,6 +355,22 @@ def test_a_home_assistant_restart_does_not_run_the_example_again(stack):
     after = stack.cramp()
     stack.wait_event(after)
     assert stack.wait_counter(README_RUNS, runs + 1) == runs + 1
+
+
+def test_the_morning_summary_reaches_home_assistant_and_apprise(stack):
+    """The real daemon sums up last night at start (it is ~10:00 in its zone, after
+    [summary] at): the "Last night" sensor in Home Assistant, and apprise's message."""
+    summary = stack.ha.wait_state(
+        f"sensor.bedside_{NODE}_summary", lambda s: s["state"] not in ("unknown",), "a summary"
+    )
+    attributes = summary["attributes"]
+    assert float(summary["state"]) == 17.0 and attributes["unit_of_measurement"] == "°C"
+    assert attributes["night"] == stack.last_night.isoformat()
+    assert attributes["minutes_below"] == 120 and attributes["cramps"] == 0
+    assert stack.notified.wait_for(lambda e: e.received)
+    (message,) = stack.notified.received  # once, also across the restarts above
+    assert message["message"] == attributes["text"]
+    assert message["message"] == "Lowest 17.0 °C, below 18 °C for 2 h 00 min; no cramps."
 
 
 def test_last_cramp_becomes_none_when_every_cramp_is_deleted(stack):
