@@ -56,12 +56,19 @@ BUTTON_PRESSES = "counter.button_presses"
 DOCS = [ROOT / "README.md", ROOT / "docs" / "home-assistant.md", ROOT / "docs" / "trial.md"]
 
 
+def documented_automations(doc: Path, heading: str) -> list[dict]:
+    """The first example automation after ``heading``, exactly as printed there."""
+    text = doc.read_text(encoding="utf-8")
+    block = text[text.index("```yaml", text.index(heading)) + len("```yaml") :]
+    return yaml.safe_load(block[: block.index("```")])["automation"]
+
+
 def readme_automations() -> list[dict]:
-    """The README's example automation, exactly as printed there."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = text[text.index("```yaml", text.index("### Home Assistant")) + len("```yaml") :]
-    block = block[: block.index("```")]
-    return yaml.safe_load(block)["automation"]
+    return documented_automations(ROOT / "README.md", "### Home Assistant")
+
+
+def trial_automations() -> list[dict]:
+    return documented_automations(ROOT / "docs" / "trial.md", "## Home Assistant")
 
 
 def counting_automations(readme: list[dict]) -> list[dict]:
@@ -168,7 +175,7 @@ class Stack:
         self.ha = HomeAssistant(
             workdir / "ha",
             {"broker": "127.0.0.1", "port": port, **ha},
-            self.readme + counting_automations(self.readme),
+            self.readme + trial_automations() + counting_automations(self.readme),
             extra_yaml="counter:\n  readme_automation_runs:\n  cramp_events_received:\n"
             "  button_presses:\n",
         )
@@ -355,6 +362,14 @@ def test_a_home_assistant_restart_does_not_run_the_example_again(stack):
     after = stack.cramp()
     stack.wait_event(after)
     assert stack.wait_counter(README_RUNS, runs + 1) == runs + 1
+
+
+def test_the_trial_example_loads_and_runs_on_the_retained_arm(stack):
+    """docs/trial.md's automation, as printed: valid, and run by the retained "none" arm."""
+    (alias,) = [a["alias"] for a in trial_automations()]
+    entity = "automation." + re.sub(r"[^a-z0-9]+", "_", alias.lower()).strip("_")
+    state = stack.ha.wait_state(entity, lambda s: s["attributes"].get("last_triggered"), "ran")
+    assert state["state"] == "on"
 
 
 def test_the_morning_summary_reaches_home_assistant_and_apprise(stack):
