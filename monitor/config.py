@@ -273,6 +273,16 @@ class TrialConfig:
 
 
 @dataclass(frozen=True)
+class SummaryConfig:
+    """Opt-in messages ([alerts] notify, and MQTT for Home Assistant): the morning summary
+    of last night, and during a trial tonight's instruction (monitor/daemon/summary.py)."""
+
+    enabled: bool = _opt(False)
+    at: str = _opt("08:30", _clock_check)
+    trial_reminder: bool = _opt(False)
+
+
+@dataclass(frozen=True)
 class WebConfig:
     host: str = _opt("127.0.0.1")
     port: int = _opt(8080, _check(lambda v: 0 <= v < 65536, "must be a TCP port 0-65535"))
@@ -322,6 +332,7 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     trial: TrialConfig = field(default_factory=TrialConfig)
+    summary: SummaryConfig = field(default_factory=SummaryConfig)
     web: WebConfig = field(default_factory=WebConfig)
     recorder: RecorderConfig = field(default_factory=RecorderConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
@@ -477,15 +488,18 @@ def _cross_checks(config: Config, where: str) -> list[str]:
 
 
 def _trial_checks(config: Config, where: str) -> list[str]:
-    """Tonight's arm is announced in the daytime, before the night it is for starts."""
-    a, at = config.analysis, config.trial.announce_at
-    if a.night_start <= a.night_end or a.night_end <= at <= a.night_start:
-        return []
-    return [
-        f"{where}: [trial] announce_at: must be in the daytime, from [analysis] night_end"
-        f" ({a.night_end}) to night_start ({a.night_start}), so the room can be set before"
-        f" the night begins, got {at!r}"
-    ]
+    """Tonight's arm is announced in the daytime, before the night it is for starts; the
+    morning summary comes after the night it sums up has ended."""
+    a, errors = config.analysis, []
+    daytime = f"in the daytime, from [analysis] night_end ({a.night_end}) to night_start"
+    for key, at, why in (
+        ("[trial] announce_at", config.trial.announce_at, "so the room can be set before"
+         " the night begins"),
+        ("[summary] at", config.summary.at, "after the night it sums up"),
+    ):  # fmt: skip
+        if not (a.night_start <= a.night_end or a.night_end <= at <= a.night_start):
+            errors.append(f"{where}: {key}: must be {daytime} ({a.night_start}), {why}, got {at!r}")
+    return errors
 
 
 _RESOLVED: dict[str, type] = {}

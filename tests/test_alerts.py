@@ -298,5 +298,6 @@ def test_home_assistant_discovery_of_both_alerts():
         assert config["state_topic"] == f"bedside/bedroom/alert/{kind}"
         assert (config["payload_on"], config["payload_off"]) == ("ON", "OFF")
         assert config["default_entity_id"] == f"binary_sensor.bedside_bedroom_alert_{kind}"
-        assert "object_id" not in config  # deprecated by Home Assistant (gone in 2026.4)
+        # read by Home Assistant before 2025.10 (which ignores default_entity_id)
+        assert config["object_id"] == f"bedside_bedroom_alert_{kind}"
         assert config["availability_topic"] == "bedside/bedroom/status"

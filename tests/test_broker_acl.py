@@ -164,3 +164,54 @@ def test_the_hash_is_what_mosquitto_passwd_writes():
     account's login in the test above is what shows mosquitto reads it)."""
     line = mosquitto_hash("s3cret", salt=b"0123456789ab")
     assert line.startswith("$7$101$MDEyMzQ1Njc4OWFi$") and len(line.split("$")[-1]) == 88
+
+
+def _discovery_seen(port, creds, publisher, messages) -> tuple[list[int], dict[str, bytes]]:
+    """``publisher`` sends ``messages`` (retained, QoS 1); Home Assistant's account (or an
+    anonymous client on an open broker), subscribed to ``homeassistant/#`` before, and a
+    marker after, says what it received."""
+    received: dict[str, bytes] = {}
+    ha = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    if creds:
+        ha.username_pw_set(creds["username"], creds["password"])
+    subscribed = []
+    ha.on_subscribe = lambda *a: subscribed.append(1)
+    ha.on_message = lambda c, u, msg: received.__setitem__(msg.topic, msg.payload)
+    ha.connect("127.0.0.1", port)
+    ha.subscribe([("homeassistant/#", 1), ("bedside/+/status", 1)])
+    ha.loop_start()
+    try:
+        wait_until(lambda: subscribed, what="Home Assistant's SUBACK")
+        codes = [publish(publisher, topic, payload) for topic, payload in messages]
+        # The marker goes last on one connection: everything before it has been delivered.
+        assert publish(publisher, "bedside/kid/status", b"online") == 0
+        wait_until(lambda: "bedside/kid/status" in received, what="the marker")
+    finally:
+        ha.loop_stop()
+        ha.disconnect()
+    return codes, {t: p for t, p in received.items() if t.startswith("homeassistant/")}
+
+
+def test_home_assistant_receives_every_discovery_message_a_node_sends(acl_broker, broker):
+    """issue 21 item 3: the ACL came from a hand-kept list of 4 topics and refused 5 of the 9
+    entities in silence.  Every message the daemon sends for discovery gets through the
+    generated ACL, as on an open broker."""
+    from monitor.mqtt.payloads import discovery_messages
+
+    port, creds, _config, _d = acl_broker
+    sent = discovery_messages(Topics("bedside", "kid"), "homeassistant", "Kid")
+    assert len(sent) >= 9
+    kid = client(port, creds["kid"], "kid")
+    open_node = client(broker.port, None, "kid-open")
+    try:
+        codes, through_acl = _discovery_seen(port, creds["homeassistant"], kid, sent)
+        _, on_open_broker = _discovery_seen(broker.port, None, open_node, sent)
+        # Another room's discovery stays refused.
+        other = discovery_messages(Topics("bedside", "parents"), "homeassistant")[0]
+        assert publish(kid, *other) == 135
+    finally:
+        kid.loop_stop()
+        open_node.loop_stop()
+    refused = [t for (t, _), code in zip(sent, codes, strict=True) if code != 0]
+    assert refused == []
+    assert through_acl == on_open_broker == dict(sent)

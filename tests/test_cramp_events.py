@@ -170,3 +170,37 @@ def test_cramps_tonight_goes_back_to_zero_when_the_next_night_starts(
     wait_retained(
         subscriber, LAST, {"ts": iso_utc(NIGHT_MS), "id": 1, "leg": None, "severity": None}
     )
+
+
+NO_CRAMP = {"ts": None, "id": None, "leg": None, "severity": None}
+
+
+def test_last_cramp_says_none_when_the_last_one_is_deleted_also_while_down(
+    store, relays, broker, clock
+):
+    """issue 22: an empty retained payload only deleted the message (Home Assistant kept
+    showing the deleted cramp); a well-formed "none" replaces it, also for a deletion made
+    while the daemon was down."""
+    sub = Subscriber(broker, [LAST])
+    try:
+        only, _ = store.add_cramp(NODE, NIGHT_MS, source="web", now_ms=NIGHT_MS)
+        relay = relays()
+        wait_retained(sub, LAST, {"ts": iso_utc(NIGHT_MS), "id": only.id, "leg": None,
+                                  "severity": None})  # fmt: skip
+        store.delete_cramp(only.id, now_ms=NIGHT_MS + MIN)
+        relay.wake_outbox()
+        wait_retained(sub, LAST, NO_CRAMP)
+        store.restore_cramp(only.id, now_ms=NIGHT_MS + 2 * MIN)
+        relay.wake_outbox()
+        wait_retained(sub, LAST, {"ts": iso_utc(NIGHT_MS), "id": only.id, "leg": None,
+                                  "severity": None})  # fmt: skip
+        relay.stop()
+        store.delete_cramp(only.id, now_ms=NIGHT_MS + 3 * MIN)
+    finally:
+        sub.close()
+    relays()
+    late = Subscriber(broker, [LAST])  # what a Home Assistant starting now ends up with
+    try:
+        wait_retained(late, LAST, NO_CRAMP)
+    finally:
+        late.close()

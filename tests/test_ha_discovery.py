@@ -92,7 +92,8 @@ def test_every_discovery_config_passes_home_assistants_schemas(ha_check):
         "binary_sensor",
         "device_automation",
         "event",
-        # cramps tonight, humidity, last cramp, temperature, the trial's arm tonight
+        # cramps tonight, humidity, last cramp, last night ([summary]), temperature, trial arm
+        "sensor",
         "sensor",
         "sensor",
         "sensor",
@@ -154,7 +155,9 @@ def test_cramp_entities_read_the_payloads_the_relay_sends():
     assert render(tonight["value_template"], cramps_tonight_payload("2026-06-02", 2)) == "2"
     assert last["device_class"] == "timestamp" and last["state_topic"] == topics.last_cramp
     assert render(last["value_template"], last_cramp_payload(cramp())) == "2026-06-03T01:50:00Z"
-    assert last_cramp_payload(None) == b""  # clears the retained message
+    # None left: a well-formed message whose state renders as Home Assistant's "no value"
+    assert render(last["value_template"], last_cramp_payload(None)) == "None"
+    assert json.loads(last_cramp_payload(None)) == dict.fromkeys(("ts", "id", "leg", "severity"))
     for cfg in (event, tonight, last):
         assert cfg["availability_topic"] == topics.status
         assert (

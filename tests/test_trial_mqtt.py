@@ -65,8 +65,9 @@ def ha_sensor_problems(config: dict) -> list[str]:
         config["state_topic"]
     ):
         problems.append("state_topic is required and must be a topic without wildcards")
-    if "object_id" in config:
-        problems.append("object_id: deprecated in 2025.10, ignored from 2026.4")
+    if "object_id" in config and f"sensor.{config['object_id']}" != config.get("default_entity_id"):
+        # read before 2025.10 (which ignores default_entity_id), deprecated since
+        problems.append("object_id must name the entity default_entity_id names")
     if not str(config.get("default_entity_id", "sensor.")).startswith("sensor."):
         problems.append("default_entity_id must be in the sensor domain")
     device_class = config.get("device_class")
@@ -122,7 +123,7 @@ def test_the_trial_sensor_discovery_passes_home_assistants_rules():
     broken = {**trial, "unit_of_measurement": "°C", "object_id": "x", "optoins": []}
     assert ha_sensor_problems(broken) == [
         "unknown key optoins",
-        "object_id: deprecated in 2025.10, ignored from 2026.4",
+        "object_id must name the entity default_entity_id names",
         "options is not allowed with state_class or unit_of_measurement",
     ]
     assert ha_sensor_problems({**trial, "device_class": None}) == [

@@ -49,7 +49,8 @@ class Component(Protocol):
 
 
 def build_components(ctx: DaemonContext) -> list[Component]:
-    """The button (if enabled), the alerts, and the LED/buzzer they share (closed last)."""
+    """The button (if enabled), the alerts, the summary ([summary]), and the LED/buzzer
+    they share (closed last)."""
     from monitor.daemon.button import ButtonComponent
     from monitor.daemon.feedback import FeedbackComponent
 
@@ -58,6 +59,10 @@ def build_components(ctx: DaemonContext) -> list[Component]:
     if ctx.config.button.enabled:
         components.append(ButtonComponent(ctx, feedback))
     components.append(AlertComponent(ctx, feedback))
+    if ctx.config.summary.enabled or ctx.config.summary.trial_reminder:
+        from monitor.daemon.summary import SummaryComponent
+
+        components.append(SummaryComponent(ctx))
     components.append(feedback)
     return components
 

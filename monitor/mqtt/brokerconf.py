@@ -54,14 +54,13 @@ class Account:
 
 
 def node_topics(prefix: str, discovery: str, node: str) -> list[tuple[str, str]]:
-    """(access, topic) a node needs: its own subtree, its discovery configs, HA's status."""
-    from monitor.mqtt.payloads import ALERT_KINDS
+    """(access, topic) a node needs: its own subtree, HA's status, and every discovery
+    config the daemon publishes, taken from the list it publishes (one source: a new
+    entity is allowed the day it is added, not refused in silence)."""
+    from monitor.mqtt.payloads import Topics, discovery_messages
 
     rules = [("write", f"{prefix}/{node}/#")]
-    rules += [
-        ("write", f"{discovery}/sensor/{node}_{key}/config") for key in ("temperature", "humidity")
-    ]
-    rules += [("write", f"{discovery}/binary_sensor/{node}_{kind}/config") for kind in ALERT_KINDS]
+    rules += [("write", topic) for topic, _ in discovery_messages(Topics(prefix, node), discovery)]
     rules.append(("read", f"{discovery}/status"))
     return rules
 

@@ -7,10 +7,11 @@ Topics, with ``prefix = [mqtt] topic_prefix`` and ``node = [node] id``:
   <prefix>/<node>/cramp        a cramp's current state, QoS 1
   <prefix>/<node>/cramp/event  once per new cramp (Home Assistant event entity), QoS 1
   <prefix>/<node>/cramps/tonight  cramps in the current night window, retained
-  <prefix>/<node>/cramps/last  the newest cramp, retained (cleared when none is left)
+  <prefix>/<node>/cramps/last  the newest cramp, retained (all fields null when none is left)
   <prefix>/<node>/alert/cold   ON / OFF, retained
   <prefix>/<node>/alert/sensor ON / OFF, retained
   <prefix>/<node>/trial/tonight the warm-night trial's standing arm, retained JSON
+  <prefix>/<node>/summary      last night's summary ([summary] enabled), retained JSON
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ class Topics:
     @property
     def trial_tonight(self) -> str:
         return self._t("trial/tonight")
+
+    @property
+    def summary(self) -> str:
+        return self._t("summary")
 
 
 def parse_topic(prefix: str, topic: str) -> tuple[str, str]:
@@ -151,13 +156,19 @@ def cramps_tonight_payload(night: str, count: int) -> bytes:
 
 
 def last_cramp_payload(cramp: Cramp | None) -> bytes:
-    """The newest cramp's instant and id; empty (clears the retained message) when none."""
+    """The newest cramp's instant and id; the same fields, all null, when none is left (an
+    empty retained message would only delete itself: Home Assistant kept the deleted cramp
+    and logged "Erroneous JSON")."""
     if cramp is None:
-        return b""
-    return json.dumps(
-        {"ts": iso_utc(cramp.ts_ms), "id": cramp.id, "leg": cramp.leg, "severity": cramp.severity},
-        separators=(",", ":"),
-    ).encode()
+        body = {"ts": None, "id": None, "leg": None, "severity": None}
+    else:
+        body = {
+            "ts": iso_utc(cramp.ts_ms),
+            "id": cramp.id,
+            "leg": cramp.leg,
+            "severity": cramp.severity,
+        }
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def alert_payload(active: bool) -> bytes:
@@ -245,13 +256,23 @@ def _device(node: str, name: str) -> dict:
     }
 
 
+def _entity_id(domain: str, slug: str) -> dict:
+    """The entity id Home Assistant gives the entity, the same on every release: releases
+    before 2025.10 read ``object_id`` (and ignore ``default_entity_id``), later ones read
+    ``default_entity_id`` (``object_id`` is deprecated there).  Without them the id would
+    come from the device's name ("Bedroom" -> event.bedroom_cramp), not the node id."""
+    return {"object_id": slug, "default_entity_id": f"{domain}.{slug}"}
+
+
 def discovery_messages(
-    topics: Topics, discovery_prefix: str, name: str = ""
+    topics: Topics, discovery_prefix: str, name: str = "", *, summary: bool = True
 ) -> list[tuple[str, bytes]]:
     """Home Assistant MQTT discovery configs (retained) for this node's entities.
 
-    ``default_entity_id`` (domain.slug) replaces ``object_id``, which Home
-    Assistant deprecated in 2025.10 and stopped honouring in 2026.4.
+    ``summary``: whether the "Last night" sensor is announced ([summary] enabled).
+    Entity ids are ``<domain>.bedside_<node>_<key>`` on old and new releases (_entity_id).
+    The broker's ACL is derived from these topics (brokerconf.node_topics): a message added
+    here is allowed there.
     """
     node, device = topics.node, _device(topics.node, name)
     common = {
@@ -269,7 +290,7 @@ def discovery_messages(
         config = {
             "name": label,
             "unique_id": f"bedside_{node}_{key}",
-            "default_entity_id": f"sensor.bedside_{node}_{key}",
+            **_entity_id("sensor", f"bedside_{node}_{key}"),
             "device_class": key,
             "state_class": "measurement",
             "unit_of_measurement": unit,
@@ -283,7 +304,7 @@ def discovery_messages(
         config = {
             "name": label,
             "unique_id": f"bedside_{node}_alert_{kind}",
-            "default_entity_id": f"binary_sensor.bedside_{node}_alert_{kind}",
+            **_entity_id("binary_sensor", f"bedside_{node}_alert_{kind}"),
             "device_class": device_class,
             "state_topic": topics.alert(kind),
             "payload_on": "ON",
@@ -293,6 +314,8 @@ def discovery_messages(
         out.append((f"{discovery_prefix}/binary_sensor/{node}_{kind}/config", config))
     out += _cramp_discovery(topics, discovery_prefix, common)
     out.append(trial_discovery(topics, discovery_prefix, common))
+    if summary:  # [summary] enabled (the ACL allows it either way)
+        out.append(summary_discovery(topics, discovery_prefix, common))
     return [(t, json.dumps(c, separators=(",", ":")).encode()) for t, c in out]
 
 
@@ -303,7 +326,7 @@ def _cramp_discovery(topics: Topics, discovery_prefix: str, common: dict) -> lis
     event = {
         "name": "Cramp",
         "unique_id": f"bedside_{node}_cramp",
-        "default_entity_id": f"event.bedside_{node}_cramp",
+        **_entity_id("event", f"bedside_{node}_cramp"),
         "state_topic": topics.cramp_event,
         "event_types": [CRAMP_EVENT_TYPE],
         "icon": "mdi:bell-ring",
@@ -322,7 +345,7 @@ def _cramp_discovery(topics: Topics, discovery_prefix: str, common: dict) -> lis
     tonight = {
         "name": "Cramps tonight",
         "unique_id": f"bedside_{node}_cramps_tonight",
-        "default_entity_id": f"sensor.bedside_{node}_cramps_tonight",
+        **_entity_id("sensor", f"bedside_{node}_cramps_tonight"),
         "state_topic": topics.cramps_tonight,
         "value_template": "{{ value_json.count }}",
         "json_attributes_topic": topics.cramps_tonight,
@@ -334,7 +357,7 @@ def _cramp_discovery(topics: Topics, discovery_prefix: str, common: dict) -> lis
     last = {
         "name": "Last cramp",
         "unique_id": f"bedside_{node}_last_cramp",
-        "default_entity_id": f"sensor.bedside_{node}_last_cramp",
+        **_entity_id("sensor", f"bedside_{node}_last_cramp"),
         "state_topic": topics.last_cramp,
         "value_template": "{{ value_json.ts }}",
         "json_attributes_topic": topics.last_cramp,
@@ -389,7 +412,7 @@ def trial_discovery(topics: Topics, discovery_prefix: str, common: dict) -> tupl
     config = {
         "name": "Trial arm tonight",
         "unique_id": f"bedside_{node}_trial_tonight",
-        "default_entity_id": f"sensor.bedside_{node}_trial_tonight",
+        **_entity_id("sensor", f"bedside_{node}_trial_tonight"),
         "device_class": "enum",
         "options": list(TRIAL_ARMS),
         "icon": "mdi:thermometer-auto",
@@ -399,3 +422,42 @@ def trial_discovery(topics: Topics, discovery_prefix: str, common: dict) -> tupl
         **common,
     }
     return f"{discovery_prefix}/sensor/{node}_trial_tonight/config", config
+
+
+# -- the morning summary ([summary], monitor/daemon/summary.py) -------------------------------
+
+
+def summary_payload(
+    night: str, min_temp_c: float | None, minutes_below: int, cold_below_c: float, cramps: int,
+    coverage: float, text: str,
+) -> bytes:  # fmt: skip
+    """Last night in numbers, and the sentence the apprise message carries (``text``)."""
+    body = {
+        "night": night,
+        "min_temp_c": _round(min_temp_c, 1),
+        "minutes_below": minutes_below,
+        "cold_below_c": cold_below_c,
+        "cramps": cramps,
+        "coverage": round(coverage, 2),
+        "text": text,
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def summary_discovery(topics: Topics, discovery_prefix: str, common: dict) -> tuple[str, dict]:
+    """ "Last night": the night's lowest temperature; minutes below the limit, cramps and the
+    summary's sentence as attributes (a new message each morning, retained)."""
+    node = topics.node
+    config = {
+        "name": "Last night",
+        "unique_id": f"bedside_{node}_summary",
+        **_entity_id("sensor", f"bedside_{node}_summary"),
+        "device_class": "temperature",
+        "unit_of_measurement": "°C",
+        "icon": "mdi:weather-night",
+        "state_topic": topics.summary,
+        "value_template": "{{ value_json.min_temp_c }}",
+        "json_attributes_topic": topics.summary,
+        **common,
+    }
+    return f"{discovery_prefix}/sensor/{node}_summary/config", config

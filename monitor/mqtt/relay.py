@@ -32,8 +32,8 @@ Cramp events
     deleted and imported cramps are passed over.  A cramp logged during an outage
     fires when the broker is back, carrying its own instant (``ts``) and ``id``.
     Retained beside it: ``cramps/tonight`` (the count in the current night window,
-    the last night's by day) and ``cramps/last``, re-computed when a cramp changes
-    and when a night starts.
+    the last night's by day) and ``cramps/last`` (null fields when none), re-computed
+    when a cramp changes and when a night starts.
 Connection
     ``online``/``offline`` (last will) on ``<prefix>/<node>/status``, Home
     Assistant discovery and every ``set_retained`` state re-sent on each
@@ -316,7 +316,10 @@ class Relay:
         if not self.mqtt.discovery:
             return
         for topic, payload in discovery_messages(
-            self.topics, self.mqtt.discovery_prefix, self.config.node.name
+            self.topics,
+            self.mqtt.discovery_prefix,
+            self.config.node.name,
+            summary=self.config.summary.enabled,
         ):
             self._publish(topic, payload, qos=1, retain=True)
 
@@ -525,11 +528,9 @@ class Relay:
         self._set_retained_changed(
             self.topics.cramps_tonight, cramps_tonight_payload(night.isoformat(), count)
         )
+        # "none" too: it replaces a retained cramp deleted while the daemon was down
         last = last_cramp_payload(newest[0] if newest else None)
-        with self._retained_lock:
-            known = self.topics.last_cramp in self._retained
-        if last or known:  # never an empty "last cramp" on a fresh install (HA would warn)
-            self._set_retained_changed(self.topics.last_cramp, last)
+        self._set_retained_changed(self.topics.last_cramp, last)
 
     def _set_retained_changed(self, topic: str, payload: bytes) -> None:
         with self._retained_lock:
