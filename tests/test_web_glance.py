@@ -166,7 +166,7 @@ def test_skip_goes_back_where_the_cramp_was_logged_or_opened(client):
     token = csrf_of(client)
     r = client.post("/cramps/log", data={"csrf_token": token, "next": "/"})
     form = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert '<a href="/" class="button-link" id="skip">Skip</a>' in form
+    assert '<a href="/" class="tap" id="skip">Done, no details</a>' in form
     listing = client.get("/cramps?page=0").get_data(as_text=True)
     edit = re.search(r'href="(/cramps/\d+/edit\?next=[^"]+)"', listing).group(1)
     form = client.get(edit.replace("&amp;", "&")).get_data(as_text=True)
