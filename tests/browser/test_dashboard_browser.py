@@ -91,7 +91,10 @@ def test_night_mode_turns_on_in_the_night_window(serve, page, filled):
     r, g, b = (int(x) for x in color[color.index("(") + 1 : -1].split(","))
     assert r > g and r > b  # warm red, not white
     shot(page, "now-night")
-    page.click("#mode-toggle")
+    page.click("#mode-toggle")  # at night, a question first: the room stays dark meanwhile
+    assert page.locator("body").get_attribute("class") == "night"
+    assert page.evaluate("document.activeElement.id") == "stay-dim"
+    page.click("#confirm-day")
     assert page.locator("body").get_attribute("class") == "day"
 
 

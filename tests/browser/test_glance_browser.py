@@ -18,7 +18,7 @@ import pytest
 from monitor.clock import FakeClock
 from monitor.store import Reading, Store
 from tests.browser.test_dashboard_browser import WAIT_MS, shot
-from tests.web_fixtures import CRAMP_MS, NODE, NOON_MS
+from tests.web_fixtures import CRAMP_MS, NODE, NOON_MS, fill
 
 pytestmark = pytest.mark.browser
 
@@ -33,9 +33,9 @@ PAGES = [
     "/cramps/1/edit?new=1",
     "/evidence",
     "/evidence/print",
-    # "/trends",
+    "/trends",
     "/export",
-    # "/export/nights",
+    "/export/nights",
     "/trial",
     "/trial/print",
     "/rooms",
@@ -153,6 +153,8 @@ def glance_db(filled):
             relief_min=3,
             severity=2,
         )
+        # A second room: the room picker is in the header, and Rooms lists a silent one.
+        fill(s, "kids-room", NOON_MS - 3 * 3_600_000, NOON_MS - 2 * 3_600_000)
     return filled
 
 
@@ -367,3 +369,55 @@ def test_skip_returns_to_the_now_page(serve, context_for, glance_db):
     assert page.evaluate("document.activeElement.className") == "skip-link"
     page.keyboard.press("Enter")
     assert page.evaluate("location.hash") == "#main"
+
+
+def box_of(page, selector: str) -> dict:
+    box = page.locator(selector).bounding_box()
+    assert box is not None, selector
+    return box
+
+
+def test_the_day_switch_is_a_big_target_away_from_the_tabs(serve, context_for, glance_db):
+    url = serve(clock=FakeClock(CRAMP_MS))  # 03:00
+    page = context_for("phone", "auto")
+    page.goto(url + "/")
+    switch = box_of(page, "#mode-toggle")
+    assert switch["width"] >= 44 and switch["height"] >= 44, switch
+    tabs, button = box_of(page, "nav.tabs"), box_of(page, "#log-cramp")
+    assert switch["y"] > button["y"] + button["height"] > tabs["y"] + tabs["height"]
+    assert page.locator("header #mode-toggle").count() == 0
+    assert page.errors == []
+
+
+def test_after_log_a_cramp_at_night_the_confirmation_is_focused_with_undo_first(
+    serve, context_for, glance_db
+):
+    url = serve(clock=FakeClock(CRAMP_MS + 20 * MIN))  # 03:20
+    page = context_for("phone", "night")
+    page.goto(url + "/")
+    page.click("#log-cramp")
+    page.wait_for_url("**/cramps/*/edit*")
+    assert page.evaluate("document.activeElement.id") == "logged"
+    assert page.locator("#logged h1").inner_text() == "✓ Cramp logged at 03:20"
+    colours = page.evaluate(
+        """() => [getComputedStyle(document.getElementById('logged')).color,
+                  getComputedStyle(document.body).color]"""
+    )
+    assert colours[0] != colours[1], "the confirmation has its own colour, not the page's red"
+    found = page.evaluate(CONTRAST_JS, ["#logged h1", "#undo"])
+    assert min(f["contrast"] for f in found) >= 4.5
+    for selector in ("#undo", "#skip", "fieldset.choices label"):
+        for i in range(page.locator(selector).count()):
+            box = page.locator(selector).nth(i).bounding_box()
+            assert box["width"] >= 44 and box["height"] >= 44, (selector, i, box)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "undo"  # Undo comes first
+    page.click("fieldset.choices label:has(input[value=right])")  # the whole label is the target
+    assert page.locator("input[name=leg][value=right]").is_checked()
+    shot(page, "night-after-tap")
+    page.click("#undo")
+    page.wait_for_url("**/cramps?*")
+    assert page.evaluate("document.activeElement.id") == "deleted"
+    assert "Removed the cramp of" in page.inner_text("#deleted")
+    assert page.locator("#recently-deleted").count() == 1  # forgiven, not lost: restorable
+    assert page.errors == []
