@@ -203,6 +203,15 @@ def test_axe_finds_no_contrast_failure_at_night(
         found = run_axe(page, ["color-contrast"])
         if found:
             failures[path] = found
+    # A trial under way: its status, the stop form's "Why" field (2.38:1 before issue 22).
+    page.goto(url + "/trial")
+    page.fill("#nights", "28")
+    page.click("#trial-start button[type=submit]")
+    page.wait_for_selector("#trial-status", timeout=WAIT_MS)
+    assert page.locator("#reason").count() == 1
+    for path in ("/trial", "/trial/print", "/"):
+        page.goto(url + path)
+        failures[f"{path} (trial)"] = run_axe(page, ["color-contrast"])
     assert page.errors == []
     page.goto(url + "/nights/not-a-night")  # the error page (its 404 is logged: not an error)
     failures["error page"] = run_axe(page, ["color-contrast"])
