@@ -600,7 +600,7 @@ def count_chart(
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">',
         f"<title>{escape(label)}</title>",
-        f'<text class="axis" x="{left - 4}" y="14" text-anchor="end">{escape(noun)}s</text>',
+        f'<text class="axis" x="2" y="14">{escape(noun)}s</text>',
     ]
     step = max(1, math.ceil(top_value / 3))
     for v in range(0, top_value + 1, step):

@@ -49,6 +49,7 @@ def test_log_a_cramp_appears_in_log_and_chart(serve, page, filled, web_clock):
     shot(page, "cramp-details")
     page.check("input[name=leg][value=right]")
     page.check("input[name=severity][value='3']")
+    page.click("details.more-details > summary")  # the rest, folded away after one tap
     page.select_option("select[name=remedy]", "stretch")
     page.fill("input[name=relief_min]", "5")
     page.click("button.primary")
