@@ -379,4 +379,4 @@ def test_the_nights_print_on_one_page(client, filled):
     empty = client.get("/export/nights?from=2020-01-01&to=2020-01-05").get_data(as_text=True)
     assert "No nights with readings in this range: the table would list" in empty
     too_long = client.get("/export/nights?from=2026-01-01&to=2026-06-01")
-    assert too_long.status_code == 400 and "at most 62 nights" in too_long.get_data(True)
+    assert too_long.status_code == 400 and "at most 31 nights" in too_long.get_data(True)

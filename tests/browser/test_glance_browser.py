@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import importlib.resources
+import re
 from pathlib import Path
 
 import pytest
@@ -429,4 +430,18 @@ def test_after_log_a_cramp_at_night_the_confirmation_is_focused_with_undo_first(
     assert page.evaluate("document.activeElement.id") == "deleted"
     assert "Removed the cramp of" in page.inner_text("#deleted")
     assert page.locator("#recently-deleted").count() == 1  # forgiven, not lost: restorable
+    assert page.errors == []
+
+
+def test_a_month_of_nights_prints_on_one_a4_page(serve, context_for, filled):
+    """The printable nights (Export): Chromium's own PDF of 31 nights is one page."""
+    with Store.open(filled) as s:
+        fill(s, NODE, NOON_MS - 33 * 86_400_000, NOON_MS - 46 * 3_600_000, step_ms=600_000)
+    url = serve()
+    page = context_for("phone", "night")
+    page.goto(url + "/export/nights?from=2026-05-03&to=2026-06-02")
+    assert page.locator("#print-nights tbody tr").count() == 31
+    assert page.locator("body").get_attribute("class") == "day print-view"
+    pdf = page.pdf(format="A4")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 1
     assert page.errors == []

@@ -17,7 +17,7 @@ from web.views.common import config, data, room
 bp = Blueprint("export", __name__)
 
 PRINT_DAYS = 31  # the printable nights view without a range: the last month
-MAX_PRINT_NIGHTS = 62  # two months still fit one page at the print style's size
+MAX_PRINT_NIGHTS = 31  # a month of nights fits one A4 page at the print style's size
 
 
 def _date_arg(name: str) -> date | None:
