@@ -107,6 +107,7 @@ def nights():
         rows=rows,
         lo=lo,
         hi=hi,
+        morning=hi + timedelta(days=1),
         node=node,
         threshold=config().analysis.cold_below_c,
         cold=sum(1 for r in rows if r.cold),
