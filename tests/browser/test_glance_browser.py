@@ -425,6 +425,8 @@ def test_after_log_a_cramp_at_night_the_confirmation_is_focused_with_undo_first(
     page.click("fieldset.choices label:has(input[value=right])")  # the whole label is the target
     assert page.locator("input[name=leg][value=right]").is_checked()
     shot(page, "night-after-tap")
+    src = "data:image/png;base64," + base64.b64encode(page.screenshot(full_page=True)).decode()
+    assert page.evaluate(MEAN_LUMINANCE_JS, src) <= 12  # unmistakable, still dim (11.5 measured)
     page.click("#undo")
     page.wait_for_url("**/cramps?*")
     assert page.evaluate("document.activeElement.id") == "deleted"
