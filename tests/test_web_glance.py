@@ -342,8 +342,10 @@ def test_switching_to_day_at_night_asks_first(app_factory, filled):
     assert "mode-toggle" not in html  # no second way round the question
     done = client.get("/mode?set=day&confirm=1&next=/nights")
     assert done.status_code == 302 and "bedside_mode=day" in done.headers["Set-Cookie"]
-    by_day = app_factory().test_client().get("/mode?set=day&next=/nights")  # noon: no question
-    assert by_day.status_code == 302
+    noon = app_factory().test_client()
+    assert noon.get("/mode?set=day&next=/nights").status_code == 302  # by day: no question
+    noon.get("/mode?set=night")  # night display chosen by day: back to day without a question
+    assert noon.get("/mode?set=day&next=/nights").status_code == 302
 
 
 def test_the_display_switch_is_in_the_footer_not_the_tabs(client):

@@ -68,7 +68,8 @@ def mode():
     mode = request.args.get("set", "auto")
     if mode not in ("auto", "night", "day"):
         abort(400, "mode must be auto, night or day")
-    if mode == "day" and night_mode() and request.args.get("confirm") != "1":
+    in_night = data().in_night_window(data().now_ms())
+    if mode == "day" and in_night and night_mode() and request.args.get("confirm") != "1":
         # One mis-tap at 3 am must not light the room (and the choice lasts): ask first.
         return render_template("mode_confirm.html", back=safe_next())
     response = redirect(safe_next())
