@@ -147,6 +147,56 @@ def night_of(ts_ms: int, params: NightParams) -> date | None:
     return None
 
 
+# -- naming nights --------------------------------------------------------------------
+#
+# A night is keyed by the date of its evening, but a person at 3 am lives on the next date:
+# "Night of Sun 06 Dec" beside "last cramp: Sun 06 Dec 02:42" reads as a contradiction.  So a
+# night is always named by both its dates, and the one in progress (or, by day, the one
+# that just ended) by the words people use for it.  Every page and message uses these.
+
+
+def night_dates(night: date, *, long: bool = False) -> str:
+    """'Sat 05 → Sun 06 Dec' (both months when they differ; ``long``: full names and year)."""
+    morning = night + timedelta(days=1)
+    if long:
+        first = "%A %d %B" if night.month != morning.month else "%A %d"
+        text = f"{night.strftime(first)} → {morning.strftime('%A %d %B')}"
+        if night.year != morning.year:
+            return f"{night.strftime(first)} {night.year} → {morning.strftime('%A %d %B %Y')}"
+        return f"{text} {morning.year}"
+    first = "%a %d %b" if night.month != morning.month else "%a %d"
+    return f"{night.strftime(first)} → {morning.strftime('%a %d %b')}"
+
+
+def relative_night(night: date, now_ms: int, params: NightParams) -> str | None:
+    """'tonight' for the night in progress, 'last night' by day for the one that just ended,
+    else None (a night named by its dates only: never a word that could mislead)."""
+    current = night_of(now_ms, params)
+    if current is not None:
+        return "tonight" if night == current else None
+    return "last night" if night == local_date(now_ms, params) - timedelta(days=1) else None
+
+
+def night_name(night: date, now_ms: int, params: NightParams) -> str:
+    """'Tonight · Sat 05 → Sun 06 Dec', 'Last night · …', or just the dates."""
+    words = relative_night(night, now_ms, params)
+    dates = night_dates(night)
+    return f"{words.capitalize()} · {dates}" if words else dates
+
+
+def moment_name(ts_ms: int, now_ms: int, params: NightParams) -> str:
+    """When something happened, in the same words: '02:42 tonight', '02:42 last night',
+    '02:42, night of Fri 04 → Sat 05 Dec', or 'Sat 05 Dec 14:10' in the daytime."""
+    local = datetime.fromtimestamp(ts_ms / 1000, ZoneInfo(params.timezone))
+    clock = local.strftime("%H:%M")
+    night = night_of(ts_ms, params)
+    if night is None:
+        today = local_date(now_ms, params)
+        return f"{clock} today" if local.date() == today else local.strftime("%a %d %b %H:%M")
+    words = relative_night(night, now_ms, params)
+    return f"{clock} {words}" if words else f"{clock}, night of {night_dates(night)}"
+
+
 # -- computing one night ------------------------------------------------------------
 
 

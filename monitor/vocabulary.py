@@ -24,6 +24,12 @@ NOTE_RULE = (
     " (newlines and tabs are fine)"
 )
 
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 night', '2 nights' ('1 valid night', not '1 valid nights')."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 NODE_ID_RULE = "must be 1-64 letters, digits, '-' or '_'"
 CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")

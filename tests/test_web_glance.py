@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
+import pytest
+
+from monitor.clock import FakeClock
 from monitor.store import Reading, Store
 from tests.web_fixtures import CRAMP_MS, NODE, NOON_MS, csrf_of
 from web import charts
@@ -166,7 +171,7 @@ def test_skip_goes_back_where_the_cramp_was_logged_or_opened(client):
     token = csrf_of(client)
     r = client.post("/cramps/log", data={"csrf_token": token, "next": "/"})
     form = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert '<a href="/" class="button-link" id="skip">Skip</a>' in form
+    assert '<a href="/" class="tap" id="skip">Done, no details</a>' in form
     listing = client.get("/cramps?page=0").get_data(as_text=True)
     edit = re.search(r'href="(/cramps/\d+/edit\?next=[^"]+)"', listing).group(1)
     form = client.get(edit.replace("&amp;", "&")).get_data(as_text=True)
@@ -186,3 +191,194 @@ def test_login_without_a_password_says_there_is_none(client, app_factory, filled
     locked = app_factory({"web": {"password": "s3cret"}}).test_client()
     html = locked.get("/login").get_data(as_text=True)
     assert "needs its password" in html and 'type="password"' in html
+
+
+# -- issue 22: the 3 am glance, round 2 ----------------------------------------------------
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def berlin_ms(*args) -> int:
+    return int(datetime(*args, tzinfo=BERLIN).timestamp() * 1000)
+
+
+@pytest.fixture
+def december_db(db_path):
+    """Readings from Fri 04 Dec 2026 18:00 to Mon 07 Dec 03:00 (Berlin) and nothing else."""
+    with Store.open(db_path) as s:
+        start, end = berlin_ms(2026, 12, 4, 18, 0), berlin_ms(2026, 12, 7, 3, 0)
+        s.add_readings(NODE, [Reading(t, 17.5, 50.0) for t in range(start, end + 1, 5 * MIN)])
+    return db_path
+
+
+def test_at_3_am_a_cramp_at_2_42_is_tonight_and_tonight_is_named_by_both_dates(
+    app_factory, december_db
+):
+    """'last cramp: Sun 06 Dec 02:42' above 'Night of Sun 06 Dec · 0 cramps' (issue 22) read
+    as a contradiction at 03:00; now both say which night they mean in the same words."""
+    with Store.open(december_db) as s:
+        s.add_cramp(NODE, berlin_ms(2026, 12, 6, 2, 42), source="web", now_ms=0)
+    at_3 = app_factory(clock=FakeClock(berlin_ms(2026, 12, 6, 3, 0))).test_client()
+    html = at_3.get("/").get_data(as_text=True)
+    assert '<span id="last-cramp">02:42 tonight</span>' in html
+    assert re.search(r'id="night-name">Tonight · Sat 05 → Sun 06 Dec <small>· 1 cramp<', html)
+    # The next night at 03:00: yesterday's 02:42 is named by its night, never "Sun 06 Dec".
+    next_night = app_factory(clock=FakeClock(berlin_ms(2026, 12, 7, 3, 0))).test_client()
+    html = next_night.get("/").get_data(as_text=True)
+    assert '<span id="last-cramp">02:42, night of Sat 05 → Sun 06 Dec</span>' in html
+    assert re.search(r'id="night-name">Tonight · Sun 06 → Mon 07 Dec <small>· 0 cramps<', html)
+    assert "Night of Sun 06 Dec" not in html
+    # By day the night that just ended is "last night", in the list and on its page too.
+    noon = app_factory(clock=FakeClock(berlin_ms(2026, 12, 7, 12, 0))).test_client()
+    html = noon.get("/").get_data(as_text=True)
+    assert "Last night · Sun 06 → Mon 07 Dec" in html
+    assert "02:42, night of Sat 05 → Sun 06 Dec" in html
+    listing = noon.get("/nights").get_data(as_text=True)
+    assert "Last night · Sun 06 → Mon 07 Dec" in listing and "Sat 05 → Sun 06 Dec" in listing
+    page = noon.get("/nights/2026-12-05").get_data(as_text=True)
+    assert "<h1>Sat 05 → Sun 06 Dec</h1>" in page
+
+
+def test_night_names_across_months_and_years():
+    from monitor.nights import night_dates
+
+    assert night_dates(date(2026, 11, 30)) == "Mon 30 Nov → Tue 01 Dec"
+    assert night_dates(date(2026, 12, 31), long=True) == (
+        "Thursday 31 December 2026 → Friday 01 January 2027"
+    )
+
+
+def stale_health(db, now_ms: int) -> None:
+    """What a monitor that crashed (or a Pi that lost power) leaves: an "ok" health row and
+    readings, the newest of them hours old."""
+    with Store.open(db) as s:
+        s.set_sensor_health(
+            NODE,
+            status="ok",
+            consecutive_failures=0,
+            failure_rate=0.0,
+            last_good_ms=now_ms - 3 * 3_600_000,
+            last_error=None,
+            updated_ms=now_ms - 3 * 3_600_000,
+        )
+
+
+def test_a_stopped_monitor_reads_as_not_reporting_on_now_and_rooms(app_factory, december_db):
+    now = berlin_ms(2026, 12, 7, 6, 10)  # the newest reading is 03:00: 3 h 10 min old
+    stale_health(december_db, now)
+    client = app_factory(clock=FakeClock(now)).test_client()
+    html = client.get("/").get_data(as_text=True)
+    assert "sensor has been silent since 03:00" in html  # the banner ...
+    assert "Working" not in html  # ... and no contradicting health line beside it
+    assert re.search(r'id="sensor-state"><strong>Not reporting</strong>', html)
+    assert '<span id="last-good">03:00</span> (3 h 10 min ago)' in html
+    assert "The monitor may have stopped" in html
+    rooms = client.get("/rooms").get_data(as_text=True)
+    assert '<td class="sensor-silent">Not reporting</td>' in rooms and "Working" not in rooms
+    # Fresh readings with the same row: working.
+    fresh = app_factory(clock=FakeClock(berlin_ms(2026, 12, 7, 3, 1))).test_client()
+    assert re.search(r'id="sensor-state"><strong>Working</strong>', fresh.get("/").get_data(True))
+    assert '<td class="sensor-ok">Working</td>' in fresh.get("/rooms").get_data(as_text=True)
+
+
+def test_a_running_daemon_with_a_dead_sensor_says_not_answering(app_factory, december_db):
+    now = berlin_ms(2026, 12, 7, 4, 0)
+    with Store.open(december_db) as s:
+        s.set_sensor_health(
+            NODE,
+            status="failing",
+            consecutive_failures=30,
+            failure_rate=1.0,
+            last_good_ms=berlin_ms(2026, 12, 7, 3, 0),
+            last_error="no answer from the DHT22",
+            updated_ms=now - MIN,
+        )
+    html = app_factory(clock=FakeClock(now)).test_client().get("/").get_data(as_text=True)
+    assert re.search(r'id="sensor-state"><strong>Not answering</strong>', html)
+    assert "Last error: no answer from the DHT22" in html
+    assert "The monitor may have stopped" not in html
+
+
+def test_readings_are_not_announced_alerts_are(app_factory, filled):
+    with Store.open(filled) as s:
+        s.start_episode(NODE, "cold", NOON_MS - 10 * MIN, 16.5)
+    html = app_factory().test_client().get("/").get_data(as_text=True)
+    assert "aria-live" not in html  # the temperature changes every 30 s: not news
+    assert re.search(r'<p role="alert">Cold room', html)
+
+
+def test_after_log_a_cramp_the_confirmation_comes_first_with_undo(client, filled):
+    token = csrf_of(client)
+    r = client.post("/cramps/log", data={"csrf_token": token, "next": "/"})
+    form = client.get(r.headers["Location"]).get_data(as_text=True)
+    logged = form.index('id="logged"')
+    assert 'data-autofocus aria-labelledby="logged-title"' in form
+    assert "✓ Cramp logged at 12:00" in form
+    assert logged < form.index('id="undo"') < form.index('id="skip"') < form.index('name="leg"')
+    assert "Delete this cramp" not in form  # Undo is the one way out here
+    cramp_id = int(re.search(r'action="/cramps/(\d+)/delete"', form).group(1))
+    undone = client.post(f"/cramps/{cramp_id}/delete", data={"csrf_token": token})
+    assert undone.status_code == 302
+    page = client.get(undone.headers["Location"]).get_data(as_text=True)
+    assert "Removed the cramp of" in page and 'id="deleted" tabindex="-1" data-autofocus' in page
+    # Forgiven the project's way: kept as deleted, listed for restoring, restorable.
+    app = client.application
+    with app.app_context():
+        cramp = app.extensions["bedside"]["data"].reader().get_cramp(cramp_id)
+    assert cramp.deleted and cramp.source == "web"
+    assert f'action="/cramps/{cramp_id}/restore"' in page
+    client.post(f"/cramps/{cramp_id}/restore", data={"csrf_token": token})
+    with app.app_context():
+        assert not app.extensions["bedside"]["data"].reader().get_cramp(cramp_id).deleted
+
+
+def test_switching_to_day_at_night_asks_first(app_factory, filled):
+    client = app_factory(clock=FakeClock(CRAMP_MS)).test_client()  # 03:00
+    asked = client.get("/mode?set=day&next=/nights")
+    assert asked.status_code == 200 and "Set-Cookie" not in asked.headers
+    html = asked.get_data(as_text=True)
+    assert 'id="stay-dim" href="/nights"' in html
+    assert 'href="/mode?set=day&amp;confirm=1&amp;next=/nights"' in html
+    assert "mode-toggle" not in html  # no second way round the question
+    done = client.get("/mode?set=day&confirm=1&next=/nights")
+    assert done.status_code == 302 and "bedside_mode=day" in done.headers["Set-Cookie"]
+    noon = app_factory().test_client()
+    assert noon.get("/mode?set=day&next=/nights").status_code == 302  # by day: no question
+    noon.get("/mode?set=night")  # night display chosen by day: back to day without a question
+    assert noon.get("/mode?set=day&next=/nights").status_code == 302
+
+
+def test_the_display_switch_is_in_the_footer_not_the_tabs(client):
+    html = client.get("/").get_data(as_text=True)
+    header = html[html.index("<header") : html.index("</header>")]
+    footer = html[html.index('<footer class="page-foot">') :]
+    assert "mode-toggle" not in header and 'class="mode tap" id="mode-toggle"' in footer
+    assert '<a href="/trial" >Trial</a>' in header and '<a href="/trends" >Trends</a>' in header
+
+
+def test_export_takes_a_date_range_as_the_cli_does(client, filled):
+    day = client.get("/export/readings.csv?from=2026-06-02&to=2026-06-02").get_data(as_text=True)
+    stamps = [line.split(",")[0] for line in day.splitlines()[1:]]
+    # Berlin's 2026-06-02 is 2026-06-01T22:00Z up to 2026-06-02T22:00Z.
+    assert stamps[0].startswith("2026-06-01T22:00") and stamps[-1].startswith("2026-06-02T21:59")
+    everything = client.get("/export/readings.csv").get_data(as_text=True)
+    assert len(everything.splitlines()) > len(day.splitlines())
+    cramps = client.get("/export/cramps.csv?from=2026-06-03").get_data(as_text=True)
+    assert len(cramps.splitlines()) == 2  # the header and the 03:00 cramp of 2026-06-03
+    bad = client.get("/export/readings.csv?from=2026-13-01")
+    assert bad.status_code == 400 and "from must be a date as YYYY-MM-DD" in bad.get_data(True)
+    backwards = client.get("/export/cramps.csv?from=2026-06-03&to=2026-06-01")
+    assert backwards.status_code == 400 and "from must not be after to" in backwards.get_data(True)
+    page = client.get("/export?from=2026-06-01&to=2026-06-02").get_data(as_text=True)
+    assert 'name="from" value="2026-06-01"' in page and 'formaction="/export/nights"' in page
+
+
+def test_the_nights_print_on_one_page(client, filled):
+    html = client.get("/export/nights?from=2026-06-01&to=2026-06-02").get_data(as_text=True)
+    assert '<body class="day print-view">' in html and "print.css" in html
+    assert "<td>Mon 01 → Tue 02 Jun</td>" in html and "<td>Tue 02 → Wed 03 Jun</td>" in html
+    assert "2 nights with readings" in html and "1 with a cramp (1 cramp)" in html
+    empty = client.get("/export/nights?from=2020-01-01&to=2020-01-05").get_data(as_text=True)
+    assert "No nights with readings in this range: the table would list" in empty
+    too_long = client.get("/export/nights?from=2026-01-01&to=2026-06-01")
+    assert too_long.status_code == 400 and "at most 31 nights" in too_long.get_data(True)

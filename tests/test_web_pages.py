@@ -46,7 +46,7 @@ def test_now_shows_reading_chart_threshold_and_cramp(client):
     html = client.get("/").get_data(as_text=True)
     assert '<span id="temp">17.0</span>' in html
     assert 'id="humid">50</span>' in html
-    assert "Night of Tue 02 Jun" in html
+    assert "Last night · Tue 02 → Wed 03 Jun" in html
     assert 'class="threshold"' in html and "cold below 18" in html
     assert html.count('class="cramp-mark"') == 1
     assert "cramp at 03:00" in html
@@ -148,7 +148,7 @@ def test_delete_and_undo(client, filled):
     r = client.post("/cramps/1/delete", data={"csrf_token": token})
     assert r.status_code == 302
     page = client.get(r.headers["Location"]).get_data(as_text=True)
-    assert "Deleted the cramp" in page and 'id="undo"' in page
+    assert "Removed the cramp" in page and 'id="undo"' in page
     assert cramps_of(filled) == []
     r = client.post("/cramps/1/restore", data={"csrf_token": token})
     assert r.status_code == 302
@@ -182,7 +182,8 @@ def test_notes_are_escaped(client, filled):
 
 def test_nights_page_and_paging(client):
     html = client.get("/nights").get_data(as_text=True)
-    assert "Tue 02 Jun" in html and "Mon 01 Jun" in html
+    # Named by both dates, the one that just ended as "Last night" (it is noon on Wed 03).
+    assert "Last night · Tue 02 → Wed 03 Jun" in html and "Mon 01 → Tue 02 Jun" in html
     assert 'href="/nights/2026-06-02"' in html
     assert client.get("/nights?page=x").status_code == 400
     assert "No nights" not in client.get("/nights?page=0").get_data(as_text=True)
@@ -376,7 +377,8 @@ def test_evidence_is_per_room(app_factory, filled):
 def test_night_page_keeps_day_mode_by_day(client):
     html = client.get("/nights/2026-06-02").get_data(as_text=True)
     assert '<body class="day"' in html
-    assert "Night of Tuesday 02 June 2026" in html
+    assert "Last night · Tue 02 → Wed 03 Jun" in html
+    assert "to 08:00 on Wednesday 03 June 2026" in html
 
 
 def test_logout_favicon_and_all_rooms_export(app_factory, filled):

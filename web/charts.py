@@ -12,6 +12,8 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
+from monitor.vocabulary import plural
+
 GAP_MS = 10 * 60_000
 MAX_DOTS = 200  # beyond this many nights the strip plot bins them
 BIN_C = 0.2  # a longer silence breaks the line instead of bridging it
@@ -86,6 +88,23 @@ def _label_width(text: str) -> float:
     return 7.4 * len(text) + 6  # 13-px system-ui digits, with a little air
 
 
+def _value_axis(
+    lo: float, hi: float, sy: Callable[[float], float], left: float, right: float, unit: str
+) -> list[str]:
+    """Grid lines and whole-degree labels on the left, the unit written above them."""
+    parts = [f'<text class="axis" x="{left - 4}" y="14" text-anchor="end">{escape(unit)}</text>']
+    step = max(1, round((hi - lo) / 4))
+    v = lo
+    while v <= hi:
+        y = sy(v)
+        parts.append(f'<line class="grid" x1="{left}" x2="{right}" y1="{_fmt(y)}" y2="{_fmt(y)}"/>')
+        parts.append(
+            f'<text class="axis" x="{left - 4}" y="{_fmt(y + 4)}" text-anchor="end">{v:g}</text>'
+        )
+        v += step
+    return parts
+
+
 def time_chart(
     points: Sequence[tuple[int, float]],
     *,
@@ -151,17 +170,7 @@ def time_chart(
                 f'<rect class="cold-span" x="{_fmt(xa)}" y="{top}" width="{_fmt(xb - xa)}" '
                 f'height="{_fmt(ph)}"/>'
             )
-    step = max(1, round((hi - lo) / 4))
-    v = lo
-    while v <= hi:
-        y = sy(v)
-        parts.append(
-            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{_fmt(y)}" y2="{_fmt(y)}"/>'
-        )
-        parts.append(
-            f'<text class="axis" x="{left - 4}" y="{_fmt(y + 4)}" text-anchor="end">{v:g}</text>'
-        )
-        v += step
+    parts += _value_axis(lo, hi, sy, left, width - right, unit)
     axis_y = top + ph + 16
     for i in range(5):
         t = x0 + span * i // 4
@@ -408,7 +417,9 @@ def within_month_chart(
     """
     if not points:
         return Markup('<p class="muted">No valid nights yet.</p>')
-    left, right, top, bottom = 34, 8, 14, 24
+    # "warmer/colder than usual" are written above and below the plot, never on a point.
+    left, right, top, bottom = 34, 8, 22, 42
+    height += 26
     pw, ph = width - left - right, height - top - bottom
     first = min(p[0] for p in points)
     last = max(p[0] for p in points)
@@ -442,9 +453,9 @@ def within_month_chart(
             f"{label}</text>"
         )
         v += step
-    parts.append(f'<text class="axis small" x="{left + 4}" y="{top + 10}">warmer than usual</text>')
+    parts.append(f'<text class="axis small" x="{left}" y="14">↑ warmer than usual (°C)</text>')
     parts.append(
-        f'<text class="axis small" x="{left + 4}" y="{top + ph - 4}">colder than usual</text>'
+        f'<text class="axis small" x="{left}" y="{top + ph + 15}">↓ colder than usual</text>'
     )
     months = []
     m = date(first.year, first.month, 1)
@@ -463,7 +474,7 @@ def within_month_chart(
         if i == 0 and len(months) > 1 and sx(months[1]) - x < 7 * len(label) + 6:
             continue  # a first month too short for its label: the next one carries the year
         if i % every == 0 and x >= free_from and x + 7 * len(label) <= width:
-            parts.append(f'<text class="axis" x="{_fmt(x + 2)}" y="{height - 8}">{label}</text>')
+            parts.append(f'<text class="axis" x="{_fmt(x + 2)}" y="{height - 6}">{label}</text>')
             free_from = x + 7 * len(label) + 6
     titled = len(points) <= WITHIN_MONTH_TITLES
     for night, low, dev, cramp in sorted(points, key=lambda p: (p[3], p[0])):
@@ -478,5 +489,141 @@ def within_month_chart(
             parts.append(f"{circle}><title>{escape(words)}</title></circle>")
         else:
             parts.append(f"{circle}/>")
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _category_axis(labels: Sequence[str], left: float, pw: float, y: float) -> list[str]:
+    """Period names under their columns, every second (third...) one when they would touch."""
+    if not labels:
+        return []
+    bw = pw / len(labels)
+    every = max(1, math.ceil(_label_width(max(labels, key=len)) / bw))
+    return [
+        f'<text class="axis" x="{_fmt(left + (i + 0.5) * bw)}" y="{y}" text-anchor="middle">'
+        f"{escape(label)}</text>"
+        for i, label in enumerate(labels)
+        if i % every == 0
+    ]
+
+
+def minimum_chart(
+    labels: Sequence[str],
+    means: Sequence[float | None],
+    lows: Sequence[float | None],
+    *,
+    threshold: float | None = None,
+    title: str = "Night minimum",
+    description: str = "",
+    width: int = CHART_W,
+    height: int = 190,
+    unit: str = "°C",
+) -> Markup:
+    """Per period: the average night minimum (a dot on a line) and the coldest night (the
+    whisker's lower end); the cold threshold dashed, its label above the plot."""
+    values = [v for v in (*means, *lows) if v is not None]
+    if not values:
+        return Markup('<p class="muted">No nights with readings yet.</p>')
+    if threshold is not None:
+        values.append(threshold)
+    lo, hi = _nice_range(min(values), max(values))
+    left, right, top, bottom = 34, 8, 22, 26
+    pw, ph = width - left - right, height - top - bottom
+    bw = pw / len(labels)
+
+    def sx(i: int) -> float:
+        return left + (i + 0.5) * bw
+
+    def sy(v: float) -> float:
+        return top + (hi - v) / (hi - lo) * ph
+
+    label = f"{title}. {description}" if description else title
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(label)}</title>",
+    ]
+    parts += _value_axis(lo, hi, sy, left, width - right, unit)
+    if threshold is not None:
+        y = _fmt(sy(threshold))
+        parts.append(
+            f'<line class="threshold" x1="{left}" x2="{width - right}" y1="{y}" y2="{y}"/>'
+        )
+        parts.append(
+            f'<text class="threshold-label" x="{width - right}" y="14" '
+            f'text-anchor="end">- - cold below {threshold:g} {unit}</text>'
+        )
+    line = []
+    for i, (mean, low) in enumerate(zip(means, lows, strict=True)):
+        if mean is None:
+            continue
+        x = _fmt(sx(i))
+        if low is not None and low < mean:
+            parts.append(
+                f'<line class="range" x1="{x}" x2="{x}" y1="{_fmt(sy(mean))}" '
+                f'y2="{_fmt(sy(low))}"/>'
+            )
+        line.append(f"{x},{_fmt(sy(mean))}")
+        tip = f"{labels[i]}: average minimum {mean:.1f} {unit}" + (
+            f", coldest night {low:.1f} {unit}" if low is not None else ""
+        )
+        parts.append(
+            f'<circle class="line-dot" cx="{x}" cy="{_fmt(sy(mean))}" r="3.5">'
+            f"<title>{escape(tip)}</title></circle>"
+        )
+    if len(line) > 1:
+        parts.append(f'<polyline class="line" points="{" ".join(line)}"/>')
+    parts += _category_axis(labels, left, pw, height - 8)
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def count_chart(
+    labels: Sequence[str],
+    values: Sequence[int],
+    *,
+    title: str,
+    description: str = "",
+    noun: str = "night",
+    width: int = CHART_W,
+    height: int = 150,
+) -> Markup:
+    """A whole number per period as bars, each with its number written above it."""
+    if not labels:
+        return Markup('<p class="muted">No nights with readings yet.</p>')
+    top_value = max(1, max(values))
+    left, right, top, bottom = 34, 8, 22, 26
+    pw, ph = width - left - right, height - top - bottom
+    bw = pw / len(labels)
+    label = f"{title}. {description}" if description else title
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(label)}</title>",
+        f'<text class="axis" x="2" y="14">{escape(noun)}s</text>',
+    ]
+    step = max(1, math.ceil(top_value / 3))
+    for v in range(0, top_value + 1, step):
+        y = _fmt(top + ph - v / top_value * ph)
+        parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{y}" y2="{y}"/>')
+        parts.append(
+            f'<text class="axis" x="{left - 4}" y="{_fmt(float(y) + 4)}" text-anchor="end">'
+            f"{v}</text>"
+        )
+    show_numbers = bw >= _label_width(str(top_value))
+    for i, v in enumerate(values):
+        h = v / top_value * ph
+        x = left + i * bw
+        parts.append(
+            f'<rect class="bar" x="{_fmt(x + bw * 0.2)}" y="{_fmt(top + ph - h)}" '
+            f'width="{_fmt(bw * 0.6)}" height="{_fmt(h)}">'
+            f"<title>{escape(labels[i])}: {escape(plural(v, noun))}</title></rect>"
+        )
+        if show_numbers and v:
+            parts.append(
+                f'<text class="label" x="{_fmt(x + bw / 2)}" y="{_fmt(top + ph - h - 3)}" '
+                f'text-anchor="middle">{v}</text>'
+            )
+    parts += _category_axis(labels, left, pw, height - 8)
     parts.append("</svg>")
     return Markup("".join(parts))

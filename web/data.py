@@ -38,6 +38,41 @@ class Current:
     cramps_tonight: int
     last_cramp_ms: int | None
     version: str
+    sensor: dict | None = None  # sensor_state(): what the health line says
+
+
+HEALTH_WORDS = {
+    "ok": "Working",
+    "starting": "Starting",
+    "degraded": "Some reads fail",
+    "failing": "Not answering",
+}
+
+
+def sensor_state(
+    health: dict | None, newest_ms: int | None, now_ms: int, silent_s: float
+) -> dict | None:
+    """The health line, judged by the newest reading's age first.
+
+    The daemon writes its health row every few minutes; a crashed monitor or a dead Pi
+    writes nothing, so the last row ("ok") would stay "Working" for ever beside a red
+    "silent" banner.  A stale newest reading overrules the row: {status, label, silent}.
+    """
+    if newest_ms is None and health is None:
+        return None
+    silent = newest_ms is None or (now_ms - newest_ms) / 1000 > silent_s
+    if silent:
+        alive = health is not None and (now_ms - health["updated_ms"]) / 1000 <= silent_s
+        if alive and health["status"] != "ok":  # the daemon runs; its sensor does not answer
+            return {
+                "status": health["status"],
+                "label": HEALTH_WORDS.get(health["status"], health["status"]),
+                "silent": True,
+            }
+        label = "No readings yet" if newest_ms is None else "Not reporting"
+        return {"status": "silent", "label": label, "silent": True}
+    status = (health or {}).get("status", "ok")
+    return {"status": status, "label": HEALTH_WORDS.get(status, status), "silent": False}
 
 
 class DataAccess:
@@ -141,6 +176,9 @@ class DataAccess:
             cramps_tonight=len(tonight),
             last_cramp_ms=last[0].ts_ms if last else None,
             version=version,
+            sensor=sensor_state(
+                health, newest.ts_ms if newest else None, now, self.config.sensor_silent_s
+            ),
         )
 
     def local(self, ms: int) -> datetime:

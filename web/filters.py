@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from monitor import nights
 from monitor.config import Config
 
 
@@ -25,6 +26,16 @@ def age_words(seconds: float | None) -> str:
 
 def register(app: Flask, config: Config) -> None:
     tz = ZoneInfo(config.node.timezone)
+    params = nights.NightParams.from_config(config)
+    clock = app.extensions["bedside"]["clock"]
+
+    def night_name(night) -> str:
+        """'Tonight · Sat 05 → Sun 06 Dec' (monitor.nights.night_name at this request's now)."""
+        return nights.night_name(night, clock.now_ms(), params)
+
+    def moment(ms: int | None) -> str:
+        """'02:42 tonight', '02:42 last night', … (monitor.nights.moment_name)."""
+        return "—" if ms is None else nights.moment_name(ms, clock.now_ms(), params)
 
     def local(ms: int | None, fmt: str = "%H:%M") -> str:
         if ms is None:
@@ -56,5 +67,13 @@ def register(app: Flask, config: Config) -> None:
         return "—" if value is None else f"{value:.0%}"
 
     app.jinja_env.filters.update(
-        local=local, temp=temp, num=num, pct=pct, age=age_words, signed=signed
+        local=local,
+        temp=temp,
+        num=num,
+        pct=pct,
+        age=age_words,
+        signed=signed,
+        night_name=night_name,
+        night_dates=nights.night_dates,
+        moment=moment,
     )

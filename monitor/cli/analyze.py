@@ -12,6 +12,7 @@ from monitor.config import Config
 from monitor.errors import EXIT_USAGE, UserError
 from monitor.nights import NightParams
 from monitor.store import Store, StoreError
+from monitor.vocabulary import plural
 
 
 def params_from(args, config: Config) -> NightParams:
@@ -130,10 +131,10 @@ def render_text(report: dict) -> str:
     ]
     at = seq["at_look"]
     if look:
-        extra = f", {at['nights']} nights in {at['strata']} months" if at else ""
+        extra = f", {_nights_in_months(at)}" if at else ""
         lines.append(_fit_line(f"  at the {seq['look_nights']}-night check:", at, extra))
     sf = report["seasonal"]
-    extra = f", {sf['nights']} nights in {sf['strata']} months" if sf else ""
+    extra = f", {_nights_in_months(sf)}" if sf else ""
     lines.append(_fit_line("  all valid nights so far:", sf, extra))
     cc = report["case_crossover"]
     lines += [
@@ -198,3 +199,8 @@ def run_report(args, config: Config) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit("use `bedside analyze`")
+
+
+def _nights_in_months(fit: dict) -> str:
+    """'1 night in 1 month', '40 nights in 2 months'."""
+    return f"{plural(fit['nights'], 'night')} in {plural(fit['strata'], 'month')}"

@@ -147,6 +147,8 @@ def run_cramp(args, config: Config) -> int:
     problem = live_problem(ts, now)  # the dashboard's and the API's rule too
     if problem:
         raise UserError(f"--at {args.at}: {problem}; nothing was logged", EXIT_USAGE)
+    database = Path(config.storage.database).expanduser()
+    new = not database.exists()
     with (
         _saving("the cramp", config.storage.database),
         Store.open(config.storage.database, verify=True) as store,
@@ -175,6 +177,15 @@ def run_cramp(args, config: Config) -> int:
         f"cramp {cramp.id} {what} at {iso_utc(cramp.ts_ms)}"
         f" ({local:%Y-%m-%d %H:%M} {config.node.timezone})"
     )
+    # Where it went, once: a new database made here (no config, or a typo in its path)
+    # would otherwise hold cramps the dashboard never shows.
+    if new:
+        why = (
+            "no config file was found, so the default path is used"
+            if config.source == "defaults"
+            else f"[storage] database of {config.source}"
+        )
+        print(f"created the database {database} ({why})")
     return 0
 
 

@@ -15,6 +15,7 @@ import logging
 import os
 import sqlite3
 import sys
+import textwrap
 
 from monitor import __version__
 from monitor.config import Config, ConfigError, load
@@ -39,6 +40,96 @@ COMMANDS = {
     "prune-future": "monitor.cli.commands:run_prune_future",
     "broker-config": "monitor.cli.commands:run_broker_config",
 }
+
+
+# Examples under every command's --help (argparse epilog; RawDescriptionHelpFormatter keeps
+# their lines, so descriptions are wrapped here by _wrapped).
+EXAMPLES = {
+    "bedside": """examples:
+  bedside demo                       simulated nights on the dashboard
+  bedside cramp --leg left           log a cramp now
+  bedside analyze                    does a cold room go with your cramps?
+  bedside doctor                     check an install, with a fix for each failure
+  bedside COMMAND --help             a command's options, with examples""",
+    "monitor": """examples:
+  bedside monitor --config /etc/bedside/config.toml
+  bedside monitor --log-level DEBUG  every reading and decision in the log""",
+    "import": """examples:
+  bedside import readings old-logger.csv
+  bedside import cramps diary.csv --node bedroom
+  bedside export readings | bedside import readings - --database copy.db""",
+    "export": """examples:
+  bedside export readings > readings.csv
+  bedside export cramps --from 2026-11-01 --to 2026-12-01 > november.csv
+  bedside export readings --all-nodes --from 2026-12-01T00:00Z""",
+    "cramp": """examples:
+  bedside cramp                      now
+  bedside cramp --at 02:40 --leg right --severity 4
+  bedside cramp --at 2026-12-06T02:40 --remedy stretch --relief-min 5""",
+    "backup": """examples:
+  bedside backup /media/usb/
+  bedside backup ~/bedside-$(date +%F).db""",
+    "config": """examples:
+  bedside config example > config.toml
+  bedside config check --config config.toml
+  bedside config show""",
+    "analyze": """examples:
+  bedside analyze                    the verdict in words
+  bedside analyze --json             the evidence JSON (docs: analysis contract)
+  bedside analyze --database copy.db --node guestroom
+  bedside analyze --cold-below 17 --night-start 22:00""",
+    "report": """examples:
+  bedside report                     what the morning timer runs (bedside-report.timer)""",
+    "web": """examples:
+  bedside web                        the dashboard on [web] host and port
+  bedside web --host 0.0.0.0 --port 8080""",
+    "demo": """examples:
+  bedside demo
+  bedside demo --port 8081 --weeks 12 --database /tmp/demo.db""",
+    "recorder": """examples:
+  bedside recorder --config /etc/bedside/recorder.toml""",
+    "doctor": """examples:
+  bedside doctor
+  bedside doctor --press             also wait for a press of the button
+  bedside doctor --skip broker --skip button""",
+    "trial": """examples:
+  bedside trial start --nights 56
+  bedside trial show
+  bedside trial report --json
+  bedside trial stop --reason 'a cold week away'""",
+    "trial start": """examples:
+  bedside trial start --nights 56
+  bedside trial start --nights 40 --first-night 2026-12-10 --warm-min-c 19""",
+    "trial stop": """examples:
+  bedside trial stop --reason 'the heater broke'""",
+    "trial show": """examples:
+  bedside trial show
+  bedside trial show --node kids-room --json""",
+    "trial report": """examples:
+  bedside trial report
+  bedside trial report --json > trial.json""",
+    "prune-future": """examples:
+  bedside prune-future               list what would go
+  bedside backup /media/usb/ && bedside prune-future --yes""",
+    "broker-config": """examples:
+  bedside broker-config --nodes bedroom,kids-room --dir /etc/mosquitto/bedside""",
+}
+
+
+def _wrapped(text: str | None) -> str | None:
+    """A description as paragraphs wrapped to the terminal's usual 80 columns."""
+    if not text:
+        return text
+    return "\n\n".join(textwrap.fill(p, 78) for p in text.split("\n\n"))
+
+
+def _with_examples(name: str, kwargs: dict) -> dict:
+    """Every (sub)command's parser: its description wrapped, its examples as the epilog."""
+    kwargs.setdefault("description", kwargs.get("help"))
+    kwargs["description"] = _wrapped(kwargs["description"])
+    kwargs.setdefault("epilog", EXAMPLES.get(name))
+    kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+    return kwargs
 
 
 def _global_args(p: argparse.ArgumentParser, default) -> None:
@@ -68,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="bedside",
         description="Bedside environment monitor: readings, cramps, and the evidence.",
+        epilog=EXAMPLES["bedside"],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"bedside {__version__}")
     _global_args(p, None)
@@ -78,8 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add = sub.add_parser
 
     def add_parser(name: str, **kwargs):
-        kwargs.setdefault("description", kwargs.get("help"))
-        return _add(name, parents=[common], **kwargs)
+        return _add(name, parents=[common], **_with_examples(name, kwargs))
 
     sub.add_parser = add_parser
 
@@ -186,7 +278,17 @@ def build_parser() -> argparse.ArgumentParser:
     # The warm-night trial (docs/trial.md): handler in monitor/cli/trial.py.
     tr = sub.add_parser("trial", help="the warm-night trial: warm or usual nights, at random")
     tr_sub = tr.add_subparsers(dest="trial_command", metavar="ACTION", required=True)
-    tr_start = tr_sub.add_parser("start", help="draw and store the plan (before the first night)")
+    _add_action = tr_sub.add_parser
+    tr_sub.add_parser = lambda name, **kw: _add_action(name, **_with_examples(f"trial {name}", kw))
+    tr_start = tr_sub.add_parser(
+        "start",
+        help="draw and store the plan (before the first night)",
+        description="Plan the trial: draw which nights are warm (the bedroom kept at or above"
+        " [trial] warm_min_c all night) and which are usual, in pairs, at random, and store"
+        " the plan with a commitment that proves it was not changed later. Each evening at"
+        " [trial] announce_at tonight's arm is revealed (dashboard, MQTT). Run it before the"
+        " first night; docs/trial.md explains the design.",
+    )
     tr_start.add_argument("--nights", type=int, required=True, metavar="N", help="even, >= 8")
     tr_start.add_argument(
         "--first-night", metavar="YYYY-MM-DD", help="default: tonight, else tomorrow"

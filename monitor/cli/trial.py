@@ -16,6 +16,7 @@ from monitor.errors import EXIT_FAIL, EXIT_USAGE, UserError
 from monitor.store import Store, StoreError
 from monitor.trial import design, service
 from monitor.trial.design import TrialRequestError
+from monitor.vocabulary import plural
 
 
 def run_trial(args, config: Config, clock=None) -> int:
@@ -120,7 +121,8 @@ def render_start(shown: dict, plan: dict) -> str:
     ]
     if base["nights"]:
         lines.append(
-            f"Your last {base['nights']} valid nights: cramps on {_pct(base['cramp_rate'])},"
+            f"Your last {plural(base['nights'], 'valid night')}: cramps on"
+            f" {_pct(base['cramp_rate'])},"
             f" typical night minimum {base['median_min_c']:.1f} °C."
         )
     for e in fig["effects"]:
@@ -182,7 +184,7 @@ def render_report(report: dict) -> str:
     lines = [report["summary"], "", f"Verdict: {report['verdict']}"]
     a = report["adherence"]
     lines.append(
-        f"Adherence (sensor): warm {a['warm'][0]} of {a['warm'][1]} nights,"
+        f"Adherence (sensor): warm {a['warm'][0]} of {plural(a['warm'][1], 'night')},"
         f" usual {a['usual'][0]} of {a['usual'][1]}."
     )
     if report["status"] in ("finished", "stopped"):

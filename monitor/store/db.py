@@ -533,7 +533,8 @@ class Database:
         pending = self.pending_migrations()
         if not pending:
             return []
-        if self.schema_version() > 0:
+        upgrade = self.schema_version() > 0
+        if upgrade:
             backup = self.path.with_name(f"{self.path.name}.pre-v{pending[0][0]:04d}.bak")
             self.backup(backup)
             log.info("backed up %s to %s before migrating", self.path, backup)
@@ -564,7 +565,11 @@ class Database:
                         self._conn.execute("ROLLBACK")
                     raise StoreError(f"migration {name} failed: {exc}") from None
                 applied.append(name)
-                log.info("applied migration %s", name)
+                log.debug("applied migration %s", name)
+        # Creating a fresh database is routine (each command that made it says where it is);
+        # upgrading one is news for the log, once.
+        if upgrade and applied:
+            log.info("upgraded %s: %s", self.path, ", ".join(applied))
         return applied
 
     def backup(self, target: str | Path) -> Path:

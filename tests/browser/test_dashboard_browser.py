@@ -49,6 +49,7 @@ def test_log_a_cramp_appears_in_log_and_chart(serve, page, filled, web_clock):
     shot(page, "cramp-details")
     page.check("input[name=leg][value=right]")
     page.check("input[name=severity][value='3']")
+    page.click("details.more-details > summary")  # the rest, folded away after one tap
     page.select_option("select[name=remedy]", "stretch")
     page.fill("input[name=relief_min]", "5")
     page.click("button.primary")
@@ -91,7 +92,10 @@ def test_night_mode_turns_on_in_the_night_window(serve, page, filled):
     r, g, b = (int(x) for x in color[color.index("(") + 1 : -1].split(","))
     assert r > g and r > b  # warm red, not white
     shot(page, "now-night")
-    page.click("#mode-toggle")
+    page.click("#mode-toggle")  # at night, a question first: the room stays dark meanwhile
+    assert page.locator("body").get_attribute("class") == "night"
+    assert page.evaluate("document.activeElement.id") == "stay-dim"
+    page.click("#confirm-day")
     assert page.locator("body").get_attribute("class") == "day"
 
 

@@ -150,7 +150,15 @@
     }, 5000);
   }
 
+  // A confirmation the page exists to show ("Cramp logged", "Removed"): focus it, so a
+  // screen reader reads it and the next Tab reaches its Undo first.
+  function setupAutofocus() {
+    var target = document.querySelector("[data-autofocus]");
+    if (target) target.focus();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setupAutofocus();
     setupRoomPicker();
     setupLive();
     setupReportWait();

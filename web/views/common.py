@@ -94,6 +94,7 @@ def page_context() -> dict:
         "logged_in": security.logged_in(config()),
         "password_required": security.password_required(config()),
         "threshold": config().analysis.cold_below_c,
+        "night_hours": f"{config().analysis.night_start}–{config().analysis.night_end}",
     }
 
 

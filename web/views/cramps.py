@@ -147,8 +147,10 @@ def edit(cramp):
 @existing_cramp
 def delete(cramp):
     d = data()
+    # Also the Undo after "Log a cramp": a soft delete, as the button's long press makes;
+    # the cramps page then says so, focused, with Restore.
     d.writer().delete_cramp(cramp.id, now_ms=d.now_ms())
-    return redirect(url_for("cramps.index", deleted=cramp.id))
+    return redirect(url_for("cramps.index", deleted=cramp.id, room=cramp.node))
 
 
 @bp.post("/cramps/<int:cramp_id>/restore")

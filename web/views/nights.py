@@ -35,7 +35,7 @@ def night_chart(node: str, night: date):
         label_fn=label,
         threshold=threshold,
         marks=[c.ts_ms for c in cramps],
-        title=f"Temperature, night of {night.strftime('%a %d %b')}",
+        title=f"Temperature, night of {nights_mod.night_dates(night)}",
         description=night_words(readings, cramps, threshold, label),
     )
     return svg, cramps, readings
@@ -104,5 +104,7 @@ def night(night: str):
         cramps=cramps,
         prev=day - timedelta(days=1),
         next=day + timedelta(days=1),
+        night_start=d.params.night_start,
+        night_end=d.params.night_end,
         page="nights",
     )

@@ -6,7 +6,15 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from web import charts
 from web.views.api import database_damage
-from web.views.common import COOKIE_AGE, MODE_COOKIE, config, data, room, safe_next
+from web.views.common import (
+    COOKIE_AGE,
+    MODE_COOKIE,
+    config,
+    data,
+    night_mode,
+    room,
+    safe_next,
+)
 from web.views.nights import night_chart
 from web.views.trial import tonight as trial_tonight
 
@@ -63,6 +71,10 @@ def mode():
     mode = request.args.get("set", "auto")
     if mode not in ("auto", "night", "day"):
         abort(400, "mode must be auto, night or day")
+    in_night = data().in_night_window(data().now_ms())
+    if mode == "day" and in_night and night_mode() and request.args.get("confirm") != "1":
+        # One mis-tap at 3 am must not light the room (and the choice lasts): ask first.
+        return render_template("mode_confirm.html", back=safe_next())
     response = redirect(safe_next())
     response.set_cookie(MODE_COOKIE, mode, max_age=COOKIE_AGE, samesite="Lax", httponly=True)
     return response
