@@ -58,12 +58,9 @@ def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None
     }
 
     if config.web.behind_proxy:
-        # A reverse proxy (Caddy, nginx) on this machine terminates TLS: trust its
-        # X-Forwarded-For/-Proto/-Host (one hop), and send the session cookie only
-        # over HTTPS.  See docs/security.md.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        # A reverse proxy (Caddy, nginx) on this machine terminates TLS: waitress
+        # believes its X-Forwarded-For/-Proto/-Host (web.server.proxy_settings), and
+        # the session cookie goes only over HTTPS.  See docs/security.md.
         app.config["SESSION_COOKIE_SECURE"] = True
     filters.register(app, config)
     security.register(app, config, clock)

@@ -90,6 +90,27 @@ def quiet_waitress(window_s: float = 60.0) -> None:
             logger.addFilter(OncePerWindow(window_s, only=only))
 
 
+PROXY_HEADERS = frozenset({"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"})
+
+
+def proxy_settings(app) -> dict:
+    """waitress's trusted proxy for an app with ``[web] behind_proxy``: the headers of
+    one hop, believed only from ``[web] trusted_proxy``; from any other peer they are
+    removed (``clear_untrusted_proxy_headers``), so a client that reaches waitress
+    directly cannot pick the address its wrong passwords are counted against.
+
+    waitress does this itself, before the app: a WSGI middleware such as werkzeug's
+    ProxyFix would only ever see headers waitress had already cleared."""
+    config = getattr(app, "extensions", {}).get("bedside", {}).get("config")
+    if config is None or not config.web.behind_proxy:
+        return {}
+    return {
+        "trusted_proxy": config.web.trusted_proxy,
+        "trusted_proxy_count": 1,
+        "trusted_proxy_headers": set(PROXY_HEADERS),
+    }
+
+
 def create_server(app, host: str, port: int, threads: int):
     """waitress, as every bedside server runs it (tests and `bedside web` alike)."""
     from waitress.server import create_server as waitress_server
@@ -106,6 +127,7 @@ def create_server(app, host: str, port: int, threads: int):
         channel_timeout=CHANNEL_TIMEOUT_S,
         cleanup_interval=CLEANUP_INTERVAL_S,
         connection_limit=CONNECTION_LIMIT,
+        **proxy_settings(app),
     )
 
 
