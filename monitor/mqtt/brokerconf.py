@@ -44,6 +44,12 @@ class BrokerConfigError(ValueError):
     """The node list or the options cannot make a safe config (message for humans)."""
 
 
+def doctor_user(user: str) -> str:
+    """The account `bedside doctor` connects with: ``user``'s twin (same password, no
+    topics), so that its check does not take over ``user``'s client id."""
+    return user + DOCTOR_SUFFIX
+
+
 def mosquitto_hash(password: str, salt: bytes | None = None) -> str:
     """A password line's hash as mosquitto 2.x writes it: $7$iterations$salt$hash."""
     salt = salt if salt is not None else os.urandom(12)
@@ -57,12 +63,6 @@ class Account:
     user: str
     password: str
     role: str  # node | recorder | home-assistant
-
-
-def doctor_user(user: str) -> str:
-    """The account `bedside doctor` connects with: ``user``'s twin (same password, no
-    topics), so that its check does not take over ``user``'s client id."""
-    return user + DOCTOR_SUFFIX
 
 
 def node_topics(prefix: str, discovery: str, node: str) -> list[tuple[str, str]]:
