@@ -150,3 +150,25 @@ def test_the_participant_in_the_databases_group_cannot_read_the_schedule(tmp_pat
     show = as_participant(sys.executable, "-m", "monitor", "--config", str(config), "trial", "show")
     assert show.returncode != 0 and "Traceback" not in show.stderr, show.stderr
     assert str(key_path(db)) in show.stderr and "sudo -u bedside" in show.stderr
+
+
+def test_a_lost_key_leaves_the_now_page_working_and_the_trial_page_says_why(
+    app_factory, db_path, make_config
+):
+    from monitor.clock import FakeClock
+    from monitor.trial import service
+    from tests.trial_support import FIRST, Script, local_ms, orders_for
+
+    clock = FakeClock(local_ms(FIRST, "10:00"))
+    _, config = make_config()
+    with Store.open(db_path) as store:
+        service.start_trial(
+            store, config, clock.now_ms(), nights=8, rng=Script(orders_for(["usual", "warm"] * 4))
+        )
+    key_path(db_path).unlink()  # a database restored without its key
+    client = app_factory(clock=clock).test_client()
+    assert client.get("/").status_code == 200
+    r = client.get("/api/trial")
+    assert r.status_code == 503 and "is missing" in r.get_json()["error"]
+    page = client.get("/trial")
+    assert page.status_code == 503 and "restore it" in page.get_data(as_text=True)

@@ -40,11 +40,14 @@ def key_path(database: Path) -> Path:
     return database.with_name(database.name + KEY_SUFFIX)
 
 
-def _unreadable(key: Path, why: str) -> SealError:
-    return SealError(
-        f"the trial's schedule is sealed with {key}, which {why}; use the dashboard, or run"
-        " the command as the database's owner (sudo -u bedside bedside trial ...)"
-    )
+_AS_OWNER = (
+    "use the dashboard, or run the command as the database's owner"
+    " (sudo -u bedside bedside trial ...)"
+)
+
+
+def _unreadable(key: Path, why: str, advice: str = _AS_OWNER) -> SealError:
+    return SealError(f"the trial's schedule is sealed with {key}, which {why}; {advice}")
 
 
 def read_key(database: Path) -> bytes:
@@ -54,7 +57,8 @@ def read_key(database: Path) -> bytes:
     except PermissionError:
         raise _unreadable(key, "only the database's owner may read") from None
     except FileNotFoundError:
-        raise _unreadable(key, "is missing (restore it with the database)") from None
+        advice = "restore it from the backup the database came from (docs/operations.md)"
+        raise _unreadable(key, "is missing", advice) from None
     except (OSError, ValueError) as exc:
         raise _unreadable(key, f"cannot be read ({exc})") from None
 
