@@ -8,10 +8,12 @@ real CLI, and a real second user where the test runs as root.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import stat
 import subprocess
 import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -105,15 +107,19 @@ def test_the_file_alone_does_not_tell_the_schedule_or_the_salt(make_config):
     assert [a for _, a in raw_schedule] != [a for _, a in schedule]  # 1 in 2^56 to fail
 
 
+@pytest.fixture
+def participant_home():
+    """A directory the participant may enter (pytest's own temporary ones are root's
+    alone), as /var/lib/bedside is: the service's, the group's to read."""
+    home = Path(tempfile.mkdtemp(prefix="bedside-participant-"))
+    os.chmod(home, 0o755)
+    yield home
+    shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to act as a second user")
-def test_the_participant_in_the_databases_group_cannot_read_the_schedule(tmp_path):
-    # A directory the participant may enter (pytest's own is root's alone).
-    home = Path(tmp_path / "pi")
-    home.mkdir()
-    for p in (tmp_path, home):
-        os.chmod(p, 0o755)
-    os.chmod(tmp_path.parent, os.stat(tmp_path.parent).st_mode | 0o005)
-    os.chmod(tmp_path.parent.parent, os.stat(tmp_path.parent.parent).st_mode | 0o005)
+def test_the_participant_in_the_databases_group_cannot_read_the_schedule(participant_home):
+    home = participant_home
     db = home / "bedside.db"
     config = write_config(
         home / "config.toml",
