@@ -8,6 +8,7 @@ so a user can fix a config in one pass.  Nothing here touches hardware.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import itertools
 import math
 import os
@@ -44,6 +45,18 @@ def _check(pred: typing.Callable[[typing.Any], bool], message: str):
         return None if pred(value) else message
 
     return check
+
+
+def _proxy_address(value: str) -> str | None:
+    """One IP address, written as the system writes a peer's (waitress compares the
+    strings): a name or "*" would trust headers from anyone who can connect."""
+    try:
+        canonical = str(ipaddress.ip_address(value))
+    except ValueError:
+        return f"must be the IP address the proxy connects from (e.g. 127.0.0.1), got {value!r}"
+    if canonical != value:
+        return f"write the address as {canonical!r}, got {value!r}"
+    return None
 
 
 def _valid_timezone(value: str) -> str | None:
@@ -292,6 +305,8 @@ class WebConfig:
     threads: int = _opt(4, _between(1, 256))
     allowed_hosts: list[str] = _opt_factory(list)
     behind_proxy: bool = _opt(False)
+    # With behind_proxy: X-Forwarded-* are believed only from a peer at this address.
+    trusted_proxy: str = _opt("127.0.0.1", _proxy_address)
 
 
 @dataclass(frozen=True)

@@ -163,30 +163,43 @@ def test_allowed_hosts_is_the_exact_list_when_set(app_factory, filled):
 
 
 def test_behind_a_proxy_the_cookie_is_secure_and_guesses_count_per_real_client(app_factory, filled):
+    """The real waitress server, with this test at 127.0.0.1 playing the proxy (its
+    headers are believed from [web] trusted_proxy only: tests/test_hardening2_proxy.py
+    puts a real nginx in front and forges from another address)."""
     import socket
 
+    import requests
+
+    from web.server import ServerThread
+
     app = app_factory({"web": {"password": PASSWORD, "behind_proxy": True}})
-    client = app.test_client()
+    server = ServerThread(app).start()
     own = socket.gethostname().split(".")[0] + ".local"
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": own}
-    r = client.get("/login", headers=forwarded)
-    assert r.status_code == 200
-    assert "Secure" in r.headers["Set-Cookie"] and "HttpOnly" in r.headers["Set-Cookie"]
-    # Two phones behind the same proxy: one guessing does not lock the other out.
-    for _ in range(10):
-        r = client.post(
-            "/api/cramps",
-            json={},
-            headers={**forwarded, "X-Forwarded-For": "192.0.2.10", "Authorization": "Bearer x"},
+
+    def post(headers):
+        return requests.post(f"{server.url}/api/cramps", json={}, headers=headers, timeout=30)
+
+    try:
+        r = requests.get(f"{server.url}/login", headers=forwarded, timeout=30)
+        assert r.status_code == 200
+        assert "Secure" in r.headers["Set-Cookie"] and "HttpOnly" in r.headers["Set-Cookie"]
+        # Two phones behind the same proxy: one guessing does not lock the other out.
+        for _ in range(10):
+            guess = {**forwarded, "X-Forwarded-For": "192.0.2.10", "Authorization": "Bearer x"}
+            assert post(guess).status_code == 401
+        right = {"Authorization": f"Bearer {PASSWORD}"}
+        assert post({**forwarded, "X-Forwarded-For": "192.0.2.10", **right}).status_code == 429
+        assert post({**forwarded, "X-Forwarded-For": "192.0.2.11", **right}).status_code == 201
+        # A rebinding name forwarded by the proxy is still refused.
+        bad = requests.get(
+            f"{server.url}/api/current",
+            headers={**forwarded, "X-Forwarded-Host": "evil.example"},
+            timeout=30,
         )
-        assert r.status_code == 401
-    guesser = {**forwarded, "X-Forwarded-For": "192.0.2.10", "Authorization": f"Bearer {PASSWORD}"}
-    assert client.post("/api/cramps", json={}, headers=guesser).status_code == 429
-    other = {**forwarded, "X-Forwarded-For": "192.0.2.11", "Authorization": f"Bearer {PASSWORD}"}
-    assert client.post("/api/cramps", json={}, headers=other).status_code == 201
-    # A rebinding name forwarded by the proxy is still refused.
-    bad = client.get("/api/current", headers={**forwarded, "X-Forwarded-Host": "evil.example"})
-    assert bad.status_code == 400
+        assert bad.status_code == 400
+    finally:
+        server.stop()
 
 
 # -- hostile bodies --------------------------------------------------------------------------

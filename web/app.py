@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from monitor.clock import SystemClock
 from monitor.config import Config
 from monitor.store import StoreError, corruption_message, is_corruption, is_disk_full
+from monitor.store.seal import SealError
 from web import filters, security
 from web.data import DataAccess
 from web.evidence import ChartCache
@@ -71,12 +72,9 @@ def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None
     }
 
     if config.web.behind_proxy:
-        # A reverse proxy (Caddy, nginx) on this machine terminates TLS: trust its
-        # X-Forwarded-For/-Proto/-Host (one hop), and send the session cookie only
-        # over HTTPS.  See docs/security.md.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        # A reverse proxy (Caddy, nginx) on this machine terminates TLS: waitress
+        # believes its X-Forwarded-For/-Proto/-Host (web.server.proxy_settings), and
+        # the session cookie goes only over HTTPS.  See docs/security.md.
         app.config["SESSION_COOKIE_SECURE"] = True
     filters.register(app, config)
     security.register(app, config, clock)
@@ -131,6 +129,14 @@ def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None
         if request.path.startswith("/api/") or request.path == "/healthz":
             return jsonify({"error": message}), code
         return render_template("error.html", code=code, message=message), code
+
+    @app.errorhandler(SealError)
+    def sealed(exc: SealError):
+        """A trial's schedule whose key this process cannot read (docs/trial.md)."""
+        app.logger.error("%s %s: %s", request.method, request.path, exc)
+        if request.path.startswith("/api/"):
+            return jsonify({"error": str(exc)}), 503
+        return render_template("error.html", code=503, message=str(exc)), 503
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

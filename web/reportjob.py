@@ -60,10 +60,14 @@ class ReportJob:
         return False
 
     def command(self, node: str) -> list[str]:
+        """The child's command line.  It runs from this package's directory, so every
+        path is made absolute here, and the database is the dashboard's own (which
+        ``--database`` may have set apart from the config file's)."""
         cmd = [sys.executable, "-m", "monitor"]
         source = self.config.source
         if source and source != "defaults" and Path(source).exists():
-            cmd += ["--config", source]
+            cmd += ["--config", str(Path(source).resolve())]
+        cmd += ["--database", str(Path(self.config.storage.database).resolve())]
         return [*cmd, "report", "--node", node]
 
     def start(self, node: str) -> bool:

@@ -7,7 +7,11 @@ Who may do what (docs/security.md):
 - the recorder reads ``<prefix>/#`` and writes nothing;
 - Home Assistant reads ``<prefix>/#`` and ``<discovery>/#`` and writes only its
   ``<discovery>/status`` birth message;
-- nobody else connects (no anonymous clients).
+- nobody else connects (no anonymous clients);
+- a client's id is its user name (``use_username_as_clientid``): no account can connect
+  as another's client and knock it off or take over its session (the recorder's);
+- each account has a twin ``<user>.doctor`` with the same password and no topics, for
+  ``bedside doctor`` to check the credentials without taking the service's client id.
 
 Passwords are stored as mosquitto stores them (PBKDF2-SHA512, ``$7$`` format, what
 ``mosquitto_passwd`` writes), so no mosquitto tool is needed on the machine that
@@ -31,11 +35,19 @@ from monitor.vocabulary import NODE_ID_RULE, is_node_id
 
 PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default for $7$ (mosquitto 2.x)
 RECORDER_USER = "bedside-recorder"
+# A node id never holds a dot, so no node can be named like another account's twin.
+DOCTOR_SUFFIX = ".doctor"
 HOME_ASSISTANT_USER = "homeassistant"
 
 
 class BrokerConfigError(ValueError):
     """The node list or the options cannot make a safe config (message for humans)."""
+
+
+def doctor_user(user: str) -> str:
+    """The account `bedside doctor` connects with: ``user``'s twin (same password, no
+    topics), so that its check does not take over ``user``'s client id."""
+    return user + DOCTOR_SUFFIX
 
 
 def mosquitto_hash(password: str, salt: bytes | None = None) -> str:
@@ -99,6 +111,9 @@ def conf_text(directory: Path, port: int, bind: str | None) -> str:
             "per_listener_settings false",
             listener,
             "allow_anonymous false",
+            "# A client's id is its user name: nobody can connect as another account's client",
+            "# (which would knock it off, or take over the recorder's persistent session).",
+            "use_username_as_clientid true",
             f"password_file {directory / 'passwd'}",
             f"acl_file {directory / 'acl'}",
             "",
@@ -180,7 +195,11 @@ def write_broker_config(
             f"# [mqtt] for {account.role} {account.user} (made by `bedside broker-config`)\n"
             f'[mqtt]\nusername = "{account.user}"\npassword = "{account.password}"\n',
         )
-    passwd = "".join(f"{a.user}:{mosquitto_hash(a.password)}\n" for a in accounts)
+    passwd = "".join(
+        f"{user}:{mosquitto_hash(a.password)}\n"
+        for a in accounts
+        for user in (a.user, doctor_user(a.user))
+    )
     _write_private(directory / "passwd", passwd, group="mosquitto")
     acl = acl_text(accounts, m.topic_prefix, m.discovery_prefix)
     _write_private(directory / "acl", acl, group="mosquitto")

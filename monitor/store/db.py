@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Self
 
+from monitor.store import filemodes
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")  # shipped as package data
@@ -180,6 +182,7 @@ class Database:
     @staticmethod
     def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
+        filemodes.prepare_database(path)  # never readable by every local user
         conn = sqlite3.connect(
             path,
             timeout=busy_timeout_ms / 1000,
@@ -576,12 +579,16 @@ class Database:
         """A consistent copy through SQLite's online backup API (safe while running)."""
         target = Path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
+        filemodes.prepare_backup(target)  # 0640 at most, like the database
         dest = sqlite3.connect(target)
         try:
             with self._lock:
                 self._conn.backup(dest)
         finally:
             dest.close()
+        from monitor.store import seal
+
+        seal.copy_key(self.path, target)  # a sealed trial's schedule needs its key
         return target
 
 

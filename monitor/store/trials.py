@@ -6,6 +6,10 @@ is committed before it is published.  What a trial *means* (status, which arms m
 be shown, the statistics) is monitor.trial's business, not the store's; in
 particular the schedule returned here is the whole one, to be masked before it is
 shown to anyone.
+
+On disk the arms and the salt are sealed (monitor/store/seal.py): the database file
+alone does not tell a future night's arm; this module unseals them with the key only
+the database's owner reads.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
+from monitor.store import seal
 from monitor.store.db import Database
 
 TRIAL_ARMS = ("warm", "usual")
@@ -56,9 +61,14 @@ class Announcement:
 _TRIAL_COLUMNS = ", ".join(f.name for f in fields(StoredTrial))
 
 
-def _trial(row) -> StoredTrial:
+_SALT = 12  # the salt's place in _TRIAL_COLUMNS
+
+
+def _trial(row, database) -> StoredTrial:
     values = list(row)
     values[14] = json.loads(values[14] or "{}")
+    if seal.is_sealed(values[_SALT]):
+        values[_SALT] = seal.open_salt(seal.read_key(database), values[_SALT])
     return StoredTrial(*values)
 
 
@@ -89,6 +99,8 @@ class Trials(Database):
         """
         if any(arm not in TRIAL_ARMS for _, arm in schedule):
             raise ValueError("every arm must be warm or usual")
+        key = seal.key_for_new_trial(self.path)
+        salt, arms = seal.seal(key, salt, [arm for _, arm in schedule])
         plan_text = json.dumps(plan or {}, allow_nan=False, sort_keys=True)
         with self.transaction():
             open_row = self._one(
@@ -125,13 +137,16 @@ class Trials(Database):
             trial_id = cur.lastrowid
             self._conn.executemany(
                 "INSERT INTO trial_nights (trial_id, position, night, arm) VALUES (?,?,?,?)",
-                [(trial_id, i, night, arm) for i, (night, arm) in enumerate(schedule)],
+                [
+                    (trial_id, i, night, arm)
+                    for i, ((night, _), arm) in enumerate(zip(schedule, arms, strict=True))
+                ],
             )
             return self.get_trial(trial_id)
 
     def get_trial(self, trial_id: int) -> StoredTrial | None:
         row = self._one(f"SELECT {_TRIAL_COLUMNS} FROM trials WHERE id = ?", (trial_id,))
-        return _trial(row) if row else None
+        return _trial(row, self.path) if row else None
 
     def latest_trial(self, node: str) -> StoredTrial | None:
         """The node's newest trial (open or over), or None (also on a database from
@@ -143,17 +158,23 @@ class Trials(Database):
             )
         except sqlite3.OperationalError:
             return None
-        return _trial(row) if row else None
+        return _trial(row, self.path) if row else None
 
     def trial_schedule(self, trial_id: int) -> list[tuple[str, str]]:
         """(night, arm) of every planned night in order: the whole schedule, unmasked."""
-        return [
-            (night, arm)
-            for night, arm in self._all(
-                "SELECT night, arm FROM trial_nights WHERE trial_id = ? ORDER BY position",
-                (trial_id,),
-            )
-        ]
+        rows = self._all(
+            "SELECT night, arm FROM trial_nights WHERE trial_id = ? ORDER BY position",
+            (trial_id,),
+        )
+        arms = self._unsealed_arms(trial_id, [arm for _, arm in rows])
+        return [(night, arm) for (night, _), arm in zip(rows, arms, strict=True)]
+
+    def _unsealed_arms(self, trial_id: int, stored: list[str]) -> list[str]:
+        """The planned arms of the first ``len(stored)`` nights, from the stored ones."""
+        row = self._one("SELECT salt FROM trials WHERE id = ?", (trial_id,))
+        if row is None or not seal.is_sealed(row[0]):
+            return stored
+        return seal.open_arms(seal.read_key(self.path), row[0], stored)
 
     def stop_trial(self, trial_id: int, *, now_ms: int, reason: str) -> StoredTrial | None:
         """Record an early stop (once: a second stop changes nothing); the trial as stored."""
@@ -173,10 +194,19 @@ class Trials(Database):
         The first announcement of a night is the one kept: a restart re-publishes it.
         """
         with self.transaction():
-            planned = self._one(
-                "SELECT arm FROM trial_nights WHERE trial_id = ? AND night = ?", (trial_id, night)
+            row = self._one(
+                "SELECT position FROM trial_nights WHERE trial_id = ? AND night = ?",
+                (trial_id, night),
             )
-            if planned is None or planned[0] != arm:
+            planned = None
+            if row is not None:
+                stored = self._all(
+                    "SELECT arm FROM trial_nights WHERE trial_id = ? AND position <= ?"
+                    " ORDER BY position",
+                    (trial_id, row[0]),
+                )
+                planned = self._unsealed_arms(trial_id, [a for (a,) in stored])[-1]
+            if planned != arm:
                 raise ValueError(f"{night} is not a {arm} night of trial {trial_id}")
             cur = self._conn.execute(
                 "INSERT OR IGNORE INTO trial_announcements (trial_id, night, arm, announced_ms)"

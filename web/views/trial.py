@@ -8,11 +8,13 @@ Python (monitor.trial.stats): this process never loads scipy.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
+from monitor.store.seal import SealError
 from monitor.trial import design, service
 from monitor.trial.design import TrialRequestError
 from web.views.api import node_arg
@@ -21,6 +23,8 @@ from web.views.common import config, data, room, write_required
 bp = Blueprint("trial", __name__)
 
 DEFAULT_NIGHTS = 56
+
+log = logging.getLogger(__name__)
 
 
 def _nights_arg(raw: str | None, default: int = DEFAULT_NIGHTS) -> int:
@@ -72,8 +76,13 @@ def page_context(node: str, nights: int = DEFAULT_NIGHTS) -> dict:
 
 
 def tonight(node: str) -> dict | None:
-    """The standing arm for the Now page (None outside a running trial)."""
-    current = service.tonight_of(data().reader(), node, data().now_ms())
+    """The standing arm for the Now page (None outside a running trial, or when the
+    trial's key cannot be read: the Trial page says why, the Now page still works)."""
+    try:
+        current = service.tonight_of(data().reader(), node, data().now_ms())
+    except SealError as exc:
+        log.warning("trial: %s", exc)
+        return None
     if current is None:
         return None
     loaded, night, arm = current

@@ -44,10 +44,35 @@ def _explain_refusal(text: str, username: str | None) -> tuple[str, str]:
 
 
 def check_broker(config: Config, timeout: float = 10.0) -> Result:
-    """Connect with the configured credentials and TLS; explain what went wrong."""
+    """Connect with the configured credentials and TLS; explain what went wrong.
+
+    A broker made by `bedside broker-config` binds client ids to user names, so
+    connecting as the service's own account would knock the service off (and wipe the
+    recorder's persistent session).  doctor first tries the account's twin
+    ``<user>.doctor`` (same password, no topics); only a broker without it (one set up
+    by hand, where client ids are free) is checked with the account itself.
+    """
     mq = config.mqtt
     if not mq.enabled:
         return Result("broker", SKIP, "[mqtt] enabled = false")
+    if mq.username:
+        from monitor.mqtt.brokerconf import doctor_user
+
+        twin = _connect_and_explain(
+            config.replace(mqtt={"username": doctor_user(mq.username)}), timeout
+        )
+        if not isinstance(twin, _Refused):  # connected, or a fault the account would meet too
+            return twin
+    result = _connect_and_explain(config, timeout)
+    return Result(result.name, result.status, result.detail, result.fix)
+
+
+class _Refused(Result):
+    """The broker answered CONNACK with a refusal (another account may still be let in)."""
+
+
+def _connect_and_explain(config: Config, timeout: float) -> Result:
+    mq = config.mqtt
     from monitor.mqtt.client import RelayError, build_client, uses_tls
 
     where = f"{mq.host}:{mq.port}"
@@ -139,7 +164,7 @@ def check_broker(config: Config, timeout: float = 10.0) -> Result:
     if rc is not None:
         text = str(rc)
         what, fix = _explain_refusal(text, mq.username)
-        return Result("broker", FAIL, f"{where}: {what} ({text})", fix)
+        return _Refused("broker", FAIL, f"{where}: {what} ({text})", fix)
     if not answered or "closed" in outcome:
         return Result(
             "broker",
