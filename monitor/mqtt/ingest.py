@@ -24,6 +24,7 @@ from monitor.mqtt.payloads import (
     PayloadError,
     parse_alert,
     parse_cramp,
+    parse_info,
     parse_reading,
     parse_topic,
 )
@@ -70,13 +71,21 @@ class StatusAction:
 
 
 @dataclass(frozen=True)
+class InfoAction:
+    """A node's retained self-description: its time zone, for the pooled study."""
+
+    node: str
+    timezone: str
+
+
+@dataclass(frozen=True)
 class SkipAction:
     """A well-formed message the recorder deliberately does not store (own node)."""
 
     node: str
 
 
-Action = ReadingAction | CrampAction | AlertAction | StatusAction | SkipAction
+Action = ReadingAction | CrampAction | AlertAction | StatusAction | InfoAction | SkipAction
 
 
 def decode(
@@ -111,6 +120,8 @@ def decode(
         if text not in STATUSES:
             raise PayloadError(f"status must be online or offline, got {text[:20]!r}")
         action = StatusAction(node, text, received_ms)
+    elif leaf == "info":
+        action = InfoAction(node, parse_info(payload, max_bytes)["timezone"])
     else:
         raise PayloadError(f"unknown topic leaf {leaf[:40]!r}")
     if node == own_node:
@@ -181,6 +192,8 @@ def apply_batch(store: Store, actions: list[Action]) -> BatchResult:
             apply_alert(store, action)
         elif isinstance(action, StatusAction):
             store.set_node_status(action.node, action.status, action.received_ms)
+        elif isinstance(action, InfoAction):
+            store.set_node_timezone(action.node, action.timezone)
         result.stored += 1
     return result
 

@@ -4,6 +4,8 @@ Topics, with ``prefix = [mqtt] topic_prefix`` and ``node = [node] id``:
   <prefix>/<node>/reading      every stored reading, QoS 1, not retained
   <prefix>/<node>/state        the latest reading, retained
   <prefix>/<node>/status       online / offline (last will), retained
+  <prefix>/<node>/info         {"timezone": IANA name, "version": ...}, retained: a recorder
+                               computes this person's nights in their own zone
   <prefix>/<node>/cramp        a cramp's current state, QoS 1
   <prefix>/<node>/cramp/event  once per new cramp (Home Assistant event entity), QoS 1
   <prefix>/<node>/cramps/tonight  cramps in the current night window, retained
@@ -54,6 +56,10 @@ class Topics:
     @property
     def status(self) -> str:
         return self._t("status")
+
+    @property
+    def info(self) -> str:
+        return self._t("info")
 
     @property
     def cramp(self) -> str:
@@ -158,6 +164,26 @@ def last_cramp_payload(cramp: Cramp | None) -> bytes:
         {"ts": iso_utc(cramp.ts_ms), "id": cramp.id, "leg": cramp.leg, "severity": cramp.severity},
         separators=(",", ":"),
     ).encode()
+
+
+def info_payload(timezone: str) -> bytes:
+    """What a node says about itself, retained: its zone (for a recorder's pooled study)."""
+    return json.dumps({"timezone": timezone, "version": __version__}).encode()
+
+
+def parse_info(payload: bytes, max_bytes: int = 4096) -> dict:
+    """A node's info message: {"timezone": a valid IANA name}; PayloadError otherwise."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    data = _load_object(payload, max_bytes)
+    zone = data.get("timezone")
+    if not isinstance(zone, str) or not zone or len(zone) > 64:
+        raise PayloadError("info: 'timezone' must be an IANA time zone name")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PayloadError(f"info: unknown time zone {zone!r}") from None
+    return {"timezone": zone}
 
 
 def alert_payload(active: bool) -> bytes:

@@ -31,6 +31,19 @@ class Nodes(Database):
                 (node, at_ms, status, at_ms),
             )
 
+    def set_node_timezone(self, node: str, timezone: str) -> None:
+        """The zone a node says it lives in (its retained info message)."""
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO nodes (id, timezone) VALUES (?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET timezone = excluded.timezone",
+                (node, timezone),
+            )
+
+    def node_timezones(self) -> dict[str, str]:
+        """node id -> the time zone it published, for nodes that did."""
+        return dict(self._all("SELECT id, timezone FROM nodes WHERE timezone IS NOT NULL"))
+
     def nodes(self) -> list[dict]:
         """Every node with first/last seen (exact: the newest reading or cramp) and status."""
         rows = self._dicts(
