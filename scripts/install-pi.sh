@@ -501,7 +501,7 @@ while IFS= read -r line; do
 done < <(grep '^Environment=' "$REPO/systemd/bedside-monitor.service")
 SMOKE=(env -i PATH=/usr/bin:/bin "${SMOKE_ENV[@]}")
 if [ -n "$ROOT" ]; then
-  echo "would run: smoke test as $SERVICE_USER: ${SMOKE[*]} LG_WD=<scratch> $VENV/bin/python -m monitor.sensing.smoke --config $CONFIG"
+  echo "would run: smoke test as $SERVICE_USER: ${SMOKE[*]} LG_WD=<scratch> $VENV/bin/python -m monitor.cli.smoke --config $CONFIG"
 elif [ "$NO_VENV" -eq 1 ]; then
   echo "    skipped the smoke test (--no-venv)"
 else
@@ -509,7 +509,7 @@ else
   SCRATCH="$(mktemp -d)"
   chown "$SERVICE_USER" "$SCRATCH"
   if ! (cd "$SCRATCH" && runuser -u "$SERVICE_USER" -- "${SMOKE[@]}" LG_WD="$SCRATCH" HOME="$SCRATCH" \
-        "$VENV/bin/python" -m monitor.sensing.smoke --config "$CONFIG"); then
+        "$VENV/bin/python" -m monitor.cli.smoke --config "$CONFIG"); then
     rm -rf "$SCRATCH"
     die "the smoke test failed (the lines above say why and how to fix it): bedside-monitor would not work; fix it and run this script again"
   fi

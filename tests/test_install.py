@@ -248,7 +248,7 @@ def test_off_a_pi_the_driver_is_auto_and_the_smoke_test_uses_the_units_environme
     (smoke,) = [line for line in result.stdout.splitlines() if "smoke test as bedside" in line]
     assert "BLINKA_SKIP_DEPENDENCY_CHECK=1" in smoke and "PYTHONUNBUFFERED=1" in smoke
     assert "LG_WD=<scratch>" in smoke
-    assert "/opt/bedside/venv/bin/python -m monitor.sensing.smoke" in smoke
+    assert "/opt/bedside/venv/bin/python -m monitor.cli.smoke" in smoke
     assert "--config /etc/bedside/config.toml" in smoke
 
 

@@ -1,4 +1,4 @@
-"""`python -m monitor.sensing.smoke`: the installer's last step, run for real here."""
+"""`python -m monitor.cli.smoke`: the installer's last step, run for real here."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.support import ROOT, bedside_env
 
 def smoke(config_path, **env) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "monitor.sensing.smoke", "--config", str(config_path)],
+        [sys.executable, "-m", "monitor.cli.smoke", "--config", str(config_path)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,4 +1,4 @@
-"""`python -m monitor.sensing.smoke --config PATH`: load the configured sensor and GPIO stack
+"""`python -m monitor.cli.smoke --config PATH`: load the configured sensor and GPIO stack
 the way `bedside monitor` does, and say loudly what is missing and how to fix it.
 
 scripts/install-pi.sh runs it last, as the service user, in the service's venv, with the
@@ -87,7 +87,7 @@ def check(config) -> tuple[list[str], list[tuple[str, str]]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m monitor.sensing.smoke")
+    parser = argparse.ArgumentParser(prog="python -m monitor.cli.smoke")
     parser.add_argument("--config", help="the config file (default: as bedside finds it)")
     args = parser.parse_args(argv)
     try:
