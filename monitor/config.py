@@ -229,6 +229,7 @@ def _increasing_positive(values: list[int]) -> bool:
 
 # The planned looks of analysis-spec.md (version 2) and Pocock's per-look level for five.
 DEFAULT_LOOKS = (90, 180, 365, 730, 1095)
+DEFAULT_POOLED_LOOKS = (360, 720, 1460, 2920, 4380)
 DEFAULT_LOOK_ALPHA = 0.0158
 
 
@@ -308,6 +309,12 @@ class StudyConfig:
     timezones: dict[str, str] = _opt_factory(dict, _zone_table)
     # Pages show P1, P2, ... unless the owner turns names on.
     show_names: bool = _opt(False)
+    # Planned looks in valid nights of everyone together: four times the one-person looks,
+    # so [analysis] look_alpha holds for them too (analysis-spec.md, "Pooled analysis").
+    looks: list[int] = _opt_factory(
+        lambda: list(DEFAULT_POOLED_LOOKS),
+        _check(_increasing_positive, "must be a strictly increasing list of positive integers"),
+    )
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,10 @@ def render_text(report: dict) -> str:
 
 
 def run_analyze(args, config: Config) -> int:
+    if getattr(args, "pooled", False):
+        from monitor.cli.study import run_pooled
+
+        return run_pooled(args, config, save=getattr(args, "save", False))
     report, _ = _compute(args, config, save=getattr(args, "save", False))
     if args.json:
         print(json.dumps(report, indent=1, allow_nan=False))
@@ -191,6 +195,10 @@ def run_analyze(args, config: Config) -> int:
 
 
 def run_report(args, config: Config) -> int:
+    if getattr(args, "pooled", False):
+        from monitor.cli.study import run_pooled
+
+        return run_pooled(args, config, save=True)
     report, version = _compute(args, config, save=True)
     print(f"report stored (data version {version}): {report['summary']}")
     return 0

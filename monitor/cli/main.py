@@ -216,6 +216,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _analysis_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--pooled",
+        action="store_true",
+        help="the pooled study: every person's nights on this recorder, one answer"
+        " (docs/many-rooms.md)",
+    )
+    p.add_argument(
+        "--nodes",
+        metavar="A,B",
+        help="with --pooled: who takes part (default: [study] nodes, else every node with"
+        " readings)",
+    )
     p.add_argument("--timezone", help="override [node] timezone")
     p.add_argument("--cold-below", type=float, metavar="C", help="override [analysis] cold_below_c")
     p.add_argument("--night-start", metavar="HH:MM", help="override [analysis] night_start")
