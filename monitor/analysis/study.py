@@ -73,16 +73,20 @@ def default_as_of(store: Store, nodes: list[str], now_ms: int) -> int:
 
 def finished_trials(store: Store, nodes: list[str], as_of_ms: int) -> list[TrialCounts]:
     """Each participant's newest trial, counted only once it has finished by as_of (its
-    schedule stays concealed until then; a stopped trial is not pooled)."""
+    schedule stays concealed until then; a stopped trial is not pooled): a trial run in
+    this database, else the finished trial the node published to this recorder."""
     from monitor.trial import service
 
+    published = store.trial_results(as_of_ms)
     out = []
     for node in nodes:
         loaded = service.load(store, node)
-        if loaded is None or loaded.status(as_of_ms) != "finished":
-            continue
-        r = service.report(store, loaded, as_of_ms)
-        out.append(TrialCounts(node, r["pairs"], r["usual_only"], r["warm_only"]))
+        if loaded is not None:
+            if loaded.status(as_of_ms) == "finished":
+                r = service.report(store, loaded, as_of_ms)
+                out.append(TrialCounts(node, r["pairs"], r["usual_only"], r["warm_only"]))
+        elif node in published:
+            out.append(TrialCounts(node, *published[node]))
     return out
 
 

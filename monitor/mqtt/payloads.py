@@ -13,6 +13,8 @@ Topics, with ``prefix = [mqtt] topic_prefix`` and ``node = [node] id``:
   <prefix>/<node>/alert/cold   ON / OFF, retained
   <prefix>/<node>/alert/sensor ON / OFF, retained
   <prefix>/<node>/trial/tonight the warm-night trial's standing arm, retained JSON
+  <prefix>/<node>/trial/result  a FINISHED trial's discordant pairs, retained JSON (for a
+                               recorder's pooled study; nothing while the schedule is secret)
 """
 
 from __future__ import annotations
@@ -83,6 +85,10 @@ class Topics:
     @property
     def trial_tonight(self) -> str:
         return self._t("trial/tonight")
+
+    @property
+    def trial_result(self) -> str:
+        return self._t("trial/result")
 
 
 def parse_topic(prefix: str, topic: str) -> tuple[str, str]:
@@ -405,6 +411,33 @@ def parse_trial_tonight(payload: bytes, max_bytes: int = 4096) -> dict:
     if not isinstance(night, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", night):
         raise PayloadError("night must be a date as YYYY-MM-DD")
     _number(data, "warm_min_c", TEMPERATURE_RANGE, required=True)
+    return data
+
+
+TRIAL_RESULT_KEYS = ("first_night", "pairs", "usual_only", "warm_only")
+
+
+def trial_result_payload(first_night: str, pairs: int, usual_only: int, warm_only: int) -> bytes:
+    """A finished trial's counts, retained: a recorder pools them (analysis-spec.md)."""
+    values = (first_night, pairs, usual_only, warm_only)
+    return json.dumps(dict(zip(TRIAL_RESULT_KEYS, values, strict=True))).encode()
+
+
+def parse_trial_result(payload: bytes, max_bytes: int = 4096) -> dict:
+    """Inverse of trial_result_payload, strict (PayloadError)."""
+    data = _load_object(payload, max_bytes)
+    if set(data) != set(TRIAL_RESULT_KEYS):
+        raise PayloadError(f"trial result: expected exactly {', '.join(TRIAL_RESULT_KEYS)}")
+    night = data["first_night"]
+    if not isinstance(night, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", night):
+        raise PayloadError("trial result: first_night must be a date as YYYY-MM-DD")
+    counts = [data[k] for k in TRIAL_RESULT_KEYS[1:]]
+    if not all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 100_000 for v in counts
+    ):
+        raise PayloadError("trial result: pairs and counts must be whole numbers from 0")
+    if data["usual_only"] + data["warm_only"] > data["pairs"]:
+        raise PayloadError("trial result: more discordant pairs than pairs")
     return data
 
 
