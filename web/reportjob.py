@@ -13,8 +13,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from monitor.clock import iso_ms
 from monitor.config import Config
 
 log = logging.getLogger(__name__)
@@ -26,9 +28,18 @@ RERUN_AFTER_S = 120.0
 
 
 class ReportJob:
-    def __init__(self, config: Config, *, enabled: bool = True):
+    def __init__(
+        self,
+        config: Config,
+        *,
+        enabled: bool = True,
+        as_of: Callable[[str], int] | None = None,
+    ):
         self.config = config
         self.enabled = enabled
+        # The time of the analysis for a node by this web's own clock (analysis-spec.md v3:
+        # the child must not decide it by another clock); None: the child's default.
+        self.as_of = as_of
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._node: str | None = None
@@ -64,7 +75,10 @@ class ReportJob:
         source = self.config.source
         if source and source != "defaults" and Path(source).exists():
             cmd += ["--config", source]
-        return [*cmd, "report", "--node", node]
+        cmd += ["report", "--node", node]
+        if self.as_of is not None:
+            cmd += ["--as-of", iso_ms(self.as_of(node))]
+        return cmd
 
     def start(self, node: str) -> bool:
         """Start a report for a node unless one is running or one failed recently."""
