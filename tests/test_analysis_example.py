@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from monitor.analysis.reports import CONTRACT_KEYS, latest_report
+from monitor.cli.analyze import parse_as_of
 from monitor.store import Store
-from tests.support import EXAMPLES, OWN_EXAMPLES, run_bedside
+from tests.support import EXAMPLES, OWN_EXAMPLES, ROOT, bedside_env, run_bedside
 
 SHARED = {"berlin-autumn": "Europe/Berlin", "lisbon-seasons": "Europe/Lisbon"}
 VIENNA = OWN_EXAMPLES / "vienna-winter"
@@ -127,6 +130,34 @@ def test_report_stores_the_report_with_its_data_version_and_as_of(vienna):
         assert stored.report["contract"] == 3
         # Default as_of: the newest reading (the clock is long past the example's data).
         assert stored.report["as_of"] == "2026-01-18T09:56:27.000Z" == expected["as_of"]
+
+
+def test_the_web_report_job_analyses_as_of_its_own_clock(vienna):
+    """The child process has a clock of its own: the web passes the time of the analysis
+    (its clock, or the node's newest reading when that is earlier), and the stored report
+    is the one `analyze --as-of` gives."""
+    from monitor.clock import FakeClock
+    from web.reportjob import ReportJob
+
+    config_path, config = vienna
+    config = replace(config, source=str(config_path))
+    before_end = parse_as_of("2026-01-10T12:00:00+01:00")
+    job = ReportJob(config, clock=FakeClock(before_end))
+    command = job.command("bedroom")
+    assert command[-2:] == ["--as-of", "2026-01-10T11:00:00.000Z"]
+    done = subprocess.run(
+        command, capture_output=True, text=True, cwd=ROOT, env=bedside_env(), check=False
+    )
+    assert done.returncode == 0, done.stderr
+    with Store.open(config.storage.database) as store:
+        stored = latest_report(store, "bedroom").report
+    expected = analyze_json(config_path, "--as-of", "2026-01-10T11:00:00.000Z")
+    assert stored["as_of"] == expected["as_of"] and stored["nights"] == expected["nights"]
+    assert stored["nights"]["valid"] < 108
+    # A clock past the newest reading: the newest reading.
+    late = ReportJob(config, clock=FakeClock(parse_as_of("2030-01-01T00:00:00Z")))
+    assert late.command("bedroom")[-1] == "2026-01-18T09:56:27.000Z"
+    assert "--as-of" not in ReportJob(config).command("bedroom")
 
 
 def test_flags_override_config(vienna):

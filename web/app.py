@@ -15,7 +15,6 @@ from werkzeug.exceptions import HTTPException
 
 from monitor.clock import SystemClock
 from monitor.config import Config
-from monitor.nights import default_as_of
 from monitor.store import StoreError, corruption_message, is_corruption, is_disk_full
 from web import filters, security
 from web.data import DataAccess
@@ -49,11 +48,7 @@ def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None
 
     clock = clock or SystemClock()
     data = DataAccess(config, clock)
-    job = ReportJob(
-        config,
-        enabled=app.config["REPORT_JOB_ENABLED"],
-        as_of=lambda node: default_as_of(data.reader(), node, clock.now_ms()),
-    )
+    job = ReportJob(config, enabled=app.config["REPORT_JOB_ENABLED"], clock=clock)
     app.extensions["bedside"] = {
         "config": config,
         "clock": clock,
