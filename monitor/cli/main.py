@@ -242,6 +242,12 @@ def _analysis_args(p: argparse.ArgumentParser) -> None:
         "--node",
         help="analyse this node (default: [node] id, or the database's only node)",
     )
+    p.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="analyse as of this instant (ISO 8601 with an offset or Z); default: the"
+        " earlier of the clock and the node's newest reading",
+    )
 
 
 def setup_logging(level: str) -> None:
