@@ -144,7 +144,7 @@ def test_the_version_2_datasets_reach_their_cases(tmp_path):
     assert res["as_of"] == "2026-02-10T02:17:45.678Z" and res["sequential"]["look"] == 1
 
     res = _oracle("los-angeles-month-boundary", tmp_path)
-    assert res["seasonal"]["strata"] == 2 and res["seasonal"]["p"] < 0.05
+    assert res["seasonal"]["strata"] == 4 and res["seasonal"]["p"] < 0.05  # half-months
 
 
 @pytest.mark.parametrize(
