@@ -140,9 +140,6 @@ def test_the_version_2_datasets_reach_their_cases(tmp_path):
     res = _oracle("two-informative-cramp-nights", tmp_path)
     assert res["seasonal"] is None and res["nights"]["cramp"] == 3
 
-    res = _oracle("as-of-inside-the-data", tmp_path)
-    assert res["as_of"] == "2026-02-10T02:17:45.678Z" and res["sequential"]["look"] == 1
-
     res = _oracle("los-angeles-month-boundary", tmp_path)
     assert res["seasonal"]["strata"] == 4 and res["seasonal"]["p"] < 0.05  # half-months
 
@@ -172,3 +169,21 @@ def test_coverage_edge_nights_are_where_the_generator_put_them(tmp_path, name, n
     nights = build_nights(read_readings(readings), read_cramps(cramps), ds.params())
     found = next(n for n in nights if n.day.isoformat() == night)
     assert (len(found.bins), found.n_bins) == (bins, of)
+
+
+def test_the_version_3_datasets_reach_their_cases(tmp_path):
+    """Guards the generator: separation decides a look both ways; a fit without information."""
+    for name, side, verdict in (
+        ("look-separated-colder", "colder", "supports"),
+        ("look-separated-warmer", "warmer", "contradicts"),
+    ):
+        res = _oracle(name, tmp_path)
+        at = res["sequential"]["at_look"]
+        assert (at["test"], at["separation"], at["or_per_degree_colder"]) == ("score", side, None)
+        assert at["p"] < 0.0135 and res["verdict"] == verdict
+        assert res["logistic"] is None  # the crude fit separates too: statsmodels' warning
+    res = _oracle("equal-minimums", tmp_path)
+    assert res["seasonal"] is None and res["nights"]["cramp"] == 6
+    assert res["case_crossover"] is not None
+    res = _oracle("as-of-inside-the-data", tmp_path)
+    assert res["as_of"] == "2026-02-10T02:17:45.678Z" and res["sequential"]["look"] == 1

@@ -596,6 +596,47 @@ def all_datasets() -> list[Dataset]:
     ]
     out.append(synth("gappy-sao-paulo", tz, _d(2026, 9, 1), 29, seed=19, gaps=gaps, jitter_s=80))
     out += version_2_datasets()
+    out += version_3_datasets()
+    return out
+
+
+def version_3_datasets() -> list[Dataset]:
+    """Separation decides the verdict at a look; a fit without information (spec version 3)."""
+    out = []
+    tz = "Europe/Madrid"
+    first = _d(2025, 11, 3)
+    mins = {first + timedelta(days=k): 17.0 + (k * 7 % 11) * 0.5 for k in range(-1, 101)}
+    # In every half-month the cramp nights are exactly its coldest (or warmest): infinite
+    # odds ratio, reported as separated with the score test's p, which decides the look.
+    for name, hit in (
+        ("look-separated-colder", lambda m: m <= 17.5),
+        ("look-separated-warmer", lambda m: m >= 21.5),
+    ):
+        nights = {d for d, m in mins.items() if hit(m) and first <= d < first + timedelta(100)}
+        out.append(synth(name, tz, first, 100, seed=51, mins=dict(mins), cramp_nights=nights))
+    # Every night's minimum exactly 17.0 °C: the seasonal fit holds no information (null).
+    tz = "Europe/Warsaw"
+    first = _d(2026, 1, 5)
+    ds = synth(
+        "equal-minimums",
+        tz,
+        first,
+        22,
+        seed=52,
+        mean_min=17.3,
+        spread=0.0,
+        cramp_nights={first + timedelta(days=k) for k in (1, 4, 9, 12, 17, 20)},
+    )
+    for k in range(22):
+        d = first + timedelta(days=k)
+        nxt = d + timedelta(days=1)
+        pin_min(
+            ds,
+            local_ms(tz, d.year, d.month, d.day, 20, 0),
+            local_ms(tz, nxt.year, nxt.month, nxt.day, 8, 0),
+            17.0,
+        )
+    out.append(ds)
     return out
 
 
