@@ -577,7 +577,13 @@ def all_datasets() -> list[Dataset]:
 
     # No readings at all: the cramp is in no valid night.
     out.append(
-        Dataset("no-readings", "Europe/Oslo", [], [local_ms("Europe/Oslo", 2026, 1, 5, 23, 0)])
+        Dataset(
+            "no-readings",
+            "Europe/Oslo",
+            [],
+            [local_ms("Europe/Oslo", 2026, 1, 5, 23, 0)],
+            as_of="2026-01-07T12:00:00+01:00",
+        )
     )
 
     # Too little data: one night and one cramp; three weeks without a single cramp.

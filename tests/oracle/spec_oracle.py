@@ -342,12 +342,15 @@ def crude_logistic(mins: list[float], ys: list[int]) -> dict | None:
         return None
     if any(issubclass(w.category, bad) for w in caught):
         return None
-    out = {
-        "or_per_degree_colder": math.exp(-beta),
-        "ci_low": math.exp(-hi),
-        "ci_high": math.exp(-lo),
-        "p": p,
-    }
+    try:
+        out = {
+            "or_per_degree_colder": math.exp(-beta),
+            "ci_low": math.exp(-hi),
+            "ci_high": math.exp(-lo),
+            "p": p,
+        }
+    except OverflowError:
+        return None
     return out if all(math.isfinite(v) for v in out.values()) else None
 
 
