@@ -182,6 +182,10 @@ def test_the_version_3_datasets_reach_their_cases(tmp_path):
         assert (at["test"], at["separation"], at["or_per_degree_colder"]) == ("score", side, None)
         assert at["p"] < 0.0135 and res["verdict"] == verdict
         assert res["logistic"] is None  # the crude fit separates too: statsmodels' warning
+    res = _oracle("look-between-0.0135-and-0.0158", tmp_path)
+    assert 0.0135 < res["sequential"]["at_look"]["p"] < 0.0158
+    assert res["sequential"]["at_look"]["or_per_degree_colder"] > 1
+    assert res["verdict"] == "inconclusive"
     res = _oracle("equal-minimums", tmp_path)
     assert res["seasonal"] is None and res["nights"]["cramp"] == 6
     assert res["case_crossover"] is not None

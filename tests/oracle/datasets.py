@@ -620,6 +620,18 @@ def version_3_datasets() -> list[Dataset]:
     ):
         nights = {d for d, m in mins.items() if hit(m) and first <= d < first + timedelta(100)}
         out.append(synth(name, tz, first, 100, seed=51, mins=dict(mins), cramp_nights=nights))
+    # At the 90-night look p = 0.0139: below version 2's 0.0158, not below 0.0135.
+    out.append(
+        seasonal_person(
+            "look-between-0.0135-and-0.0158",
+            "Europe/Madrid",
+            _d(2025, 11, 3),
+            95,
+            seed=114,
+            room_logit=0.35,
+            season_logit=0.0,
+        )
+    )
     # Every night's minimum exactly 17.0 °C: the seasonal fit holds no information (null).
     tz = "Europe/Warsaw"
     first = _d(2026, 1, 5)

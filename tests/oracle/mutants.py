@@ -90,7 +90,13 @@ MUTANTS: dict[str, list[tuple[str, str]]] = {
         )
     ],
     "logistic ignores warnings": [
-        ("if any(issubclass(w.category, bad) for w in caught):", "if False:")
+        ("if any(issubclass(w.category, bad) for w in caught):", "if False:"),
+        (
+            '"or_per_degree_colder": math.exp(-beta),',
+            '"or_per_degree_colder": math.exp(min(-beta, 700)),',
+        ),
+        ('"ci_low": math.exp(-hi),', '"ci_low": math.exp(min(-hi, 700)),'),
+        ('"ci_high": math.exp(-lo),', '"ci_high": math.exp(min(-lo, 700)),'),
     ],
     # -- version 2 and 3: the seasonal comparison, the looks, as_of, separation ---------
     "whole-month strata (version 2)": [

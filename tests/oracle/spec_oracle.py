@@ -236,7 +236,10 @@ def clogit(sets) -> dict | None:
     se = 1 / math.sqrt(info)
     lo, hi = beta - Z975 * se, beta + Z975 * se
     p = float(2 * stats.norm.sf(abs(beta) / se))
-    return _fit(math.exp(-beta), math.exp(-hi), math.exp(-lo), p, "wald", None)
+    try:  # the fit "raises": only reachable when separation was not detected
+        return _fit(math.exp(-beta), math.exp(-hi), math.exp(-lo), p, "wald", None)
+    except OverflowError:
+        return None
 
 
 def _fit(odds, ci_low, ci_high, p, test, separation) -> dict:
