@@ -13,13 +13,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 
-from monitor.analysis import clogit
+from monitor.analysis import stats
 from monitor.config import DEFAULT_POOLED_LOOKS
 from monitor.nights import NightSummary
-
-MIN_CRAMP_NIGHTS = 3  # informative strata holding fewer: no fit (as for one person)
 
 
 @dataclass(frozen=True)
@@ -40,29 +37,19 @@ class TrialCounts:
     warm_only: int
 
 
-def half_month(d: date) -> tuple[int, int, int]:
-    """(year, month, half): days 1-15 are the first half, 16 to the end the second."""
-    return d.year, d.month, 1 if d.day <= 15 else 2
-
-
 def _strata(nights: Iterable[tuple[str, NightSummary]]) -> list[list[NightSummary]]:
     """The informative (person, half-month) strata: each holds a cramp night and a night
     without one."""
     groups: dict[tuple, list[NightSummary]] = defaultdict(list)
     for node, n in nights:
-        groups[(node, *half_month(n.night))].append(n)
+        groups[(node, *stats.stratum(n))].append(n)
     return [g for g in groups.values() if 0 < sum(n.cramp_night for n in g) < len(g)]
 
 
 def fit_block(nights: Iterable[tuple[str, NightSummary]]) -> dict | None:
     """``{"nights", "strata", FIT}`` over the informative strata, or None as the spec says."""
-    strata = _strata(nights)
-    if not strata or sum(n.cramp_night for g in strata for n in g) < MIN_CRAMP_NIGHTS:
-        return None
-    fit = clogit.fit([([n.min_temp_c for n in g], [int(n.cramp_night) for n in g]) for g in strata])
-    if fit is None:
-        return None
-    return {"nights": sum(len(g) for g in strata), "strata": len(strata), **fit.as_json()}
+    fit = stats.fit_strata(_strata(nights))
+    return fit.block if fit else None
 
 
 def _tagged(people: Sequence[Person]) -> list[tuple[str, NightSummary]]:
@@ -72,34 +59,15 @@ def _tagged(people: Sequence[Person]) -> list[tuple[str, NightSummary]]:
 
 def sequential(tagged: list[tuple[str, NightSummary]], looks: Sequence[int], alpha: float) -> dict:
     """The planned looks over all people's valid nights; at_look on the first L_k."""
-    total = len(tagged)
-    reached = [k for k, need in enumerate(looks, 1) if need <= total]
-    look = reached[-1] if reached else None
-    look_nights = looks[look - 1] if look else None
-    following = (look or 0) + 1
+    k = stats.current_look(len(tagged), tuple(looks))
     return {
         "looks": list(looks),
         "alpha_per_look": float(alpha),
-        "look": look,
-        "look_nights": look_nights,
-        "next_look_nights": looks[following - 1] if following <= len(looks) else None,
-        "at_look": fit_block(tagged[:look_nights]) if look_nights else None,
+        "look": k,
+        "look_nights": looks[k - 1] if k else None,
+        "next_look_nights": (looks[k] if k < len(looks) else None) if k else looks[0],
+        "at_look": fit_block(tagged[: looks[k - 1]]) if k else None,
     }
-
-
-def verdict(seq: dict) -> str:
-    """The contract's verdict from the fit at the current look."""
-    at = seq["at_look"]
-    if seq["look"] is None or at is None:
-        return "insufficient-data"
-    if at["p"] >= seq["alpha_per_look"]:
-        return "inconclusive"
-    sep, ratio = at["separation"], at["or_per_degree_colder"]
-    if sep == "colder" or (sep is None and ratio > 1):
-        return "supports"
-    if sep == "warmer" or (sep is None and ratio < 1):
-        return "contradicts"
-    return "inconclusive"
 
 
 def pooled_trial(trials: Sequence[TrialCounts]) -> dict | None:
@@ -146,7 +114,7 @@ def pooled_report(
         "nights": {"valid": len(tagged), "cramp": sum(n.cramp_night for _, n in tagged)},
         "pooled": fit_block(tagged),
         "sequential": seq,
-        "verdict": verdict(seq),
+        "verdict": stats.verdict(seq),
         "per_person": [
             {
                 "node": p.node,

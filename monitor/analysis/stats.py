@@ -337,7 +337,12 @@ def informative_nights(valid: list[NightSummary]) -> tuple[list[NightSummary], i
 
 def seasonal_fit(valid: list[NightSummary]) -> SeasonalFit | None:
     """Conditional logit of cramp night on min_temp within half-months; None by the null rules."""
-    groups = informative_strata(valid)
+    return fit_strata(informative_strata(valid))
+
+
+def fit_strata(groups: list[list[NightSummary]]) -> SeasonalFit | None:
+    """The seasonal comparison's fit over informative strata (one set each); None by the
+    null rules.  The pooled study passes every person's own half-months."""
     cramp_nights = sum(1 for g in groups for n in g if n.cramps > 0)
     if not groups or cramp_nights < MIN_SEASONAL_CRAMP_NIGHTS:
         return None
