@@ -204,7 +204,13 @@ def render_text(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _pooled_only(args) -> None:
+    if getattr(args, "nodes", None) is not None and not getattr(args, "pooled", False):
+        raise UserError("--nodes goes with --pooled (the study); one room is --node", EXIT_USAGE)
+
+
 def run_analyze(args, config: Config) -> int:
+    _pooled_only(args)
     if getattr(args, "pooled", False):
         from monitor.cli.study import run_pooled
 
@@ -218,6 +224,7 @@ def run_analyze(args, config: Config) -> int:
 
 
 def run_report(args, config: Config) -> int:
+    _pooled_only(args)
     if getattr(args, "pooled", False):
         from monitor.cli.study import run_pooled
 
