@@ -77,7 +77,7 @@ def finished_trials(store: Store, nodes: list[str], as_of_ms: int) -> list[Trial
     this database, else the finished trial the node published to this recorder."""
     from monitor.trial import service
 
-    published = store.trial_results(as_of_ms)
+    published = store.trial_results()
     out = []
     for node in nodes:
         loaded = service.load(store, node)

@@ -63,13 +63,10 @@ class Nodes(Database):
                 ),
             )
 
-    def trial_results(self, until_ms: int) -> dict[str, tuple[int, int, int]]:
-        """node -> (pairs, usual_only, warm_only) of the finished trials nodes published,
-        as received by ``until_ms`` (the time of the analysis)."""
-        rows = self._all(
-            "SELECT node, pairs, usual_only, warm_only FROM study_trials WHERE received_ms <= ?",
-            (until_ms,),
-        )
+    def trial_results(self) -> dict[str, tuple[int, int, int]]:
+        """node -> (pairs, usual_only, warm_only) of the finished trials nodes published
+        (a node publishes only once its trial has ended, by its own clock)."""
+        rows = self._all("SELECT node, pairs, usual_only, warm_only FROM study_trials")
         return {node: (pairs, b, c) for node, pairs, b, c in rows}
 
     def nodes(self) -> list[dict]:
