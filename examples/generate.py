@@ -20,7 +20,6 @@ import hashlib
 import json
 import math
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -83,9 +82,13 @@ def main() -> None:
     print(f"{len(rows)} readings, {len(cramps)} cramps in {out}")
 
 
+# The time of the analysis (contract v3's as_of), recorded in expected.json: a day after
+# the last reading, so the analysis is the same whenever it is run.
+AS_OF = "2026-01-19T12:00:00.000Z"
+
+
 def expected() -> None:
-    """expected.json from the independent oracle (the time of the analysis: now; the data
-    are long finished)."""
+    """expected.json from the independent oracle, for contract version 3 at AS_OF."""
     from tests.oracle.spec_oracle import Params, analyze_files
 
     out = HERE / "vienna-winter"
@@ -93,7 +96,7 @@ def expected() -> None:
         out / "readings.csv",
         out / "cramps.csv",
         Params("Europe/Vienna"),
-        time.time_ns() // 1_000_000,
+        AS_OF,
     )
     (out / "expected.json").write_text(json.dumps(report, indent=1) + "\n")
     print(f"expected.json: verdict {report['verdict']}, {report['nights']['valid']} valid nights")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 # No reading can be older than the software: a Pi without an RTC boots in 1970
 # or at its last shutdown time until NTP answers.
@@ -75,6 +75,12 @@ def iso_utc(ms: int) -> str:
     if ms % 1000:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_ms(ms: int) -> str:
+    """'2026-12-07T06:25:00.000Z': always milliseconds, exact (the evidence's `as_of`)."""
+    dt = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 # Instants any part of bedside accepts: 1970 to 2200.  Outside that, a timestamp

@@ -255,9 +255,11 @@ def _increasing_positive(values: list[int]) -> bool:
     )
 
 
-# The planned looks of analysis-spec.md (version 2) and Pocock's per-look level for five.
+# The planned looks of analysis-spec.md (version 3) and the constant per-look level that
+# keeps these five unevenly spaced looks at an overall 0.05 (Pocock's 0.0158 gives 5.8%).
 DEFAULT_LOOKS = (90, 180, 365, 730, 1095)
-DEFAULT_LOOK_ALPHA = 0.0158
+DEFAULT_POOLED_LOOKS = (360, 720, 1460, 2920, 4380)  # four times as many: the same level
+DEFAULT_LOOK_ALPHA = 0.0135
 
 
 @dataclass(frozen=True)
@@ -324,6 +326,41 @@ class RecorderConfig:
     nodes: list[str] = _opt_factory(list, lambda v: _node_list_problem(v))
 
 
+def _node_ids(value: list[str]) -> str | None:
+    bad = [v for v in value if not is_node_id(v)]
+    return f"{', '.join(map(repr, bad))}: {NODE_ID_RULE}" if bad else None
+
+
+def _zone_table(value: dict) -> str | None:
+    for node, zone in value.items():
+        if not is_node_id(node):
+            return f"{node!r}: {NODE_ID_RULE}"
+        if not isinstance(zone, str):
+            return f"{node}: expected an IANA time zone name, got {zone!r}"
+        problem = _valid_timezone(zone)
+        if problem:
+            return f"{node}: {problem}"
+    return None
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """The pooled study on a recorder (docs/many-rooms.md): who takes part, in which zone."""
+
+    # Node ids taking part; empty: every node with a reading by the time of the analysis.
+    nodes: list[str] = _opt_factory(list, _node_ids)
+    # node id -> IANA zone; sets or overrides the zone a node publishes (imported nights).
+    timezones: dict[str, str] = _opt_factory(dict, _zone_table)
+    # Pages show P1, P2, ... unless the owner turns names on.
+    show_names: bool = _opt(False)
+    # Planned looks in valid nights of everyone together: four times the one-person looks,
+    # so [analysis] look_alpha holds for them too (analysis-spec.md, "Pooled analysis").
+    looks: list[int] = _opt_factory(
+        lambda: list(DEFAULT_POOLED_LOOKS),
+        _check(_increasing_positive, "must be a strictly increasing list of positive integers"),
+    )
+
+
 @dataclass(frozen=True)
 class LoggingConfig:
     level: str = _opt(
@@ -350,6 +387,7 @@ class Config:
     summary: SummaryConfig = field(default_factory=SummaryConfig)
     web: WebConfig = field(default_factory=WebConfig)
     recorder: RecorderConfig = field(default_factory=RecorderConfig)
+    study: StudyConfig = field(default_factory=StudyConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     source: str = "defaults"  # where it came from, for messages
 
@@ -379,6 +417,8 @@ def _type_name(tp) -> str:
     if typing.get_origin(tp) is list:
         (inner,) = typing.get_args(tp)
         return "a list of whole numbers" if inner is int else "a list of strings"
+    if typing.get_origin(tp) is dict:
+        return "a table of strings"
     return names.get(tp, str(tp))
 
 
@@ -400,6 +440,9 @@ def _coerce(value, tp):
         else:
             ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         return value, ok
+    if typing.get_origin(tp) is dict:
+        ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        return dict(value) if ok else value, ok
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return value, False

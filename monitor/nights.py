@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -247,17 +247,37 @@ class NightBook:
     what may be stored.
     """
 
-    def __init__(self, store: Store, node: str, params: NightParams, now_ms: int):
+    def __init__(
+        self,
+        store: Store,
+        node: str,
+        params: NightParams,
+        now_ms: int,
+        as_of_ms: int | None = None,
+    ):
         self.store, self.node, self.params, self.now_ms = store, node, params, now_ms
         self.cache = store.night_cache(node, params.window_key)
         self.first, self.newest = self.cache.first_ms, self.cache.newest_ms
         self.computed = 0  # nights computed from raw rows in this book (for tests/bench)
-        # The time of the analysis: the clock, or the newest reading when the data run
-        # ahead of this machine's clock (an import from elsewhere).
-        self.horizon = max(now_ms, self.newest) if self.newest is not None else now_ms
+        self.as_of = as_of_ms
+        if as_of_ms is not None:
+            # The analysis (analysis-spec.md v3): nothing stamped after as_of exists.
+            self.horizon = as_of_ms
+            if self.first is not None and self.first > as_of_ms:
+                self.first = None
+            elif self.newest is not None:
+                self.newest = min(self.newest, as_of_ms)
+        else:
+            # The time of the pages: the clock, or the newest reading when the data run
+            # ahead of this machine's clock (an import from elsewhere).
+            self.horizon = max(now_ms, self.newest) if self.newest is not None else now_ms
 
     def night(self, night: date) -> NightSummary:
         start, end = night_window(night, self.params)
+        if self.as_of is not None and end > self.as_of:
+            # Not ended by as_of: never valid; its totals only from rows up to as_of.
+            cut = self.store.night_totals(self.node, start, max(start, self.as_of + 1), BIN_MS)
+            return _summary(night, replace(cut, end_ms=end), self.params, self.horizon)
         totals = self.cache.fresh(night.isoformat(), start, end)
         if totals is None:
             totals = self.store.night_totals(self.node, start, end, BIN_MS)
@@ -276,7 +296,8 @@ class NightBook:
             return
         oldest = local_date(self.first, self.params) - timedelta(days=1)
         # Data may run ahead of this machine's clock (an import from elsewhere).
-        newest = local_date(max(self.now_ms, self.newest), self.params)
+        upto = self.as_of if self.as_of is not None else max(self.now_ms, self.newest)
+        newest = local_date(upto, self.params)
         if newest_first:
             d = newest
             while d >= oldest:
@@ -289,15 +310,25 @@ class NightBook:
                 d += timedelta(days=1)
 
 
+def default_as_of(store: Store, node: str, now_ms: int) -> int:
+    """The analysis's default time (analysis-spec.md v3): the earlier of the clock and the
+    node's newest reading (the clock without readings), so data that run past the clock,
+    and a clock that runs ahead of a dead sensor, both stop at what is known."""
+    newest = store.newest_reading(node)
+    return now_ms if newest is None else min(now_ms, newest.ts_ms)
+
+
 def night_summaries(
-    store: Store, node: str, params: NightParams, now_ms: int
+    store: Store, node: str, params: NightParams, now_ms: int, *, as_of_ms: int | None = None
 ) -> list[NightSummary]:
     """All nights of a node with readings, oldest first; stores newly finished ones.
 
     The night in progress is included but never valid before its end, as are nights of
-    data stamped after `now` (which count as ended once a later reading exists).
+    data stamped after `now` (which count as ended once a later reading exists).  With
+    `as_of_ms` (the analysis), rows after it do not exist and a night is valid only when
+    it ended by then.
     """
-    book = NightBook(store, node, params, now_ms)
+    book = NightBook(store, node, params, now_ms, as_of_ms)
     out = []
     for d in book.dates():
         s = book.night(d)

@@ -7,6 +7,7 @@ import json
 import math
 import sqlite3
 import statistics
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -59,8 +60,9 @@ def mixed_nights(n: int = 40) -> list[NightSummary]:
 
 
 def test_contract_keys_and_plain_json():
-    report = build_report(mixed_nights(), [], [], BERLIN)
-    assert set(report) >= CONTRACT_KEYS
+    report = build_report(mixed_nights(), [], [], BERLIN, as_of_ms=NOW)
+    assert set(report) >= CONTRACT_KEYS | {"contract", "as_of"}
+    assert (report["contract"], report["as_of"]) == (3, "2096-10-02T07:06:40.000Z")
     assert set(report["seasonal"]) == {
         "nights",
         "strata",
@@ -68,6 +70,8 @@ def test_contract_keys_and_plain_json():
         "ci_low",
         "ci_high",
         "p",
+        "test",
+        "separation",
     }
     assert set(report["sequential"]) == {
         "looks",
@@ -158,7 +162,16 @@ def test_case_crossover_needs_five_cramps():
     assert case_crossover(_sets(4)) is None
     five = case_crossover(_sets(5))
     assert five["cramps"] == 5
-    assert five["or_per_degree_colder"] > 1  # cases were colder than their referents
+    # Every case colder than all its referents: separated, with a score-test p.
+    assert (five["separation"], five["test"], five["or_per_degree_colder"]) == (
+        "colder",
+        "score",
+        None,
+    )
+    overlapping = [CrossoverSet(s.cramp_ms, s.case + 0.8, s.referents) for s in _sets(8)]
+    fit = case_crossover(overlapping)
+    assert fit["separation"] is None and fit["test"] == "wald"
+    assert fit["or_per_degree_colder"] > 1  # cases were mostly colder than their referents
 
 
 def test_referents_are_same_clock_time_on_other_dates_of_the_month_fold_0():
@@ -275,26 +288,79 @@ def test_an_odds_ratio_too_large_for_a_float_is_null_not_a_crash():
     assert _or_colder(0.0, -0.1, 0.1, 0.5)["or_per_degree_colder"] == 1.0
 
 
+def _stop_readings_at(store: Store, ts_ms: int) -> None:
+    with contextlib.closing(sqlite3.connect(store.path)) as conn, conn:
+        conn.execute("DELETE FROM readings WHERE ts_ms >= ?", (ts_ms,))
+
+
 def test_a_night_that_has_not_ended_is_never_valid(store):
     """Tonight is not a cramp-free night yet, even with 80 % of its bins filled."""
     zone = ZoneInfo("Europe/Berlin")
     _month_of_readings(store, "Europe/Berlin", 2026, 1)
     _, end = night_window(date(2026, 1, 20), BERLIN)
     # Readings stop at 07:00 in the night of 20 January: 132 of 144 bins.
-    with contextlib.closing(sqlite3.connect(store.path)) as conn, conn:
-        conn.execute("DELETE FROM readings WHERE ts_ms >= ?", (end - 3_600_000,))
+    _stop_readings_at(store, end - 3_600_000)
     at_seven = end - 3_600_000
     tonight = {n.night: n for n in analysis.night_summaries(store, "n", BERLIN, at_seven)}
     assert tonight[date(2026, 1, 20)].coverage > 0.9
     assert not tonight[date(2026, 1, 20)].valid
     assert tonight[date(2026, 1, 19)].valid
     assert analysis.analyze(store, "n", BERLIN, at_seven)["nights"]["valid"] == 20
-    # At 08:00 it has ended, and counts.
-    ended = {n.night: n for n in analysis.night_summaries(store, "n", BERLIN, end)}
-    assert ended[date(2026, 1, 20)].valid
-    assert analysis.analyze(store, "n", BERLIN, end)["nights"]["valid"] == 21
-    # Data ahead of this machine's clock (an import from elsewhere): the time of the
-    # analysis is the newest reading, so the nights before it have ended, the last not.
+    # As of 08:00 it has ended, and counts.
+    assert analysis.analyze(store, "n", BERLIN, NOW, as_of_ms=end)["nights"]["valid"] == 21
+    # The pages (no as_of): data ahead of this machine's clock (an import from elsewhere)
+    # count as ended up to the newest reading, the last night not.
     long_ago = round(datetime(2025, 1, 1, tzinfo=zone).timestamp() * 1000)
     ahead = {n.night: n for n in analysis.night_summaries(store, "n", BERLIN, long_ago)}
     assert ahead[date(2026, 1, 19)].valid and not ahead[date(2026, 1, 20)].valid
+    # The analysis stops at the clock: nothing after it is known yet.
+    before = analysis.analyze(store, "n", BERLIN, long_ago)
+    assert before["nights"]["valid"] == 0 and before["as_of"] == "2024-12-31T23:00:00.000Z"
+
+
+def test_a_night_whose_readings_stop_at_0625_is_not_counted_by_default(store):
+    """analysis-spec.md v3: the default as_of is the earlier of the clock and the newest
+    reading, so a night whose sensor died at 06:25 never becomes valid by the clock alone;
+    the same data give the same answer whenever the command runs."""
+    zone = ZoneInfo("Europe/Berlin")
+    _month_of_readings(store, "Europe/Berlin", 2026, 1)
+    _, end = night_window(date(2026, 1, 20), BERLIN)
+    six_25 = round(datetime(2026, 1, 21, 6, 25, tzinfo=zone).timestamp() * 1000)
+    _stop_readings_at(store, six_25 + 1)  # the last reading is at 06:25 exactly
+    nine = end + 3_600_000
+    for clock in (six_25 + 600_000, nine, NOW):  # 06:35, 09:00, decades later
+        report = analysis.analyze(store, "n", BERLIN, clock)
+        assert report["as_of"] == "2026-01-21T05:25:00.000Z"
+        assert report["nights"]["valid"] == 20
+    # Given as_of before 08:00: not ended, not valid.
+    seven = end - 3_600_000
+    assert analysis.analyze(store, "n", BERLIN, NOW, as_of_ms=seven)["nights"]["valid"] == 20
+    # Given as_of after 08:00: ended; 20:00-06:25 fills 126 of 144 bins (87.5 % >= 80 %).
+    later = analysis.analyze(store, "n", BERLIN, NOW, as_of_ms=nine)
+    assert later["nights"]["valid"] == 21 and later["as_of"] == "2026-01-21T08:00:00.000Z"
+    # With min_coverage 0.9 it is ended but not covered: still 20.
+    strict = replace(BERLIN, min_coverage=0.9)
+    assert analysis.analyze(store, "n", strict, NOW, as_of_ms=nine)["nights"]["valid"] == 20
+
+
+def test_rows_after_as_of_are_ignored(store):
+    """Readings and cramps stamped after as_of do not exist for the analysis: the report
+    as of a time equals the report of a store holding only the rows up to it."""
+    zone = ZoneInfo("Europe/Berlin")
+    _month_of_readings(store, "Europe/Berlin", 2026, 1, temp_of=lambda ts: 16 + ts % 7)
+    cramp_days = (2, 5, 9, 12, 14, 17, 21, 24, 27)
+    for day in cramp_days:
+        ts = round(datetime(2026, 1, day, 23, 30, tzinfo=zone).timestamp() * 1000)
+        store.add_cramp("n", ts, source="cli", now_ms=NOW)
+    as_of = round(datetime(2026, 1, 18, 9, 0, tzinfo=zone).timestamp() * 1000)
+    got = analysis.analyze(store, "n", BERLIN, NOW, as_of_ms=as_of)
+    assert got["as_of"] == "2026-01-18T08:00:00.000Z"
+    assert got["cramps_total"] == 6  # the three after it are not there
+    # The same data cut at as_of (the row at as_of itself stays).
+    with contextlib.closing(sqlite3.connect(store.path)) as conn, conn:
+        conn.execute("DELETE FROM readings WHERE ts_ms > ?", (as_of,))
+        conn.execute("DELETE FROM cramps WHERE ts_ms > ?", (as_of,))
+    cut = analysis.analyze(store, "n", BERLIN, NOW, as_of_ms=as_of)
+    assert cut == got
+    assert got["nights"]["valid"] == 18  # 31 December .. 17 January
+    assert got["case_crossover"]["cramps"] == 6

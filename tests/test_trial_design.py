@@ -32,12 +32,12 @@ def test_every_pair_is_one_warm_and_one_usual_night_in_a_drawn_order():
     orders = Counter()
     rng = random.Random(3)
     for _ in range(2000):
-        arms = design.draw_arms(8, rng)
-        pairs = [tuple(arms[i : i + 2]) for i in range(0, 8, 2)]
+        arms = design.draw_arms(12, rng)
+        pairs = [tuple(arms[i : i + 2]) for i in range(0, 12, 2)]
         assert all(sorted(p) == ["usual", "warm"] for p in pairs)
         orders.update(pairs)
-    # Both orders, about equally often (8000 pairs: 4000 ± 4·45).
-    assert abs(orders[("warm", "usual")] - 4000) < 180
+    # Both orders, about equally often (12000 pairs: 6000 ± 4·55).
+    assert abs(orders[("warm", "usual")] - 6000) < 220
 
 
 def test_the_draw_uses_secrets_unless_handed_an_rng(monkeypatch):
@@ -50,16 +50,23 @@ def test_the_draw_uses_secrets_unless_handed_an_rng(monkeypatch):
             return value
 
     monkeypatch.setattr(design.secrets, "SystemRandom", Spy)
-    arms = design.draw_arms(10)
-    assert len(drawn) == 5  # one draw per pair
-    assert [arms[2 * k] for k in range(5)] == ["warm" if v == 0 else "usual" for v in drawn]
+    arms = design.draw_arms(12)
+    assert len(drawn) == 6  # one draw per pair
+    assert [arms[2 * k] for k in range(6)] == ["warm" if v == 0 else "usual" for v in drawn]
     assert len(design.new_salt()) == 32 and int(design.new_salt(), 16) >= 0
 
 
-@pytest.mark.parametrize("nights", [0, 6, 7, 9, 367, True, 8.0])
-def test_the_number_of_nights_is_even_and_at_least_eight(nights):
+@pytest.mark.parametrize("nights", [0, 6, 7, 8, 9, 10, 11, 13, 367, True, 12.0])
+def test_the_number_of_nights_is_even_and_at_least_twelve(nights):
     with pytest.raises(TrialRequestError):
         design.check_nights(nights)
+    design.check_nights(12)
+
+
+def test_a_ten_night_trial_is_refused_with_the_reason():
+    with pytest.raises(TrialRequestError) as refused:
+        design.check_nights(10)
+    assert "fewer than 12 nights can never reach p < 0.05" in str(refused.value)
 
 
 def test_the_commitment_is_sha256_of_salt_newline_lines_and_verifies():

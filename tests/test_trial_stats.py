@@ -35,7 +35,35 @@ def odds(pi: float) -> float:
     ],
 )
 def test_exact_p_by_hand(b, c, p):
+    assert stats.comparison(b, c)["p_exact"] == pytest.approx(p, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("b", "c", "p"),
+    [
+        (5, 0, 1 / 2**5),  # 2·(1/32 - 1/64) = 0.03125: five pairs one way now decide
+        (0, 4, 1 / 2**4),  # 0.0625: four cannot
+        (8, 1, 2 * (1 + 9 - 9 / 2) / 2**9),  # 2·(P(X<=1) - P(X=1)/2) = 0.021484375
+        (5, 2, 2 * (1 + 7 + 21 / 2) / 2**7),  # 0.2890625
+        (1, 1, 1.0),
+        (4, 4, 1.0),
+        (10, 3, 2 * (1 + 13 + 78 + 286 / 2) / 2**13),
+    ],
+)
+def test_mid_p_by_hand(b, c, p):
+    """The verdict's p: the exact p less the probability of the observed split."""
     assert stats.comparison(b, c)["p"] == pytest.approx(p, rel=1e-15)
+    assert stats.mid_p_half(b, b + c) == stats.comparison(b, c)["p"]
+
+
+def test_five_against_none_is_warm_helped_by_mid_p_not_by_the_exact_test():
+    """Issue 19: 5 vs 0 discordant pairs: mid-p 0.03125 < 0.05 (warm helped); the exact
+    test's 0.0625 is shown beside it as p_exact."""
+    r = stats.comparison(5, 0)
+    assert (r["p"], r["p_exact"]) == (0.03125, 0.0625)
+    assert stats.verdict_of(5, 0, r["p"]) == "warm-helped"
+    assert stats.verdict_of(5, 0, r["p_exact"]) == "no-difference"
+    assert stats.verdict_of(0, 5, r["p"]) == "warm-worse"
 
 
 def test_interval_by_hand_where_clopper_pearson_has_a_closed_form():
@@ -57,6 +85,7 @@ def test_interval_by_hand_where_clopper_pearson_has_a_closed_form():
 def test_no_discordant_pair_gives_nothing():
     assert stats.comparison(0, 0) == {
         "p": None,
+        "p_exact": None,
         "odds_ratio": None,
         "ci_low": None,
         "ci_high": None,
@@ -96,22 +125,33 @@ def test_p_and_interval_equal_scipy_over_a_grid():
 # -- power -----------------------------------------------------------------------------------
 
 
-def test_power_by_hand_for_the_smallest_design_that_can_decide():
+def test_power_by_hand_for_the_smallest_designs():
     # 6 pairs, cramps on every usual night and never on a warm one: every pair is
-    # (usual only), b = 6 of 6, p = 1/32: the verdict is certain.
+    # (usual only), b = 6 of 6, mid-p = 1/64: the verdict is certain.
     assert stats.power(6, 1.0, 0.0) == pytest.approx(1.0)
-    # 5 pairs can never reach p < 0.05.
-    assert stats.power(5, 1.0, 0.0) == 0.0
+    # By mid-p 5 pairs all one way decide (0.03125); 4 never can (0.0625).
+    assert stats.power(5, 1.0, 0.0) == pytest.approx(1.0)
+    assert stats.power(4, 1.0, 0.0) == 0.0
     # p_usual = 0.5, p_warm = 0: a pair is (usual only) with probability 1/2, else
-    # concordant (neither); 6 pairs decide only when all 6 are discordant.
-    assert stats.power(6, 0.5, 0.0) == pytest.approx(0.5**6)
+    # concordant (neither); 6 pairs decide when 5 or 6 are discordant (5 of 5, 6 of 6).
+    assert stats.power(6, 0.5, 0.0) == pytest.approx(6 * 0.5**6 + 0.5**6)
+
+
+def test_plan_power_is_the_chance_of_warm_helped_if_warm_halves_the_rate():
+    assert stats.plan_power(56, 0.4) == stats.power(28, 0.4, 0.2)
+    assert stats.plan_power(56, 0.4) < 0.5 < stats.plan_power(200, 0.4)
+    with pytest.raises(ValueError):
+        stats.plan_power(56, 1.5)
 
 
 def test_power_without_an_effect_stays_under_half_alpha():
-    for pairs in (6, 14, 28, 56):
-        helped, worse = stats.detect_probabilities(pairs, 0.35, 0.35)
-        assert helped == pytest.approx(worse)
-        assert 0 < helped <= 0.025
+    """The mid-p test's size, exactly, over every plan length and a grid of cramp rates:
+    never above 2.5% per side (its worst here is 2.47%)."""
+    for pairs in range(6, 184):
+        for rate in (0.1, 0.2, 0.35, 0.5, 0.7, 0.9):
+            helped, worse = stats.detect_probabilities(pairs, rate, rate)
+            assert helped == pytest.approx(worse)
+            assert 0 < helped <= 0.025
 
 
 def simulate_verdicts(pairs: int, p_usual: float, p_warm: float, runs: int, seed: int) -> float:

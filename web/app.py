@@ -62,7 +62,7 @@ def create_app(config: Config, *, clock=None, test_config: dict[str, Any] | None
 
     clock = clock or SystemClock()
     data = DataAccess(config, clock)
-    job = ReportJob(config, enabled=app.config["REPORT_JOB_ENABLED"])
+    job = ReportJob(config, enabled=app.config["REPORT_JOB_ENABLED"], clock=clock)
     app.extensions["bedside"] = {
         "config": config,
         "clock": clock,

@@ -15,7 +15,10 @@ import threading
 import time
 from pathlib import Path
 
+from monitor.clock import SystemClock, iso_ms
 from monitor.config import Config
+from monitor.nights import default_as_of
+from monitor.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +29,16 @@ RERUN_AFTER_S = 120.0
 
 
 class ReportJob:
-    def __init__(self, config: Config, *, enabled: bool = True):
+    def __init__(
+        self,
+        config: Config,
+        *,
+        enabled: bool = True,
+        clock: SystemClock | None = None,  # or a FakeClock: anything with now_ms()
+    ):
         self.config = config
         self.enabled = enabled
+        self.clock = clock
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._node: str | None = None
@@ -68,7 +78,22 @@ class ReportJob:
         if source and source != "defaults" and Path(source).exists():
             cmd += ["--config", str(Path(source).resolve())]
         cmd += ["--database", str(Path(self.config.storage.database).resolve())]
-        return [*cmd, "report", "--node", node]
+        cmd += ["report", "--node", node]
+        as_of = self.as_of(node)
+        return cmd if as_of is None else [*cmd, "--as-of", iso_ms(as_of)]
+
+    def as_of(self, node: str) -> int | None:
+        """The time of the analysis by this web's own clock (analysis-spec.md v3's default:
+        the earlier of the clock and the node's newest reading), so the child, with a clock
+        of its own, computes the report the page is about; None without a clock."""
+        if self.clock is None:
+            return None
+        now = self.clock.now_ms()
+        try:
+            with Store.open_readonly(self.config.storage.database) as store:
+                return default_as_of(store, node, now)
+        except StoreError:
+            return now
 
     def start(self, node: str) -> bool:
         """Start a report for a node unless one is running or one failed recently."""

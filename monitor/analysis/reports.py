@@ -104,6 +104,11 @@ def verdict_sentence(report: dict) -> str:
     verdict = report.get("verdict")
     if at is None:
         return f"{after}, {_why_no_fit(report)}. {_next_check(seq)}"
+    if at.get("separation"):  # contract v3: no finite odds ratio, a score-test p
+        return (
+            f"{after}, every cramp night was among the {_EXTREME[at['separation']]} nights of"
+            f" its half-month (p {at['p']:.2g}). {_next_check(seq)}"
+        )
     if verdict == "supports":
         return (
             f"{after}, colder nights than usual for the month went with more cramps:"
@@ -136,6 +141,8 @@ def crossover_sentence(report: dict) -> str | None:
         )
     n = _plural(cc["cramps"], "cramp")
     same = "the same hour on other days of that month"
+    if cc.get("separation"):  # contract v3: no finite odds ratio
+        return f"The hour before each cramp was the {_EXTREME[cc['separation']]} of {same} ({n})."
     if cc["ci_low"] > 1:
         return (
             f"The room was colder in the hour before a cramp than at {same}: about"
@@ -155,13 +162,21 @@ def crossover_sentence(report: dict) -> str | None:
     )
 
 
+_EXTREME = {"colder": "coldest", "warmer": "warmest"}
+
+
+def _side(fit: dict) -> int:
+    """+1 when the fit leans colder, -1 warmer (a separated fit by its direction)."""
+    if fit.get("separation"):
+        return 1 if fit["separation"] == "colder" else -1
+    return 1 if fit["or_per_degree_colder"] > 1 else -1
+
+
 def _direction(fit: dict | None, clear: bool) -> int:
     """+1 colder goes with cramps, -1 warmer, 0 neither (or no fit); `clear` = firm."""
     if not fit:
         return 0
-    if clear:
-        return 1 if fit["or_per_degree_colder"] > 1 else -1
-    return 0
+    return _side(fit) if clear else 0
 
 
 def disagreement_sentence(report: dict) -> str | None:
@@ -176,9 +191,9 @@ def disagreement_sentence(report: dict) -> str | None:
     if not cc or not at:
         return None
     nights = {"supports": 1, "contradicts": -1}.get(report.get("verdict"), 0)
-    hour = _direction(cc, cc["ci_low"] > 1 or cc["ci_high"] < 1)
-    n_side = 1 if at["or_per_degree_colder"] > 1 else -1
-    h_side = 1 if cc["or_per_degree_colder"] > 1 else -1
+    firm_hour = cc.get("separation") is not None or cc["ci_low"] > 1 or cc["ci_high"] < 1
+    hour = _direction(cc, firm_hour)
+    n_side, h_side = _side(at), _side(cc)
     if not ((nights and nights != h_side) or (hour and hour != n_side)):
         return None
     words = {1: "colder", -1: "warmer"}

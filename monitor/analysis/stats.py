@@ -1,16 +1,19 @@
 """The evidence: does a cold room predict this person's cramps?
 
-Implements /work/shared/analysis-spec.md (version 2) exactly (the contract keys),
+Implements /work/shared/analysis-spec.md (version 3) exactly (the contract keys),
 with the libraries it names: scipy for Fisher, the relative risk (Katz interval)
-and Mann-Whitney U; statsmodels for the crude logistic regression and the two
-conditional logistic regressions: the seasonal comparison (nights within their
-month, the primary analysis, tested at planned looks) and the time-stratified
-case-crossover.  Extras (humidity, power and nights needed from the seasonal
-model's standard error, dose-response, remedies, a plain sentence) are extra keys.
+and Mann-Whitney U; statsmodels for the crude logistic regression; the contract's
+own conditional logistic fit (monitor/analysis/clogit.py: Newton, separation, score
+test) for the seasonal comparison (nights within their half-month, the primary
+analysis, tested at planned looks) and the time-stratified case-crossover.  Extras
+(humidity, power and nights needed from the seasonal model's standard error,
+dose-response, remedies, a plain sentence) are extra keys.
 
-`analyze()` gathers inputs from the store (night summaries through the stored
-cache, cramp-level exposures through SQLite aggregates); `build_report()` is a
-pure function of those inputs.
+Everything is computed as of one instant, `as_of` (an input, recorded in the
+output): rows stamped after it do not exist for the analysis, and a night counts
+only once it ended by then.  `analyze()` gathers inputs from the store (night
+summaries through the stored cache, cramp-level exposures through SQLite
+aggregates); `build_report()` is a pure function of those inputs.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from scipy.stats import fisher_exact, mannwhitneyu
 from scipy.stats.contingency import relative_risk
-from statsmodels.discrete.conditional_models import ConditionalLogit
 from statsmodels.discrete.discrete_model import Logit
 from statsmodels.tools.sm_exceptions import (
     ConvergenceWarning,
@@ -33,9 +35,17 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
+from monitor.analysis import clogit
 from monitor.analysis.reports import power_reason, verdict_sentence
+from monitor.clock import iso_ms
 from monitor.config import DEFAULT_LOOK_ALPHA, DEFAULT_LOOKS, Config
-from monitor.nights import NightParams, NightSummary, local_date, night_summaries
+from monitor.nights import (
+    NightParams,
+    NightSummary,
+    default_as_of,
+    local_date,
+    night_summaries,
+)
 from monitor.store import Cramp, Store
 
 EXPOSURE_MS = 3_600_000  # the hour before an instant
@@ -43,6 +53,7 @@ EXPOSURE_BIN_MS = 300_000
 EXPOSURE_MIN_BINS = 6  # of twelve
 MIN_SEASONAL_CRAMP_NIGHTS = 3  # in informative strata
 MIN_CC_CRAMPS = 5
+CONTRACT = 3  # the version of analysis-spec.md the output follows
 ALPHA = 0.05  # the 95% intervals
 POWER = 0.8  # for nights-needed figures
 TARGET_ORS = (1.3, 1.5)  # odds ratios per °C colder the nights-needed figures are for
@@ -69,10 +80,11 @@ class LookPlan:
 
 @dataclass(frozen=True)
 class SeasonalFit:
-    """The seasonal comparison's contract block and the standard error of its beta."""
+    """The seasonal comparison's contract block and the standard error of its beta
+    (None when the fit is separated: there is no finite estimate)."""
 
     block: dict
-    se: float
+    se: float | None
 
 
 @dataclass(frozen=True)
@@ -220,14 +232,16 @@ def humidity_logistic(valid: list[NightSummary]) -> dict | None:
 # -- case-crossover ---------------------------------------------------------------------------
 
 
-def exposure(store: Store, node: str, t_ms: int) -> float | None:
+def exposure(store: Store, node: str, t_ms: int, as_of_ms: int | None = None) -> float | None:
     """Mean temperature in [t - 60 min, t); None unless >= 6 of its 12 5-minute bins hold data.
 
-    The mean is exactly rounded (math.fsum): in a nearly separated conditional
-    logit a last-bit difference in an exposure moves the interval visibly.
+    Readings stamped after `as_of_ms` do not exist (a referent may lie after it).  The mean
+    is exactly rounded (math.fsum): in a nearly separated conditional logit a last-bit
+    difference in an exposure moves the interval visibly.
     """
     lo = t_ms - EXPOSURE_MS
-    rows = store.readings(node, lo, t_ms)
+    hi = t_ms if as_of_ms is None else min(t_ms, as_of_ms + 1)
+    rows = store.readings(node, lo, hi) if hi > lo else []
     if len({(r.ts_ms - lo) // EXPOSURE_BIN_MS for r in rows}) < EXPOSURE_MIN_BINS:
         return None
     return math.fsum(r.temperature_c for r in rows) / len(rows)
@@ -265,6 +279,7 @@ def crossover_sets(
     params: NightParams,
     valid: list[NightSummary],
     cramps: list[Cramp],
+    as_of_ms: int | None = None,
 ) -> list[CrossoverSet]:
     """One set per cramp in a valid night with a defined exposure and >= 1 defined referent."""
     windows = {n.night: (n.start_ms, n.end_ms) for n in valid}
@@ -272,10 +287,12 @@ def crossover_sets(
     for c in cramps:
         if not _in_valid_night(c.ts_ms, windows, params):
             continue
-        case = exposure(store, node, c.ts_ms)
+        case = exposure(store, node, c.ts_ms, as_of_ms)
         if case is None:
             continue
-        refs = [exposure(store, node, t) for t in referent_instants(c.ts_ms, params.timezone)]
+        refs = [
+            exposure(store, node, t, as_of_ms) for t in referent_instants(c.ts_ms, params.timezone)
+        ]
         refs = [r for r in refs if r is not None]
         if refs:
             sets.append(CrossoverSet(c.ts_ms, case, refs))
@@ -283,79 +300,57 @@ def crossover_sets(
 
 
 def case_crossover(sets: list[CrossoverSet]) -> dict | None:
+    """Case (1) against its referents (0), one set per cramp; None under 5 cramps or by the
+    fit's null rules."""
     if len(sets) < MIN_CC_CRAMPS:
         return None
-    endog, exog, groups = [], [], []
-    for i, s in enumerate(sets):
-        endog.append(1.0)
-        exog.append(s.case)
-        groups.append(i)
-        for r in s.referents:
-            endog.append(0.0)
-            exog.append(r)
-            groups.append(i)
-    fit = _conditional_logit(endog, exog, groups)
-    if fit is None:
-        return None
-    values = _or_colder(*fit[:4])
-    return None if values is None else {"cramps": len(sets), **values}
-
-
-def _conditional_logit(y, x, groups) -> tuple[float, float, float, float, float] | None:
-    """(beta, ci_lo, ci_hi, p, se) of a one-variable conditional logit; None by the null
-    rules (the fit raises or warns, or its numbers cannot be read)."""
-    endog = np.asarray(y, dtype=float)
-    exog = np.asarray(x, dtype=float).reshape(-1, 1)
-    g = np.asarray(groups)
-    result = _guarded_fit(lambda: ConditionalLogit(endog, exog, groups=g).fit(disp=False))
-    if result is None:
-        return None
-    try:
-        beta = float(np.asarray(result.params)[0])
-        lo, hi = (float(v) for v in np.asarray(result.conf_int(alpha=ALPHA))[0])
-        return beta, lo, hi, float(np.asarray(result.pvalues)[0]), float(np.asarray(result.bse)[0])
-    except Exception:
-        return None
+    fit = clogit.fit([([s.case, *s.referents], [1] + [0] * len(s.referents)) for s in sets])
+    return None if fit is None else {"cramps": len(sets), **fit.as_json()}
 
 
 # -- the seasonal comparison and the planned looks --------------------------------------------
 
 
-def month(n: NightSummary) -> tuple[int, int]:
-    """A night's stratum: its date D's year and month (the night of 31 January is January's)."""
-    return n.night.year, n.night.month
+def stratum(n: NightSummary) -> tuple[int, int, int]:
+    """A night's stratum: its date D's year, month and half (days 1-15, 16 to the end; the
+    night of 31 January is in the second half of January)."""
+    return n.night.year, n.night.month, 0 if n.night.day <= 15 else 1
 
 
-def informative_nights(valid: list[NightSummary]) -> tuple[list[NightSummary], int]:
-    """Nights of the strata holding both a cramp night and a night without; and how many strata."""
-    by: dict[tuple[int, int], list[NightSummary]] = {}
+def informative_strata(valid: list[NightSummary]) -> list[list[NightSummary]]:
+    """The strata holding both a cramp night and a night without, each as its nights."""
+    by: dict[tuple[int, int, int], list[NightSummary]] = {}
     for n in valid:
-        by.setdefault(month(n), []).append(n)
-    kept = [
+        by.setdefault(stratum(n), []).append(n)
+    return [
         group
         for group in by.values()
         if any(n.cramps > 0 for n in group) and any(n.cramps == 0 for n in group)
     ]
+
+
+def informative_nights(valid: list[NightSummary]) -> tuple[list[NightSummary], int]:
+    """Nights of the informative strata, and how many strata."""
+    kept = informative_strata(valid)
     return [n for group in kept for n in group], len(kept)
 
 
 def seasonal_fit(valid: list[NightSummary]) -> SeasonalFit | None:
-    """Conditional logit of cramp night on min_temp grouped by month; None by the null rules."""
-    nights, strata = informative_nights(valid)
-    if not strata or sum(1 for n in nights if n.cramps > 0) < MIN_SEASONAL_CRAMP_NIGHTS:
+    """Conditional logit of cramp night on min_temp within half-months; None by the null rules."""
+    return fit_strata(informative_strata(valid))
+
+
+def fit_strata(groups: list[list[NightSummary]]) -> SeasonalFit | None:
+    """The seasonal comparison's fit over informative strata (one set each); None by the
+    null rules.  The pooled study passes every person's own half-months."""
+    cramp_nights = sum(1 for g in groups for n in g if n.cramps > 0)
+    if not groups or cramp_nights < MIN_SEASONAL_CRAMP_NIGHTS:
         return None
-    fit = _conditional_logit(
-        [1.0 if n.cramps > 0 else 0.0 for n in nights],
-        [n.min_temp_c for n in nights],
-        [n.night.year * 12 + n.night.month for n in nights],
-    )
+    fit = clogit.fit([([n.min_temp_c for n in g], [int(n.cramps > 0) for n in g]) for g in groups])
     if fit is None:
         return None
-    beta, lo, hi, p, se = fit
-    values = _or_colder(beta, lo, hi, p)
-    if values is None or not (math.isfinite(se) and se > 0):
-        return None
-    return SeasonalFit({"nights": len(nights), "strata": strata, **values}, se)
+    nights = sum(len(g) for g in groups)
+    return SeasonalFit({"nights": nights, "strata": len(groups), **fit.as_json()}, fit.se)
 
 
 def current_look(n_valid: int, looks: tuple[int, ...]) -> int | None:
@@ -388,14 +383,16 @@ def sequential(valid: list[NightSummary], plan: LookPlan) -> dict:
 
 
 def verdict(seq: dict) -> str:
-    """From the look alone: a firm answer needs at_look.p below the per-look level."""
+    """From the look alone: a firm answer needs at_look.p below the per-look level, its
+    direction from the odds ratio or, when the fit is separated, from the separation."""
     at = seq.get("at_look")
     if seq.get("look") is None or at is None:
         return "insufficient-data"
     if at["p"] < seq["alpha_per_look"]:
-        if at["or_per_degree_colder"] > 1:
+        odds, side = at.get("or_per_degree_colder"), at.get("separation")
+        if side == "colder" or (odds is not None and odds > 1):
             return "supports"
-        if at["or_per_degree_colder"] < 1:
+        if side == "warmer" or (odds is not None and odds < 1):
             return "contradicts"
     return "inconclusive"
 
@@ -456,7 +453,7 @@ def power(n_valid: int, fit: SeasonalFit | None, seq: dict) -> dict:
         out[f"nights_for_or_{_tag(t)}"] = None
         out[f"look_for_or_{_tag(t)}"] = None
     out["nights_to_next_look"] = nxt - n_valid if nxt is not None else None
-    if fit is not None and n_valid > 0:
+    if fit is not None and fit.se is not None and fit.se > 0 and n_valid > 0:
         per_night = 1.0 / (n_valid * fit.se**2)
         out["se_log_or"] = fit.se
         out["smallest_detectable_or_per_degree"] = math.exp(k * fit.se)
@@ -511,9 +508,15 @@ def build_report(
     cramps: list[Cramp],
     params: NightParams,
     plan: LookPlan = LookPlan(),
+    *,
+    as_of_ms: int | None = None,
 ) -> dict:
-    """The contract JSON (plus extras) from the nights and the case-crossover sets."""
-    valid = [n for n in nights if n.valid]
+    """The contract JSON (plus extras) from the nights and the case-crossover sets, as of
+    `as_of_ms` (nights ending after it are not valid, cramps after it do not exist)."""
+    if as_of_ms is not None:
+        nights = [n for n in nights if n.start_ms <= as_of_ms]
+        cramps = [c for c in cramps if c.ts_ms <= as_of_ms]
+    valid = [n for n in nights if n.valid and (as_of_ms is None or n.end_ms <= as_of_ms)]
     threshold = float(params.cold_below_c)
     table = contingency(valid, threshold)
     n_cramp = sum(1 for n in valid if n.cramps > 0)
@@ -522,6 +525,8 @@ def build_report(
     seq = sequential(valid, plan)
     pw = power(len(valid), running, seq)
     report = {
+        "contract": CONTRACT,
+        "as_of": None if as_of_ms is None else iso_ms(as_of_ms),
         "nights": {"valid": len(valid), "cramp": n_cramp, "cold": n_cold},
         "cold_threshold_c": threshold,
         "table": table,
@@ -567,13 +572,21 @@ def sanitize(value):
 
 
 def analyze(
-    store: Store, node: str, params: NightParams, now_ms: int, plan: LookPlan = LookPlan()
+    store: Store,
+    node: str,
+    params: NightParams,
+    now_ms: int,
+    plan: LookPlan = LookPlan(),
+    *,
+    as_of_ms: int | None = None,
 ) -> dict:
-    """Everything from the store: stored night summaries, then the statistics."""
-    nights = night_summaries(store, node, params, now_ms)
+    """Everything from the store as of `as_of_ms` (default: `default_as_of` at `now_ms`):
+    stored night summaries, then the statistics."""
+    as_of = default_as_of(store, node, now_ms) if as_of_ms is None else as_of_ms
+    nights = night_summaries(store, node, params, as_of, as_of_ms=as_of)
     valid = [n for n in nights if n.valid]
-    cramps = store.cramps(node)
-    sets = crossover_sets(store, node, params, valid, cramps)
-    report = build_report(nights, sets, cramps, params, plan)
+    cramps = store.cramps(node, None, as_of + 1)
+    sets = crossover_sets(store, node, params, valid, cramps, as_of)
+    report = build_report(nights, sets, cramps, params, plan, as_of_ms=as_of)
     report["node"] = node
     return report

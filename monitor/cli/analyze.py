@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from monitor.clock import SystemClock
+from monitor.clock import MAX_INSTANT_MS, MIN_INSTANT_MS, SystemClock
 from monitor.config import Config
 from monitor.errors import EXIT_USAGE, UserError
 from monitor.nights import NightParams
@@ -39,6 +40,26 @@ def params_from(args, config: Config) -> NightParams:
         raise UserError(str(exc), EXIT_USAGE) from None
 
 
+def parse_as_of(text: str | None) -> int | None:
+    """--as-of: ISO 8601 with any offset (or Z), truncated to whole milliseconds."""
+    if text is None:
+        return None
+    problem = f"--as-of: expected an ISO 8601 instant with an offset or Z, got {text!r}"
+    try:
+        dt = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    except ValueError:
+        raise UserError(problem, EXIT_USAGE) from None
+    if dt.tzinfo is None:
+        raise UserError(problem + " (no offset)", EXIT_USAGE)
+    try:
+        ms = (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+    except OverflowError:
+        ms = -1
+    if not MIN_INSTANT_MS <= ms < MAX_INSTANT_MS:
+        raise UserError(f"--as-of: {text!r} is outside the years 1970-2199", EXIT_USAGE)
+    return ms
+
+
 def _open(config: Config) -> Store:
     path = Path(config.storage.database).expanduser()
     if not path.exists():
@@ -56,13 +77,15 @@ def _compute(args, config: Config, *, save: bool) -> tuple[dict, int]:
     from monitor.analysis.reports import save_report
 
     params = params_from(args, config)
+    as_of = parse_as_of(getattr(args, "as_of", None))
     now = SystemClock().now_ms()
     with _open(config) as store:
         node = _node(args.node, config.node.id, store)
         if save and store.readonly:
             raise UserError(f"cannot write to {store.path}: the report was not stored")
         version = store.data_version()
-        report = analysis.analyze(store, node, params, now, analysis.LookPlan.from_config(config))
+        plan = analysis.LookPlan.from_config(config)
+        report = analysis.analyze(store, node, params, now, plan, as_of_ms=as_of)
         if save:
             save_report(store, node, report, params.as_dict(), version, now)
     return report, version
@@ -182,7 +205,17 @@ def render_text(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _pooled_only(args) -> None:
+    if getattr(args, "nodes", None) is not None and not getattr(args, "pooled", False):
+        raise UserError("--nodes goes with --pooled (the study); one room is --node", EXIT_USAGE)
+
+
 def run_analyze(args, config: Config) -> int:
+    _pooled_only(args)
+    if getattr(args, "pooled", False):
+        from monitor.cli.study import run_pooled
+
+        return run_pooled(args, config, save=getattr(args, "save", False))
     report, _ = _compute(args, config, save=getattr(args, "save", False))
     if args.json:
         print(json.dumps(report, indent=1, allow_nan=False))
@@ -192,6 +225,11 @@ def run_analyze(args, config: Config) -> int:
 
 
 def run_report(args, config: Config) -> int:
+    _pooled_only(args)
+    if getattr(args, "pooled", False):
+        from monitor.cli.study import run_pooled
+
+        return run_pooled(args, config, save=True)
     report, version = _compute(args, config, save=True)
     print(f"report stored (data version {version}): {report['summary']}")
     return 0

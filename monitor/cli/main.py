@@ -318,6 +318,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _analysis_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--pooled",
+        action="store_true",
+        help="the pooled study: every person's nights on this recorder, one answer"
+        " (docs/many-rooms.md)",
+    )
+    p.add_argument(
+        "--nodes",
+        metavar="A,B",
+        help="with --pooled: who takes part (default: [study] nodes, else every node with"
+        " readings)",
+    )
     p.add_argument("--timezone", help="override [node] timezone")
     p.add_argument("--cold-below", type=float, metavar="C", help="override [analysis] cold_below_c")
     p.add_argument("--night-start", metavar="HH:MM", help="override [analysis] night_start")
@@ -331,6 +343,12 @@ def _analysis_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--node",
         help="analyse this node (default: [node] id, or the database's only node)",
+    )
+    p.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="analyse as of this instant (ISO 8601 with an offset or Z); default: the"
+        " earlier of the clock and the node's newest reading",
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 
-from monitor.mqtt.payloads import trial_tonight_payload
+from monitor.mqtt.payloads import trial_result_payload, trial_tonight_payload
 from monitor.store import Reading
 from monitor.trial import service
 
@@ -31,6 +31,7 @@ class TrialComponent:
         self._published: bytes | None = None
         self._failing = False
         self._doubting = False
+        self._result_key: tuple | None = None  # (trial id, data version) last counted
 
     def start(self) -> None:
         self._step(self.ctx.clock.now_ms())
@@ -55,6 +56,7 @@ class TrialComponent:
             self._doubting = False
         try:
             payload = self._payload(now_ms)
+            self._publish_result(now_ms)
         except Exception as exc:  # a busy or full disk: the next cycle tries again
             if not self._failing:
                 log.warning("trial: could not store tonight's announcement (%s); retrying", exc)
@@ -66,6 +68,22 @@ class TrialComponent:
         if payload != self._published:
             self.ctx.set_retained(self.ctx.topics.trial_tonight, payload)
             self._published = payload
+
+    def _publish_result(self, now_ms: int) -> None:
+        """Once a trial has finished (never before: its schedule is secret until then), its
+        counts go out retained for a recorder's pooled study; again after an edit."""
+        loaded = service.load(self.ctx.store, self.node)
+        if loaded is None or loaded.status(now_ms) != "finished":
+            return
+        key = (loaded.trial.id, self.ctx.store.data_version())
+        if key == self._result_key:
+            return
+        r = service.report(self.ctx.store, loaded, now_ms)
+        payload = trial_result_payload(
+            loaded.protocol.first_night.isoformat(), r["pairs"], r["usual_only"], r["warm_only"]
+        )
+        self.ctx.set_retained(self.ctx.topics.trial_result, payload)
+        self._result_key = key
 
     def _payload(self, now_ms: int) -> bytes:
         current = service.tonight_of(self.ctx.store, self.node, now_ms)

@@ -24,8 +24,10 @@ from monitor.mqtt.payloads import (
     PayloadError,
     parse_alert,
     parse_cramp,
+    parse_info,
     parse_reading,
     parse_topic,
+    parse_trial_result,
 )
 from monitor.store import Reading, Store
 from monitor.vocabulary import CRAMP_FIELDS, is_node_id
@@ -70,13 +72,38 @@ class StatusAction:
 
 
 @dataclass(frozen=True)
+class InfoAction:
+    """A node's retained self-description: its time zone, for the pooled study."""
+
+    node: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class TrialResultAction:
+    """A node's finished warm-night trial, for the pooled study."""
+
+    node: str
+    result: dict  # first_night, pairs, usual_only, warm_only
+    received_ms: int
+
+
+@dataclass(frozen=True)
 class SkipAction:
     """A well-formed message the recorder deliberately does not store (own node)."""
 
     node: str
 
 
-Action = ReadingAction | CrampAction | AlertAction | StatusAction | SkipAction
+Action = (
+    ReadingAction
+    | CrampAction
+    | AlertAction
+    | StatusAction
+    | InfoAction
+    | TrialResultAction
+    | SkipAction
+)
 
 
 def decode(
@@ -111,6 +138,10 @@ def decode(
         if text not in STATUSES:
             raise PayloadError(f"status must be online or offline, got {text[:20]!r}")
         action = StatusAction(node, text, received_ms)
+    elif leaf == "info":
+        action = InfoAction(node, parse_info(payload, max_bytes)["timezone"])
+    elif leaf == "trial/result":
+        action = TrialResultAction(node, parse_trial_result(payload, max_bytes), received_ms)
     else:
         raise PayloadError(f"unknown topic leaf {leaf[:40]!r}")
     if node == own_node:
@@ -181,6 +212,10 @@ def apply_batch(store: Store, actions: list[Action]) -> BatchResult:
             apply_alert(store, action)
         elif isinstance(action, StatusAction):
             store.set_node_status(action.node, action.status, action.received_ms)
+        elif isinstance(action, InfoAction):
+            store.set_node_timezone(action.node, action.timezone)
+        elif isinstance(action, TrialResultAction):
+            store.set_trial_result(action.node, action.result, action.received_ms)
         result.stored += 1
     return result
 

@@ -4,6 +4,8 @@ Topics, with ``prefix = [mqtt] topic_prefix`` and ``node = [node] id``:
   <prefix>/<node>/reading      every stored reading, QoS 1, not retained
   <prefix>/<node>/state        the latest reading, retained
   <prefix>/<node>/status       online / offline (last will), retained
+  <prefix>/<node>/info         {"timezone": IANA name, "version": ...}, retained: a recorder
+                               computes this person's nights in their own zone
   <prefix>/<node>/cramp        a cramp's current state, QoS 1
   <prefix>/<node>/cramp/event  once per new cramp (Home Assistant event entity), QoS 1
   <prefix>/<node>/cramps/tonight  cramps in the current night window, retained
@@ -12,6 +14,8 @@ Topics, with ``prefix = [mqtt] topic_prefix`` and ``node = [node] id``:
   <prefix>/<node>/alert/sensor ON / OFF, retained
   <prefix>/<node>/trial/tonight the warm-night trial's standing arm, retained JSON
   <prefix>/<node>/summary      last night's summary ([summary] enabled), retained JSON
+  <prefix>/<node>/trial/result  a FINISHED trial's discordant pairs, retained JSON (for a
+                               recorder's pooled study; nothing while the schedule is secret)
 """
 
 from __future__ import annotations
@@ -57,6 +61,10 @@ class Topics:
         return self._t("status")
 
     @property
+    def info(self) -> str:
+        return self._t("info")
+
+    @property
     def cramp(self) -> str:
         return self._t("cramp")
 
@@ -82,6 +90,9 @@ class Topics:
     @property
     def summary(self) -> str:
         return self._t("summary")
+
+    def trial_result(self) -> str:
+        return self._t("trial/result")
 
 
 def parse_topic(prefix: str, topic: str) -> tuple[str, str]:
@@ -169,6 +180,26 @@ def last_cramp_payload(cramp: Cramp | None) -> bytes:
             "severity": cramp.severity,
         }
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+def info_payload(timezone: str) -> bytes:
+    """What a node says about itself, retained: its zone (for a recorder's pooled study)."""
+    return json.dumps({"timezone": timezone, "version": __version__}).encode()
+
+
+def parse_info(payload: bytes, max_bytes: int = 4096) -> dict:
+    """A node's info message: {"timezone": a valid IANA name}; PayloadError otherwise."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    data = _load_object(payload, max_bytes)
+    zone = data.get("timezone")
+    if not isinstance(zone, str) or not zone or len(zone) > 64:
+        raise PayloadError("info: 'timezone' must be an IANA time zone name")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PayloadError(f"info: unknown time zone {zone!r}") from None
+    return {"timezone": zone}
 
 
 def alert_payload(active: bool) -> bytes:
@@ -402,6 +433,33 @@ def parse_trial_tonight(payload: bytes, max_bytes: int = 4096) -> dict:
     if not isinstance(night, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", night):
         raise PayloadError("night must be a date as YYYY-MM-DD")
     _number(data, "warm_min_c", TEMPERATURE_RANGE, required=True)
+    return data
+
+
+TRIAL_RESULT_KEYS = ("first_night", "pairs", "usual_only", "warm_only")
+
+
+def trial_result_payload(first_night: str, pairs: int, usual_only: int, warm_only: int) -> bytes:
+    """A finished trial's counts, retained: a recorder pools them (analysis-spec.md)."""
+    values = (first_night, pairs, usual_only, warm_only)
+    return json.dumps(dict(zip(TRIAL_RESULT_KEYS, values, strict=True))).encode()
+
+
+def parse_trial_result(payload: bytes, max_bytes: int = 4096) -> dict:
+    """Inverse of trial_result_payload, strict (PayloadError)."""
+    data = _load_object(payload, max_bytes)
+    if set(data) != set(TRIAL_RESULT_KEYS):
+        raise PayloadError(f"trial result: expected exactly {', '.join(TRIAL_RESULT_KEYS)}")
+    night = data["first_night"]
+    if not isinstance(night, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", night):
+        raise PayloadError("trial result: first_night must be a date as YYYY-MM-DD")
+    counts = [data[k] for k in TRIAL_RESULT_KEYS[1:]]
+    if not all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 100_000 for v in counts
+    ):
+        raise PayloadError("trial result: pairs and counts must be whole numbers from 0")
+    if data["usual_only"] + data["warm_only"] > data["pairs"]:
+        raise PayloadError("trial result: more discordant pairs than pairs")
     return data
 
 

@@ -178,7 +178,14 @@ class Recorder:
 
     def topics(self) -> list[str]:
         p = self.prefix
-        return [f"{p}/+/reading", f"{p}/+/cramp", f"{p}/+/alert/#", f"{p}/+/status"]
+        return [
+            f"{p}/+/reading",
+            f"{p}/+/cramp",
+            f"{p}/+/alert/#",
+            f"{p}/+/status",
+            f"{p}/+/info",
+            f"{p}/+/trial/result",
+        ]
 
     def _make_client(self) -> mqtt.Client:
         """A persistent v5 session (RelayError when the [mqtt] TLS files cannot be used)."""

@@ -69,6 +69,7 @@ from monitor.mqtt.payloads import (
     cramp_payload,
     cramps_tonight_payload,
     discovery_messages,
+    info_payload,
     last_cramp_payload,
     reading_payload,
 )
@@ -261,6 +262,7 @@ class Relay:
                 )
             return
         self._publish(self.topics.status, b"online", qos=1, retain=True)
+        self._publish(self.topics.info, info_payload(self.config.node.timezone), retain=True)
         self._publish_discovery()
         with self._retained_lock:  # sent by the outbox thread once it hears of the session
             self._retained_dirty.update(self._retained)

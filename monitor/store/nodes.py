@@ -35,6 +35,44 @@ class Nodes(Database):
                 (node, at_ms, status, at_ms),
             )
 
+    def set_node_timezone(self, node: str, timezone: str) -> None:
+        """The zone a node says it lives in (its retained info message)."""
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO nodes (id, timezone) VALUES (?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET timezone = excluded.timezone",
+                (node, timezone),
+            )
+
+    def node_timezones(self) -> dict[str, str]:
+        """node id -> the time zone it published, for nodes that did."""
+        return dict(self._all("SELECT id, timezone FROM nodes WHERE timezone IS NOT NULL"))
+
+    def set_trial_result(self, node: str, result: dict, received_ms: int) -> None:
+        """A node's finished trial (its newest: a later trial replaces it)."""
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO study_trials (node, first_night, pairs, usual_only, warm_only,"
+                " received_ms) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (node) DO UPDATE SET"
+                " first_night = excluded.first_night, pairs = excluded.pairs,"
+                " usual_only = excluded.usual_only, warm_only = excluded.warm_only,"
+                " received_ms = excluded.received_ms",
+                (
+                    node,
+                    result["first_night"],
+                    result["pairs"],
+                    result["usual_only"],
+                    result["warm_only"],
+                    received_ms,
+                ),
+            )
+
+    def trial_results(self) -> dict[str, tuple[int, int, int]]:
+        """node -> (pairs, usual_only, warm_only) of the finished trials nodes published
+        (a node publishes only once its trial has ended, by its own clock)."""
+        rows = self._all("SELECT node, pairs, usual_only, warm_only FROM study_trials")
+        return {node: (pairs, b, c) for node, pairs, b, c in rows}
+
     def nodes(self) -> list[dict]:
         """Every node with first/last seen (exact: the newest reading or cramp) and status."""
         rows = self._dicts(

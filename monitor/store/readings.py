@@ -65,6 +65,25 @@ class Readings(Summaries, Nodes):
         )
         return Reading(*row) if row else None
 
+    def oldest_reading(self, node: str) -> Reading | None:
+        row = self._one(
+            "SELECT ts_ms, temperature_c, humidity_pct FROM readings WHERE node = ?"
+            " ORDER BY ts_ms LIMIT 1",
+            (node,),
+        )
+        return Reading(*row) if row else None
+
+    def nodes_with_readings(self) -> list[str]:
+        """Every node id that has at least one reading, sorted (the pooled study's
+        default participants)."""
+        return [
+            n
+            for (n,) in self._all(
+                "SELECT id FROM nodes WHERE EXISTS"
+                " (SELECT 1 FROM readings WHERE node = nodes.id) ORDER BY id"
+            )
+        ]
+
     # -- the clock guard's floor, and rows stamped in the future ---------------------------
 
     def clock_floor(self, node: str) -> int | None:

@@ -1,6 +1,6 @@
 """The trial's design: the protocol, the schedule, the commitment, time and concealment.
 
-- **Pairs.**  N planned nights (even, at least 8) from the first night, in pairs
+- **Pairs.**  N planned nights (even, at least 12) from the first night, in pairs
   (2k, 2k+1); in each pair one night is *warm* and one *usual*, the order drawn
   by a cryptographic RNG (``secrets``), independently for each pair.
 - **Commitment.**  SHA-256 (hex) of ``salt + "\\n" + lines``, lines being
@@ -32,7 +32,7 @@ from monitor.vocabulary import parse_clock
 
 WARM, USUAL = "warm", "usual"
 ARMS = (WARM, USUAL)
-MIN_NIGHTS = 8
+MIN_NIGHTS = 12  # 6 pairs: with 5, even every pair one way gives an exact p of 0.0625
 MAX_NIGHTS = 366  # a year of nights: longer is not a trial of this kind
 MAX_LEAD_DAYS = 366  # the first night at most this far ahead
 ADHERENCE_MARGIN_C = 0.5  # a warm night adheres with a minimum >= warm_min_c - this
@@ -91,10 +91,14 @@ class Protocol:
 def check_nights(nights: int) -> None:
     if isinstance(nights, bool) or not isinstance(nights, int):
         raise TrialRequestError("the number of nights must be a whole number")
-    if nights < MIN_NIGHTS or nights % 2:
+    if nights < MIN_NIGHTS:
         raise TrialRequestError(
-            f"the number of nights must be even (pairs of nights) and at least {MIN_NIGHTS},"
-            f" got {nights}"
+            f"at least {MIN_NIGHTS} nights, got {nights}: fewer than {MIN_NIGHTS} nights can"
+            " never reach p < 0.05 by the exact test (5 pairs all one way give 0.0625)"
+        )
+    if nights % 2:
+        raise TrialRequestError(
+            f"the number of nights must be even (pairs of nights), got {nights}"
         )
     if nights > MAX_NIGHTS:
         raise TrialRequestError(f"at most {MAX_NIGHTS} nights, got {nights}")

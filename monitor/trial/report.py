@@ -137,6 +137,7 @@ def build_report(
         "both": both,
         "neither": neither,
         "p": itt["p"],
+        "p_exact": itt["p_exact"],
         "odds_ratio": itt["odds_ratio"],
         "ci_low": itt["ci_low"],
         "ci_high": itt["ci_high"],

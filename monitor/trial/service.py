@@ -25,7 +25,8 @@ ASSUMED_CRAMP_RATE = 0.3  # the cramp-night rate assumed without a baseline
 EFFECTS = ((0.5, "halve cramp nights"), (2 / 3, "cut cramp nights by a third"))
 POWER_LENGTHS = (28, 56, 84, 112)  # nights, for the page's table
 TARGET_POWER = 0.8  # "nights needed": the first length with this chance
-MIN_PAIRS_FOR_VERDICT = 6  # 6 discordant pairs one way: p = 2/64 < 0.05; 5 cannot
+CONFIRM_BELOW = 0.5  # a plan with less chance of a firm answer asks to confirm
+MIN_PAIRS_FOR_VERDICT = 6  # design.MIN_NIGHTS / 2: 6 pairs one way, exact p = 2/64 < 0.05
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,14 @@ def plan_figures(base: dict, nights: int) -> dict:
             f"Cramps came on only {p_usual:.0%} of your recent nights: a trial needs many"
             " nights before enough pairs differ."
         )
+    chance = stats.plan_power(nights, p_usual)
     return {
         "nights": nights,
         "pairs": nights // 2,
+        # The chance of a firm answer ("warm helped") if warm nights halve the cramp
+        # nights: below CONFIRM_BELOW the start asks once more.
+        "chance": chance,
+        "confirm": chance < CONFIRM_BELOW,
         "target_power": TARGET_POWER,
         "usual_rate": p_usual,
         "assumed_rate": assumed,

@@ -3,9 +3,14 @@
 Only *discordant* pairs carry information about the arms: b pairs with a cramp on
 the usual night only, c with a cramp on the warm night only.  Under "warmth makes
 no difference" each discordant pair is equally likely to go either way, so b given
-b + c is Binomial(b + c, ½) (McNemar's exact test).
+b + c is Binomial(b + c, ½) (McNemar's test).
 
-- :func:`binom_test_half` — the two-sided exact p, the same number as
+- :func:`mid_p_half` — the two-sided **mid-p** McNemar test, the trial's `p` and the
+  one its verdict uses: 2·[P(X ≤ m) − ½·P(X = m)], m = min(b, c), capped at 1.  The
+  exact test is needlessly conservative (its actual size is 1.2-1.8% against a
+  nominal 2.5% per side); the mid-p test keeps close to the nominal level
+  (Fagerland, Lydersen & Laake, BMC Med Res Methodol 2013;13:91).
+- :func:`binom_test_half` — the two-sided exact p (`p_exact`, shown too), the same number as
   ``scipy.stats.binomtest(b, b + c, 0.5).pvalue`` (tests/test_trial_stats.py checks
   it over a grid): with p = ½ the distribution is symmetric, so the p-value is
   2·P(X ≤ min(b, c)), capped at 1, computed here in exact integers.
@@ -19,8 +24,10 @@ b + c is Binomial(b + c, ½) (McNemar's exact test).
   independently, with probability ``p_usual`` on usual nights and ``p_warm`` on
   warm nights.  A pair is discordant with probability
   q = p_u(1 − p_w) + p_w(1 − p_u), so D ~ Binomial(K, q); given D = d, b ~
-  Binomial(d, θ) with θ = p_u(1 − p_w)/q; the verdict needs p < α and b > c.
+  Binomial(d, θ) with θ = p_u(1 − p_w)/q; the verdict needs mid-p < α and b > c.
   Power = Σ_d P(D = d) · P(b ≥ b*(d) | d), b*(d) the smallest b > d/2 rejecting.
+- :func:`plan_power` — what the start screen shows: that chance for a plan's nights
+  and the person's own cramp rate, if warm nights halve it.
 """
 
 from __future__ import annotations
@@ -40,6 +47,18 @@ def binom_test_half(k: int, n: int) -> float:
         return 1.0
     tail = sum(math.comb(n, i) for i in range(min(k, n - k) + 1))
     return min(1.0, float(Fraction(2 * tail, 2**n)))
+
+
+def mid_p_half(k: int, n: int) -> float:
+    """Two-sided mid-p of k successes out of n at ½: the exact p less P(X = k)
+    (2·[P(X <= m) - P(X = m)/2], m = min(k, n - k)); 1 when k = n/2 or n = 0."""
+    if n < 0 or not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    if n == 0 or 2 * k == n:
+        return 1.0
+    m = min(k, n - k)
+    tail = sum(math.comb(n, i) for i in range(m + 1))
+    return min(1.0, float(Fraction(2 * tail - math.comb(n, m), 2**n)))
 
 
 # -- binomial tails in floating point (for intervals and power) -------------------------------
@@ -106,25 +125,30 @@ def _odds(pi: float) -> float | None:
 def _comparison(b: int, c: int) -> tuple:
     n = b + c
     if n == 0:
-        return None, None, None, None
+        return None, None, None, None, None
     low, high = clopper_pearson(b, n)
-    return binom_test_half(b, n), (b / c if c else None), _odds(low), _odds(high)
+    p, exact = mid_p_half(b, n), binom_test_half(b, n)
+    return p, exact, (b / c if c else None), _odds(low), _odds(high)
+
+
+COMPARISON_KEYS = ("p", "p_exact", "odds_ratio", "ci_low", "ci_high")
 
 
 def comparison(b: int, c: int) -> dict:
-    """``{"p", "odds_ratio", "ci_low", "ci_high"}`` for b usual-only and c warm-only pairs.
+    """``{"p", "p_exact", "odds_ratio", "ci_low", "ci_high"}`` for b usual-only and c
+    warm-only pairs: p the mid-p test's (the verdict's), p_exact the exact test's.
 
     All None when b + c = 0; the odds ratio b/c is None when c = 0 (infinite); a bound
     is None where it is 0 or infinite.
     """
     if b < 0 or c < 0:
         raise ValueError("counts of pairs cannot be negative")
-    return dict(zip(("p", "odds_ratio", "ci_low", "ci_high"), _comparison(b, c), strict=True))
+    return dict(zip(COMPARISON_KEYS, _comparison(b, c), strict=True))
 
 
 def verdict_of(b: int, c: int, p: float | None, alpha: float = ALPHA) -> str:
     """For a trial whose every pair has ended (too-early and stopped-early are decided
-    by the caller)."""
+    by the caller); p is the mid-p test's."""
     if p is not None and p < alpha and b != c:
         return "warm-helped" if b > c else "warm-worse"
     return "no-difference"
@@ -135,9 +159,9 @@ def verdict_of(b: int, c: int, p: float | None, alpha: float = ALPHA) -> str:
 
 @functools.lru_cache(maxsize=1024)
 def rejection_start(d: int, alpha: float = ALPHA) -> int | None:
-    """The smallest b > d/2 whose test gives p < alpha (so "warm helped"), or None."""
+    """The smallest b > d/2 whose mid-p test gives p < alpha (so "warm helped"), or None."""
     for b in range(d // 2 + 1, d + 1):
-        if 2 * b > d and binom_test_half(b, d) < alpha:
+        if 2 * b > d and mid_p_half(b, d) < alpha:
             return b
     return None
 
@@ -191,6 +215,18 @@ def detect_probabilities(
 def power(pairs: int, p_usual: float, p_warm: float, alpha: float = ALPHA) -> float:
     """The chance that the trial ends with "warm helped" (see detect_probabilities)."""
     return detect_probabilities(pairs, p_usual, p_warm, alpha)[0]
+
+
+PLAN_EFFECT = 0.5  # the start screen's chance: if warm nights halve the cramp nights
+
+
+def plan_power(nights: int, cramp_rate: float, effect: float = PLAN_EFFECT) -> float:
+    """The chance a plan of ``nights`` ends with "warm helped" for a person whose nights
+    bring cramps at ``cramp_rate``, if warm nights cut that rate to ``effect`` times it
+    (the start screen shows it; below 50% it asks to confirm)."""
+    if not 0 <= cramp_rate <= 1:
+        raise ValueError(f"a cramp rate is from 0 to 1, got {cramp_rate}")
+    return power(nights // 2, cramp_rate, cramp_rate * effect)
 
 
 def pairs_for_power(

@@ -35,3 +35,18 @@ def differences(expected, got, path="report") -> list[str]:
         and math.isclose(got, expected, rel_tol=1e-4)
     )
     return [] if ok else [f"{path}: expected {expected!r}, got {got!r}"]
+
+
+def max_relative_difference(expected, got) -> float:
+    """The largest relative difference over the numbers (not ints) both hold at one place."""
+    if isinstance(expected, dict) and isinstance(got, dict):
+        return max(
+            (max_relative_difference(v, got[k]) for k, v in expected.items() if k in got),
+            default=0.0,
+        )
+    if isinstance(expected, list) and isinstance(got, list):
+        pairs = zip(expected, got, strict=False)
+        return max((max_relative_difference(e, g) for e, g in pairs), default=0.0)
+    if isinstance(expected, float) and isinstance(got, int | float) and expected:
+        return abs(got - expected) / abs(expected)
+    return 0.0

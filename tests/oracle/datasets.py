@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import math
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.oracle.spec_oracle import Params
+from tests.oracle.spec_oracle import Params, ms_text
 
 MIN_MS = 60_000
 BIN_MS = 300_000
@@ -40,6 +41,7 @@ class Dataset:
     cold_below: float = 18.0
     duplicates: int = 0  # this many rows written twice (identical)
     extra_flags: list[str] = field(default_factory=list)
+    as_of: str | None = None  # the time of the analysis (ISO 8601); default: newest reading
 
     def params(self) -> Params:
         return Params(self.tz, self.night_start, self.night_end, self.min_coverage, self.cold_below)
@@ -206,10 +208,15 @@ def seasonal_person(
     return synth(name, tz, first, days, seed=seed, mins=mins, cramp_nights=nights, **kw)
 
 
-def analysis_time(ds: Dataset, wall_ms: int) -> int:
-    """The time of the analysis as the product takes it: the clock, or the newest reading
-    when the data run ahead of the clock (an import from elsewhere)."""
-    return max([wall_ms, *(r[0] for r in ds.readings)])
+def analysis_time(ds: Dataset, wall_ms: int | None = None) -> str:
+    """The time of the analysis (contract v3's as_of), given to both sides as `--as-of`:
+    the dataset's own, else its newest reading (what the product's default gives once the
+    clock has passed the data), else the wall clock."""
+    if ds.as_of is not None:
+        return ds.as_of
+    if ds.readings:
+        return ms_text(max(r[0] for r in ds.readings))
+    return ms_text(wall_ms if wall_ms is not None else time.time_ns() // 1_000_000)
 
 
 def keep_bins(ds: Dataset, night_start_ms: int, night_end_ms: int, keep: int) -> Dataset:
@@ -570,7 +577,13 @@ def all_datasets() -> list[Dataset]:
 
     # No readings at all: the cramp is in no valid night.
     out.append(
-        Dataset("no-readings", "Europe/Oslo", [], [local_ms("Europe/Oslo", 2026, 1, 5, 23, 0)])
+        Dataset(
+            "no-readings",
+            "Europe/Oslo",
+            [],
+            [local_ms("Europe/Oslo", 2026, 1, 5, 23, 0)],
+            as_of="2026-01-07T12:00:00+01:00",
+        )
     )
 
     # Too little data: one night and one cramp; three weeks without a single cramp.
@@ -589,6 +602,59 @@ def all_datasets() -> list[Dataset]:
     ]
     out.append(synth("gappy-sao-paulo", tz, _d(2026, 9, 1), 29, seed=19, gaps=gaps, jitter_s=80))
     out += version_2_datasets()
+    out += version_3_datasets()
+    return out
+
+
+def version_3_datasets() -> list[Dataset]:
+    """Separation decides the verdict at a look; a fit without information (spec version 3)."""
+    out = []
+    tz = "Europe/Madrid"
+    first = _d(2025, 11, 3)
+    mins = {first + timedelta(days=k): 17.0 + (k * 7 % 11) * 0.5 for k in range(-1, 101)}
+    # In every half-month the cramp nights are exactly its coldest (or warmest): infinite
+    # odds ratio, reported as separated with the score test's p, which decides the look.
+    for name, hit in (
+        ("look-separated-colder", lambda m: m <= 17.5),
+        ("look-separated-warmer", lambda m: m >= 21.5),
+    ):
+        nights = {d for d, m in mins.items() if hit(m) and first <= d < first + timedelta(100)}
+        out.append(synth(name, tz, first, 100, seed=51, mins=dict(mins), cramp_nights=nights))
+    # At the 90-night look p = 0.0139: below version 2's 0.0158, not below 0.0135.
+    out.append(
+        seasonal_person(
+            "look-between-0.0135-and-0.0158",
+            "Europe/Madrid",
+            _d(2025, 11, 3),
+            95,
+            seed=114,
+            room_logit=0.35,
+            season_logit=0.0,
+        )
+    )
+    # Every night's minimum exactly 17.0 °C: the seasonal fit holds no information (null).
+    tz = "Europe/Warsaw"
+    first = _d(2026, 1, 5)
+    ds = synth(
+        "equal-minimums",
+        tz,
+        first,
+        22,
+        seed=52,
+        mean_min=17.3,
+        spread=0.0,
+        cramp_nights={first + timedelta(days=k) for k in (1, 4, 9, 12, 17, 20)},
+    )
+    for k in range(22):
+        d = first + timedelta(days=k)
+        nxt = d + timedelta(days=1)
+        pin_min(
+            ds,
+            local_ms(tz, d.year, d.month, d.day, 20, 0),
+            local_ms(tz, nxt.year, nxt.month, nxt.day, 8, 0),
+            17.0,
+        )
+    out.append(ds)
     return out
 
 
@@ -651,6 +717,28 @@ def version_2_datasets() -> list[Dataset]:
     )
     cut = local_ms(tz, 2091, 1, 1, 7, 0)
     ds.readings = [r for r in ds.readings if r[0] < cut]
+    out.append(ds)
+
+    # Version 3: an as_of inside the data, with an offset and microseconds (truncated to
+    # milliseconds): the night that holds it is not valid, rows after it do not exist (a
+    # cramp 1 ms after it, a colder reading right after it), and the look is the first.
+    tz = "Europe/Madrid"
+    ds = seasonal_person(
+        "as-of-inside-the-data",
+        tz,
+        _d(2025, 11, 3),
+        110,
+        seed=19,
+        room_logit=0.35,
+        season_logit=0.0,
+    )
+    at = local_ms(tz, 2026, 2, 10, 3, 17, 45) + 678
+    ds.cramps = sorted({*ds.cramps, at + 1, at - 3_600_000})
+    ds.as_of = (
+        datetime.fromtimestamp(at / 1000, timezone(timedelta(hours=-3, minutes=-30)))
+        .isoformat(timespec="milliseconds")
+        .replace(".678-", ".678999-")
+    )
     out.append(ds)
 
     # Strata with a single cramp night each; the cramps of the nights of 31 January and 28

@@ -1,0 +1,99 @@
+"""`bedside analyze --pooled` and `bedside report --pooled`: several people, one answer."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from monitor.clock import SystemClock
+from monitor.config import Config
+from monitor.errors import EXIT_USAGE, UserError
+from monitor.vocabulary import is_node_id
+
+# The stored pooled report's key in the reports table: not a valid node id, so no room
+# can ever collide with it.
+STUDY_KEY = "~study"
+
+
+def parse_nodes(text: str | None) -> list[str] | None:
+    """--nodes a,b: node ids separated by commas (a bad one is a usage error)."""
+    if text is None:
+        return None
+    nodes = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n for n in nodes if not is_node_id(n)]
+    if not nodes or bad:
+        raise UserError(f"--nodes: expected node ids separated by commas, got {text!r}", EXIT_USAGE)
+    return nodes
+
+
+def compute(args, config: Config, *, save: bool) -> tuple[dict, dict[str, str]]:
+    """The pooled report (stored when ``save``) and the nodes left out, with why."""
+    from monitor.analysis import study
+    from monitor.cli.analyze import _open, parse_as_of
+
+    nodes = parse_nodes(getattr(args, "nodes", None))
+    as_of = parse_as_of(getattr(args, "as_of", None))
+    now = SystemClock().now_ms()
+    with _open(config) as store:
+        if save and store.readonly:
+            raise UserError(f"cannot write to {store.path}: the study report was not stored")
+        version = store.data_version()
+        report, who = study.pooled(store, config, now, nodes=nodes, as_of_ms=as_of)
+        if save:
+            extra = {**report, "left_out": who.left_out, "zones": who.zones}
+            store.save_report(STUDY_KEY, extra, {"pooled": True}, version, now)
+    return report, who.left_out
+
+
+def render_text(report: dict) -> str:
+    """The pooled answer in short lines (the Study page says it in full)."""
+    seq, n = report["sequential"], report["nights"]
+    lines = [
+        f"Verdict: {report['verdict']}",
+        f"People: {report['people']} with a usable half-month;"
+        f" valid nights {n['valid']} (cramp nights {n['cramp']})",
+        f"Planned checks at {', '.join(map(str, seq['looks']))} nights in all,"
+        f" each at p < {seq['alpha_per_look']:g}"
+        + (f"; this is check {seq['look']}" if seq["look"] else "; none reached yet"),
+    ]
+    for key, label in (("pooled", "all nights so far"),):
+        fit = report[key]
+        lines.append(f"{label}: {_fit(fit)}")
+    lines.append(f"at the check: {_fit(seq['at_look'])}")
+    for row in report["per_person"]:
+        lines.append(f"  {row['node']}: {row['valid']} nights, {_fit(row['seasonal'])}")
+    t = report["trial"]
+    if t:
+        lines.append(
+            f"Warm-night trials: {t['people']} finished, {t['pairs']} pairs;"
+            f" usual-only {t['usual_only']}, warm-only {t['warm_only']}, p {t['p']:.3g}"
+        )
+    return "\n".join(lines)
+
+
+def _fit(fit: dict | None) -> str:
+    if not fit:
+        return "—"
+    if fit["separation"]:
+        return f"separated ({fit['separation']} nights), score-test p {fit['p']:.3g}"
+    return (
+        f"odds ratio per °C colder {fit['or_per_degree_colder']:.3g}"
+        f" (95% CI {fit['ci_low']:.3g}–{fit['ci_high']:.3g}, p {fit['p']:.3g})"
+    )
+
+
+def _warn_left_out(left_out: dict[str, str]) -> None:
+    for node, why in left_out.items():
+        print(f"left out of the study: {node} ({why})", file=sys.stderr)
+
+
+def run_pooled(args, config: Config, *, save: bool) -> int:
+    report, left_out = compute(args, config, save=save)
+    _warn_left_out(left_out)
+    if getattr(args, "json", False):
+        print(json.dumps(report, indent=1, allow_nan=False))
+    elif save and not getattr(args, "json", False) and args.command == "report":
+        print(f"study report stored: {report['verdict']} ({report['people']} people)")
+    else:
+        print(render_text(report))
+    return 0
