@@ -27,8 +27,8 @@ def index():
     threshold = config().analysis.cold_below_c
 
     def build() -> dict:
-        valid = evidence_mod.report_nights(d, node, view.report)
-        inputs = evidence_mod.chart_inputs(valid, report)
+        points, spread = evidence_mod.plot_points(d, node, view.report)
+        inputs = evidence_mod.chart_inputs(points, spread, report)
         groups = [("Cramp nights", inputs["cramp"]), ("Other nights", inputs["free"])]
         return {
             "strip": charts.strip_plot(groups, threshold=threshold),
@@ -36,17 +36,19 @@ def index():
             "within": charts.within_month_chart(inputs["points"], summary=inputs["words"]),
             "within_words": inputs["words"],
             "spread": inputs["spread"],
-            "valid": len(valid),
+            "unit": inputs["unit"],
+            "valid": len(points),
         }
 
-    key = (*key, d.reader().data_version(), d.tonight_or_last(d.now_ms()))
+    if not (view.report and "plot" in report):  # without stored points: the nights as now
+        key = (*key, d.reader().data_version(), d.tonight_or_last(d.now_ms()))
     rendered = ext()["charts"].get(node, key, build)
     return render_template(
         "evidence.html",
         view=view,
         r=report,
         charts=rendered,
-        plan=evidence_mod.plan(report, rendered["spread"]) if view.report else None,
+        plan=evidence_mod.plan(report, rendered["spread"], _today(d)) if view.report else None,
         sections=evidence_mod.figure_sections(report) if view.report else [],
         trial_url=evidence_mod.TRIAL_URL,
         first_look=config().analysis.looks[0],
@@ -55,19 +57,23 @@ def index():
     )
 
 
+def _today(d):
+    return d.local(d.now_ms()).date()
+
+
 @bp.get("/evidence/print")
 def printable():
     d, node, view = _load()
     report = view.report.report if view.report else {}
     params = evidence_mod.report_params(d, view.report)
     valid = evidence_mod.report_nights(d, node, view.report)
-    spread = evidence_mod.within_month_spread(evidence_mod.within_month(valid))
+    _, spread = evidence_mod.plot_points(d, node, view.report)
     return render_template(
         "evidence_print.html",
         view=view,
         r=report,
         summary=evidence_mod.print_summary(d, node, params, valid, report),
-        plan=evidence_mod.plan(report, spread) if view.report else None,
+        plan=evidence_mod.plan(report, spread, _today(d)) if view.report else None,
         printed=d.local(d.now_ms()),
         looks_words=evidence_mod.looks_words(report, config().analysis.looks),
         node_name=next((n.get("name") for n in d.nodes() if n["id"] == node), None) or node,
