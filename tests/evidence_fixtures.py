@@ -275,6 +275,9 @@ def v3_report(
     nxt = next((n for n in LOOKS if n > valid), None)
     if look is not None:
         nxt = LOOKS[look] if look < len(LOOKS) else None
+    if at is not None:
+        at.setdefault("nights", look_nights)
+        at.setdefault("strata", 2 * (look_nights // 30 + 1))
     seasonal = at and {**at, "nights": valid, "strata": 2 * (valid // 30 + 1)}
     out = {
         "nights": {"valid": valid, "cramp": 20, "cold": 30},
