@@ -60,8 +60,8 @@ def test_supports_gives_the_interval_at_the_decision_level():
     assert hi == pytest.approx(math.exp(math.log(1.7) + 2.4715 * se), rel=1e-3)
     assert verdict_sentence(r) == (
         "Supports: after 365 nights, colder nights than usual for the half-month went with"
-        f" more cramps: about ×1.7 per °C colder (likely between ×{lo:.2g} and ×{hi:.2g}, at"
-        " the 98.65% level the check decides by). Next check at 730 nights."
+        f" more cramps: about ×1.7 per °C colder (likely between ×{lo:.2g} and ×{hi:.2g})."
+        " Next check at 730 nights."
     )
     lines = dict(plain_lines(r))
     assert "tends to overstate" in lines["early-caution"]
@@ -80,9 +80,13 @@ def test_contradicts_turns_the_ratio_warmer_and_the_last_check_has_no_caution():
         "Contradicts: after 1095 nights, warmer nights than usual for the half-month went with"
         " more cramps: about ×1.4 per °C warmer (likely between ×"
     )
-    assert text.endswith("the 98.65% level the check decides by). That was the last planned check.")
+    assert text.endswith("). That was the last planned check.")
     assert "early-caution" not in dict(plain_lines(r))  # the last check: no early stop
-    assert dict(plain_lines(r))["ratio-meaning"].startswith("×1.4 per °C warmer means")
+    meaning = dict(plain_lines(r))["ratio-meaning"]
+    assert meaning.startswith("×1.4 per °C warmer means")
+    assert meaning.endswith(
+        "“Likely between” is a 98.65% range: the level the planned check decides by."
+    )
 
 
 @pytest.mark.parametrize(
@@ -208,7 +212,7 @@ def test_the_chance_and_the_ratio_are_explained_in_the_plan():
     firm = plan(v3_report("insufficient-data", valid=50)).firm
     assert firm[0].startswith(
         "If each °C colder raised the odds of a cramp night by half (×1.5): about 226 valid"
-        " nights would make a firm answer likely (an 80% chance (4 times in 5)): the"
+        " nights would make a firm answer likely (an 80% chance: 4 times in 5): the"
         " 365-night check, 315 more nights ("
     )
     assert firm[1].startswith("For a smaller effect (the odds ×1.3 for each °C colder)")
@@ -224,7 +228,7 @@ def test_a_version_2_report_reads_in_its_own_terms():
     assert reports.stratum(r) == "month"
     text = verdict_sentence(r)
     assert "colder nights than usual for the month" in text
-    assert "at the 98.42% level the check decides by" in text  # v2 decided at 0.0158
+    assert "98.42% range" in dict(plain_lines(r))["ratio-meaning"]  # v2 decided at 0.0158
     assert plan(r).next_check.startswith("The next check is at 730 valid nights: 360 more nights")
     assert "v2" in reports.PREVIOUS_RULES_NOTE and "recomputing" in reports.PREVIOUS_RULES_NOTE
 

@@ -136,9 +136,8 @@ def test_headline_supports_on_the_vienna_example(app_factory, evidence_db):
         "Supports: after 90 nights, colder nights than usual for the half-month went with more"
         " cramps: about ×"
     )
-    assert f"(likely between {reports._x(lo)} and {reports._x(hi)}, at the {level} level" in (
-        headline
-    )
+    assert f"(likely between {reports._x(lo)} and {reports._x(hi)})." in headline
+    assert f"“Likely between” is a {level} range" in by_id(page, "ratio-meaning")
     assert lo > 1  # the interval beside "supports" leaves 1 at the level it decides by
     assert "tends to overstate" in by_id(page, "early-caution")
     assert by_id(page, "ratio-meaning").startswith(
@@ -238,7 +237,7 @@ def test_each_verdict_reads_plainly_on_the_page(app_factory, filled, name):
         _, toggle = split_toggle(page)
         assert "no finite odds ratio), score test p = 0.003" in text_of(toggle)
     if name in ("supports", "contradicts"):
-        assert "98.65% level" in by_id(page, "verdict")
+        assert "98.65% range" in by_id(page, "ratio-meaning")
         assert "tends to overstate" in by_id(page, "early-caution")
         assert "the odds of a cramp night were about" in by_id(page, "ratio-meaning")
     if name in ("inconclusive", "too-early"):
@@ -258,7 +257,7 @@ def test_a_version_2_report_renders_labelled_and_is_recomputed(app_factory, fill
     assert "Computed under the previous rules (v2" in by_id(page, "previous-rules")
     assert "recomputing" in by_id(page, "previous-rules")
     assert "colder nights than usual for the month" in by_id(page, "verdict")
-    assert "98.42% level" in by_id(page, "verdict")
+    assert "98.42% range" in by_id(page, "ratio-meaning")
     assert "Colder than usual for the month?" in page  # its plot by whole months, as it was made
     # Stale: the page asks for a new report (the job is off in tests: "newer data is waiting").
     assert "newer data is waiting" in by_id(page, "report-age")
@@ -349,7 +348,7 @@ def test_how_many_more_nights_from_the_seasonal_model(app_factory, evidence_db, 
     need, look = pw["nights_for_or_1_5"], pw["look_for_or_1_5"]
     assert (
         "If each °C colder raised the odds of a cramp night by half (×1.5): about"
-        f" {need} valid nights would make a firm answer likely (an 80% chance (4 times in 5)):"
+        f" {need} valid nights would make a firm answer likely (an 80% chance: 4 times in 5):"
         f" the {look}-night check, {look - 108} more nights (about"
     ) in firm
     assert f"about {pw['nights_for_or_1_3']} valid nights would make a firm answer likely" in firm

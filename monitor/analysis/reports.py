@@ -280,14 +280,15 @@ def verdict_meanings(alpha: float = 0.0135) -> list[tuple[str, str, str]]:
         (
             "supports",
             "Supports",
-            "at a planned check, your colder-than-usual nights went with more cramps, more"
-            f" clearly than chance alone would show it ({rare}).",
+            "the idea that a colder room brings cramps: at a planned check, your"
+            " colder-than-usual nights went with more cramps, more clearly than chance alone"
+            f" would show ({rare}).",
         ),
         (
             "contradicts",
             "Contradicts",
-            "at a planned check, your warmer-than-usual nights went with more cramps, more"
-            f" clearly than chance alone would show it ({rare}).",
+            "the idea: at a planned check, your warmer-than-usual nights went with more"
+            f" cramps, more clearly than chance alone would show ({rare}).",
         ),
         (
             "inconclusive",
@@ -361,10 +362,7 @@ def _firm_figure(at: dict, alpha: float, colder: bool) -> str:
     if not colder:
         est, lo, hi = 1 / est, 1 / hi, 1 / lo
     word = "colder" if colder else "warmer"
-    return (
-        f"about {_x(est)} per °C {word} (likely between {_x(lo)} and {_x(hi)}, at the"
-        f" {level_words(alpha)} level the check decides by)"
-    )
+    return f"about {_x(est)} per °C {word} (likely between {_x(lo)} and {_x(hi)})"
 
 
 def verdict_sentence(report: dict) -> str:
@@ -428,6 +426,11 @@ def early_caution(report: dict) -> str | None:
         return None
     if seq.get("next_look_nights") is None:
         return None
+    if _separated(seq["at_look"]):
+        return (
+            "An answer reached at an early check tends to overstate how strong the link is:"
+            " the true effect is probably weaker than a pattern this perfect suggests."
+        )
     return (
         "An answer reached at an early check tends to overstate how strong the link is:"
         " the true effect is probably smaller than the figure above."
@@ -445,11 +448,13 @@ def ratio_meaning(report: dict) -> str | None:
     colder = report["verdict"] == "supports"
     est = at["or_per_degree_colder"] if colder else 1 / at["or_per_degree_colder"]
     word = "colder" if colder else "warmer"
+    level = level_words(report["sequential"].get("alpha_per_look") or 0.0135)
     return (
         f"{_x(est)} per °C {word} means: on a night 1 °C {word} than usual for its"
         f" {stratum(report)}, the odds of a cramp night were about {_n(est)} times as high."
         " The odds compare cramp nights with nights without a cramp (1 to 3: one cramp night"
-        " for every three without)."
+        f" for every three without). “Likely between” is a {level} range: the level the"
+        " planned check decides by."
     )
 
 
@@ -639,7 +644,7 @@ def plan(report: dict, spread: float | None = None, today: date | None = None) -
         if pw.get("se_log_or") is not None:
             power = pw.get("power", 0.8)
             chance = _an(f"{power:.0%}") + " chance"
-            chance += " (4 times in 5)" if round(power, 2) == 0.8 else ""
+            chance += ": 4 times in 5" if round(power, 2) == 0.8 else ""
             for tag, words in (
                 ("1_5", "If each °C colder raised the odds of a cramp night by half (×1.5)"),
                 ("1_3", "For a smaller effect (the odds ×1.3 for each °C colder)"),
