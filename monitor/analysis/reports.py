@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import threading
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,9 +35,28 @@ CONTRACT_KEYS = frozenset(
 )
 
 
+_PARSED: dict[tuple[str, str], tuple[tuple, StoredReport]] = {}
+_PARSED_LOCK = threading.Lock()
+
+
 def latest_report(store: Store, node: str) -> StoredReport | None:
-    """The newest stored report for a node, or None (also before migration 0003)."""
-    return store.latest_report(node)
+    """The newest stored report for a node, or None (also before migration 0003).
+
+    Parsed once per stored report: a report carries one plot point per valid night, so
+    parsing it on every page view would grow with the years of history."""
+    ident = store.latest_report_key(node)
+    if ident is None:
+        return None
+    key = (str(store.path), node)
+    with _PARSED_LOCK:
+        hit = _PARSED.get(key)
+    if hit and hit[0] == ident:
+        return hit[1]
+    stored = store.latest_report(node)
+    if stored is not None:
+        with _PARSED_LOCK:
+            _PARSED[key] = (ident, stored)
+    return stored
 
 
 def save_report(
