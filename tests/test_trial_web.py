@@ -168,8 +168,10 @@ def test_the_result_in_plain_words_and_on_one_printed_page(client, running, cloc
         " never after the warm night. That is unlikely to be chance"
     )
     # The figures come after the words: the mid-p, the exact p, the odds ratio.
-    assert verdict.index("unlikely to be chance") < verdict.index("mid-p = 0.0")
-    assert "exact p = 0.031" in verdict
+    figures = by_id(html, "trial-figures-line")
+    assert figures.startswith("Two-sided mid-p = 0.0") and "exact p = 0.031" in figures
+    assert html.index('id="trial-verdict"') < html.index('id="trial-figures-line"')
+    assert "mid-p" not in verdict
     assert "<th>Cramp on the usual night only</th><td>6</td>" in html
     assert "<th>Answer</th><td>warm nights helped</td>" in html
     assert "the schedule matches the commitment" in html
@@ -275,12 +277,21 @@ def test_two_of_eight_pairs_read_as_plain_words_first(client, db_path, clock, ma
         "In 2 of the 8 pairs cramps came on one night only: once after the usual night, once"
         " after the warm night. That could easily be chance: no clear difference (yet)."
     )
-    assert verdict.index("(yet)") < verdict.index("mid-p = 1.000") < verdict.index("odds ratio")
-    assert "exact p = 1.000" in verdict
+    figures = by_id(html, "trial-figures-line")
+    assert figures == (
+        "Two-sided mid-p = 1.000 (exact p = 1.000); odds ratio, usual against warm: 1.00"
+        f" (95% interval {html_ci(html)})."
+    )
     visible = text_of(html)
     assert "no-difference" not in visible and "did not show" not in visible
     assert "Answer no clear difference (yet)" in visible
     assert "instruction comes" not in visible and "revealed at" not in visible
+
+
+def html_ci(html: str) -> str:
+    """The interval as the figures table shows it, written the sentence's way."""
+    low, high = re.search(r"95% CI ([\d.]+)–([\d.]+)", html).groups()
+    return f"{float(low):.2f} to {float(high):.2f}"
 
 
 def test_the_about_page_and_the_empty_print_view(client):

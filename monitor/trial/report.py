@@ -205,9 +205,22 @@ def figures_sentence(report: dict) -> str:
     )
 
 
+def has_figures(report: dict) -> bool:
+    """A finished trial with at least one pair that had cramps on one night only."""
+    return report["verdict"] in ("warm-helped", "warm-worse", "no-difference") and (
+        report["usual_only"] + report["warm_only"] > 0
+    )
+
+
 def summary(report: dict) -> str:
-    """The result in plain words, then the figures (the page, the print view,
-    `bedside trial report`)."""
+    """The result in plain words, then the figures (`bedside trial report`, the JSON's
+    "summary"); the page and the print view show the two parts apart."""
+    words = summary_words(report)
+    return f"{words} {figures_sentence(report)}" if has_figures(report) else words
+
+
+def summary_words(report: dict) -> str:
+    """The result in plain words only: what a person reads first."""
     v = report["verdict"]
     n = report["pairs"]
     planned = report["pairs_planned"]
@@ -232,12 +245,11 @@ def summary(report: dict) -> str:
             " fewer cramps than usual nights. Because the room was changed at random, the"
             " season and other causes cannot explain the difference. A firm answer from"
             " few pairs tends to overstate how large the difference is."
-            f" {figures_sentence(report)}"
         )
     if v == "warm-worse":
         return (
             f"{said} That is unlikely to be chance: in this trial, warm nights came with"
-            f" more cramps than usual nights. {figures_sentence(report)}"
+            " more cramps than usual nights."
         )
     if b + c == 0:
         return (
@@ -247,7 +259,7 @@ def summary(report: dict) -> str:
     chance = "That could easily be chance" if (report["p"] or 1) >= 0.2 else "That could be chance"
     return (
         f"{said} {chance}: no clear difference (yet). It does not show that warmth makes no"
-        " difference either: a longer trial might find one. " + figures_sentence(report)
+        " difference either: a longer trial might find one."
     )
 
 

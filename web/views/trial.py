@@ -63,6 +63,9 @@ def page_context(node: str, nights: int = DEFAULT_NIGHTS) -> dict:
         "announce_at": config().trial.announce_at,
         "day": day,
         "verdict_words": trial_report.VERDICT_WORDS,
+        "result_words": trial_report.summary_words,
+        "result_figures": trial_report.figures_sentence,
+        "has_figures": trial_report.has_figures,
         "min_nights": design.MIN_NIGHTS,
     }
     if loaded is not None:
