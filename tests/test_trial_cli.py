@@ -38,19 +38,18 @@ def test_start_refuses_clearly(make_config, db_path):
     assert r.returncode == 1 and "no trial" in r.stderr and "Traceback" not in r.stderr
     in_two_days = (today_berlin() + timedelta(days=2)).isoformat()
     for args, code, words in (
-        (["--nights", "7"], 2, "even"),
-        (["--nights", "6"], 2, "at least 8"),
-        (["--nights", "8", "--first-night", "2026-13-01"], 2, "YYYY-MM-DD"),
-        (["--nights", "8", "--first-night", "2020-01-01"], 2, "has passed"),
-        (["--nights", "8", "--warm-min-c", "45"], 2, "from 10 to 30"),
+        (["--nights", "13"], 2, "even"),
+        (["--nights", "10"], 2, "fewer than 12 nights can never reach p < 0.05"),
+        (["--nights", "12", "--first-night", "2026-13-01"], 2, "YYYY-MM-DD"),
+        (["--nights", "12", "--first-night", "2020-01-01"], 2, "has passed"),
+        (["--nights", "12", "--warm-min-c", "45"], 2, "from 10 to 30"),
     ):
         r = bedside(path, "start", *args)
         assert (r.returncode, "Traceback" in r.stderr) == (code, False), r.stderr
         assert words in r.stderr
-    r = bedside(path, "start", "--nights", "8", "--first-night", in_two_days)
+    r = bedside(path, "start", "--nights", "12", "--first-night", in_two_days)
     assert r.returncode == 0, r.stderr
     assert f"from the night of {in_two_days}" in r.stdout
-    assert "no result can reach p < 0.05" in r.stdout  # 4 pairs cannot decide
     r = bedside(path, "start", "--nights", "56")
     assert r.returncode == 1 and "already planned or running" in r.stderr
     assert bedside(path, "stop").returncode == 2  # --reason is required
@@ -62,15 +61,15 @@ def test_show_json_of_a_planned_trial_hides_every_arm(make_config):
     path, _ = make_config({"trial": {"warm_min_c": 20.0}})
     first = today_berlin() + timedelta(days=3)
     assert (
-        bedside(path, "start", "--nights", "10", "--first-night", first.isoformat()).returncode == 0
+        bedside(path, "start", "--nights", "12", "--first-night", first.isoformat()).returncode == 0
     )
     shown = json.loads(bedside(path, "show", "--json").stdout)
     assert set(shown) >= SHOW_KEYS
-    assert shown["status"] == "planned" and shown["nights"] == 10
+    assert shown["status"] == "planned" and shown["nights"] == 12
     assert shown["first_night"] == first.isoformat() and shown["warm_min_c"] == 20.0
     assert shown["salt"] is None and len(shown["commitment"]) == 64
     assert shown["schedule"] == [
-        {"night": (first + timedelta(days=i)).isoformat(), "arm": None} for i in range(10)
+        {"night": (first + timedelta(days=i)).isoformat(), "arm": None} for i in range(12)
     ]
     report = json.loads(bedside(path, "report", "--json").stdout)
     assert set(report) >= REPORT_KEYS and set(report["per_protocol"]) >= PP_KEYS
@@ -109,7 +108,8 @@ def test_a_whole_trial_reported_from_the_cli(make_config, db_path):
     assert report["status"] == "finished" and report["verdict"] == "warm-helped"
     assert (report["pairs"], report["usual_only"], report["warm_only"]) == (8, 7, 0)
     assert (report["both"], report["neither"]) == (1, 0)
-    assert report["p"] == pytest.approx(2 / 2**7)  # 7 of 7 discordant pairs one way
+    assert report["p"] == pytest.approx(1 / 2**7)  # 7 of 7 discordant pairs one way: mid-p
+    assert report["p_exact"] == pytest.approx(2 / 2**7)
     assert report["odds_ratio"] is None and report["ci_high"] is None  # c = 0
     low = 0.025 ** (1 / 7)
     assert report["ci_low"] == pytest.approx(low / (1 - low))
@@ -140,7 +140,7 @@ def test_stopped_early_from_the_cli(make_config, db_path):
     r = bedside(path, "stop", "--reason", "again")
     assert r.returncode == 1 and "no trial is planned or running" in r.stderr
     # The next trial may start; its first night is tonight or tomorrow.
-    r = bedside(path, "start", "--nights", "8", "--json")
+    r = bedside(path, "start", "--nights", "12", "--json")
     assert r.returncode == 0, r.stderr
     started = json.loads(r.stdout)
     assert started["status"] == "planned" and started["plan"]["baseline"]["nights"] > 0
