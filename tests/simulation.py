@@ -8,7 +8,7 @@ has nothing to do with the room, or a true room effect of so much per °C colder
 (monitor.analysis.stats.sequential and verdict) at each planned look, on exactly the
 first N valid nights; nothing else is fitted, since the verdict only changes at looks.
 
-    PYTHONPATH=. python -m tests.simulation   # the figures in docs/evidence.md (~30 min)
+    PYTHONPATH=. python -m tests.simulation   # the figures in docs/evidence.md
 
 tests/test_analysis_simulation.py runs a smaller seeded sample of the same people.
 """
@@ -103,6 +103,8 @@ class Tally:
     people: int = 0
     firm: dict | None = None  # look -> people with a firm (supports/contradicts) verdict
     ever: int = 0  # people who saw a firm verdict at some look
+    ever_supports: int = 0  # ... `supports` at some look (the false answer for a winter cause)
+    ever_contradicts: int = 0  # ... `contradicts` at some look
     ever_first_year: int = 0  # ... at a look up to 365 nights
     supports: dict | None = None  # look -> people with `supports`
     crude_firm_365: int = 0  # version 1: crude logistic interval leaving 1 at 365 nights
@@ -122,6 +124,8 @@ def run(scenario: Scenario, people: int, seed: int, plan: LookPlan, upto: int | 
             tally.firm[n] = tally.firm.get(n, 0) + (v in ("supports", "contradicts"))
             tally.supports[n] = tally.supports.get(n, 0) + (v == "supports")
         tally.ever += bool(firm)
+        tally.ever_supports += "supports" in got.values()
+        tally.ever_contradicts += "contradicts" in got.values()
         tally.ever_first_year += any(n <= 365 for n in firm)
         if crude and (crude["ci_low"] > 1 or crude["ci_high"] < 1):
             tally.crude_firm_365 += 1
@@ -156,6 +160,9 @@ def main() -> None:
             f"  firm verdict at some look up to 1095 nights: {t.ever / t.people:.1%}"
             f" (95% CI {lo:.1%}-{hi:.1%}); up to 365 nights: {t.ever_first_year / t.people:.1%}"
         )
+        for word, k in (("supports", t.ever_supports), ("contradicts", t.ever_contradicts)):
+            lo, hi = wilson(k, t.people)
+            print(f"  {word} at some look: {k} = {k / t.people:.1%} (95% CI {lo:.1%}-{hi:.1%})")
         print(
             "  per look, firm / supports: "
             + ", ".join(
