@@ -158,9 +158,9 @@ def main() -> None:
         for suffix in ("", "-wal", "-shm"):  # keep only the generated base (disk space)
             Path(f"{work}{suffix}").unlink(missing_ok=True)
         nights = report["nights_total"]
+        cramps = report["cramps_total"]
         rows.append(
-            (label, days, nights, report["cramps_total"], first, warm, first_rss, warm_rss)
-            + (first_cpu, warm_cpu)
+            (label, days, nights, cramps, first, warm, first_rss, warm_rss, first_cpu, warm_cpu)
         )
         print(
             f"{label:>9}: {nights} nights, {report['cramps_total']} cramps,"
