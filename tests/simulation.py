@@ -45,6 +45,15 @@ ROOM_X15 = Scenario("room effect x1.5 per °C colder", room_or=1.5, season_logit
 ROOM_X13 = Scenario("room effect x1.3 per °C colder", room_or=1.3, season_logit=0.0)
 
 
+SCENARIOS = {
+    "summer": SUMMER_CAUSE,
+    "winter": WINTER_CAUSE,
+    "x2": ROOM_X2,
+    "x15": ROOM_X15,
+    "x13": ROOM_X13,
+}
+
+
 def _night(d: date, min_temp: float, cramp: bool) -> NightSummary:
     return NightSummary(
         night=d,
@@ -110,9 +119,18 @@ class Tally:
     crude_firm_365: int = 0  # version 1: crude logistic interval leaving 1 at 365 nights
 
 
-def run(scenario: Scenario, people: int, seed: int, plan: LookPlan, upto: int | None = None):
+def run(
+    scenario: Scenario,
+    people: int,
+    seed: int,
+    plan: LookPlan,
+    upto: int | None = None,
+    first: int = 0,
+):
+    """Tally people first .. first + people - 1 (each person is seeded by its index, so
+    runs over disjoint ranges add up to one larger run)."""
     tally = Tally(firm={}, supports={})
-    for i in range(people):
+    for i in range(first, first + people):
         nights = person(scenario, i, upto or plan.looks[-1], seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -148,12 +166,19 @@ def main() -> None:
     ap.add_argument("--people", type=int, default=1000, help="per no-effect scenario")
     ap.add_argument("--effect-people", type=int, default=300, help="per room-effect scenario")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--first", type=int, default=0, help="index of the first person")
+    ap.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated, of {', '.join(SCENARIOS)}",
+    )
     args = ap.parse_args()
     plan = LookPlan()
-    for scenario in (SUMMER_CAUSE, WINTER_CAUSE, ROOM_X2, ROOM_X15, ROOM_X13):
+    for name in args.scenarios.split(","):
+        scenario = SCENARIOS[name]
         t0 = time.perf_counter()
         people = args.effect_people if scenario.room_or != 1 else args.people
-        t = run(scenario, people, args.seed, plan)
+        t = run(scenario, people, args.seed, plan, first=args.first)
         lo, hi = wilson(t.ever, t.people)
         print(f"{scenario.name}: {t.people} people, {time.perf_counter() - t0:.0f} s")
         print(
@@ -173,6 +198,7 @@ def main() -> None:
         print(
             f"  crude logistic interval leaving 1 at 365 nights: {t.crude_firm_365 / t.people:.1%}"
         )
+        print(f"  counts: people {args.first}..{args.first + t.people - 1}: {vars(t)}", flush=True)
 
 
 if __name__ == "__main__":
