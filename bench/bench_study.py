@@ -90,7 +90,9 @@ def generate(path: Path, people: int, days: int) -> None:
         for i in range(people):
             node = f"p{i:04d}"
             zone, ts, temp, hum, cramps = person(i, days)
-            rows = list(zip([node] * ts.size, ts.tolist(), temp.tolist(), hum.tolist()))
+            rows = list(
+                zip([node] * ts.size, ts.tolist(), temp.tolist(), hum.tolist(), strict=True)
+            )
             with store.transaction():  # one commit per person (re-entrant transactions)
                 store.add_reading_rows(node, rows)
                 for at in cramps:
