@@ -20,10 +20,11 @@ from web import filters, security
 from web.data import DataAccess
 from web.evidence import ChartCache
 from web.reportjob import ReportJob
-from web.views import api, auth, common, cramps, evidence, export, nights, now, rooms, trial
+from web.views import api, auth, common, cramps, evidence, export, nights, now, rooms, study, trial
 
 BLUEPRINTS = (now.bp, nights.bp, cramps.bp, evidence.bp, export.bp, rooms.bp, auth.bp, api.bp)
 BLUEPRINTS += (trial.bp,)  # the warm-night trial (docs/trial.md)
+BLUEPRINTS += (study.bp,)  # the pooled study across rooms (docs/many-rooms.md)
 
 MAX_BODY_BYTES = 64 * 1024
 

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from monitor.cli.study import STUDY_KEY
 from monitor.clock import SystemClock, iso_ms
 from monitor.config import Config
 from monitor.nights import default_as_of
@@ -74,6 +75,8 @@ class ReportJob:
         source = self.config.source
         if source and source != "defaults" and Path(source).exists():
             cmd += ["--config", source]
+        if node == STUDY_KEY:  # the pooled study: its own default as_of (all its people's)
+            return [*cmd, "report", "--pooled"]
         cmd += ["report", "--node", node]
         as_of = self.as_of(node)
         return cmd if as_of is None else [*cmd, "--as-of", iso_ms(as_of)]
