@@ -179,6 +179,8 @@ def test_the_result_in_plain_words_and_on_one_printed_page(client, running, cloc
     printed = page(client, "/trial/print")
     assert "In 6 of the 6 pairs" in printed and "trial-print.css" in printed
     assert "Answer: warm nights helped" in printed and "warm-helped" not in printed
+    assert "exact p = 0.031" in by_id(printed, "print-figures-line")
+    assert printed.count("exact p") == 1  # the figures once, after the words
     assert "What it can and cannot say" in printed and running.trial.salt in printed
     assert "<nav" not in printed  # one page: no dashboard around it
     api = client.get("/api/trial").get_json()

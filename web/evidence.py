@@ -1,7 +1,8 @@
 """The evidence page's data: the stored report in plain words, its freshness, chart inputs.
 
 No statistics are computed here (scipy/statsmodels stay out of the web process): the
-report comes from the store (analysis-spec version 2 plus the analysis's extras), its
+report comes from the store (analysis-spec version 3 plus the analysis's extras, among
+them the plot's points; version-2 reports still render, labelled), its
 sentences from monitor.analysis.reports (the ones `bedside analyze` prints); the charts
 only count and average the nights the report used.
 """
@@ -255,11 +256,7 @@ def plan(report: dict, spread: float | None, today: date | None = None) -> Plan:
     return reports_mod.plan(report, spread, today)
 
 
-def _check(look: int | None, looks: list) -> str:
-    if look:
-        return f"the {look}-night check"
-    last = f" ({looks[-1]} nights)" if looks else ""
-    return f"more than the last planned check{last}"
+_check = reports_mod.check_words
 
 
 # -- the statistician's view -------------------------------------------------------------------

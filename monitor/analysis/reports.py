@@ -606,7 +606,8 @@ def _an(percent: str) -> str:
     return f"{'an' if spoken_vowel else 'a'} {percent}"
 
 
-def _check(look: int | None, looks: list) -> str:
+def check_words(look: int | None, looks: list) -> str:
+    """'the 365-night check', or beyond the last planned one."""
     if look:
         return f"the {look}-night check"
     last = f" ({looks[-1]} nights)" if looks else ""
@@ -638,7 +639,7 @@ def _firm_line(report: dict, tag: str, words: str, valid: int, looks: list, chan
     target = look if look is not None else max(need, valid + 1)
     return (
         f"{words}: about {need} valid nights would make a firm answer likely ({chance}):"
-        f" {_check(look, looks)}, {more_nights(target - valid, report)}."
+        f" {check_words(look, looks)}, {more_nights(target - valid, report)}."
     )
 
 
