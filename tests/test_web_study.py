@@ -286,3 +286,34 @@ def test_one_person_with_a_usable_half_month_is_not_enough_people(study_app, tmp
     text = _text(study_app(db=db).get("/study").get_data(as_text=True))
     assert "Not enough people yet: only one person has a usable half-month" in text
     assert "1 of the 3 people taking part has a usable half-month" in text
+
+
+def test_a_missing_report_starts_report_pooled_and_says_being_computed(tmp_path, study_db):
+    """The page starts the real child (`bedside report --pooled`) and says so; once it has
+    run, the page shows its verdict."""
+    import shutil
+
+    from web.app import create_app
+
+    db = tmp_path / "copy.db"
+    shutil.copy(study_db, db)
+    with Store.open(db) as s:
+        s._conn.execute("DELETE FROM reports WHERE node = ?", (STUDY_KEY,))
+    path = write_config(tmp_path / "job.toml", _sections(db))
+    app = create_app(load(path), clock=FakeClock(WEB_NOW))
+    job = app.extensions["bedside"]["job"]
+    try:
+        assert job.command(STUDY_KEY)[-2:] == ["report", "--pooled"]
+        client = app.test_client()
+        missing = client.get("/api/study")
+        assert missing.status_code == 404 and missing.get_json()["computing"] is True
+        page = _text(client.get("/study").get_data(as_text=True))
+        assert "The study's first report is being computed" in page  # the child needs seconds
+        assert job.wait(120) == 0, job.last_error
+        body = client.get("/api/study").get_json()
+        assert body["left_out"] == {"shed-node": "no time zone known"}
+        page = _text(client.get("/study").get_data(as_text=True))
+        assert reports.verdict_sentence(body) in page
+    finally:
+        job.stop()
+        app.extensions["bedside"]["data"].close()
