@@ -147,7 +147,7 @@ def test_the_forest_plot_has_a_row_per_person_and_the_pooled_diamond(study_app, 
     drawn += svg.count(">no usable half-month<title>")
     assert drawn == len(rows)
     assert ("diamond" in svg) == (report["pooled"] is not None)
-    assert "\u2190 warmer: more cramps" in svg and "colder: more cramps \u2192" in svg
+    assert "\u2190 warmer nights" in svg and "colder nights \u2192" in svg
 
 
 def test_the_pooled_trial_plain_words_first_then_the_figures(study_app, study_db):

@@ -21,7 +21,7 @@ from web.charts import CHART_W
 ROW_H = 24
 LEFT = 64  # the row labels' column
 RIGHT = 14
-TOP = 30  # the side labels above the rows
+TOP = 44  # the two lines naming each side, above the rows
 BOTTOM = 26  # the axis numbers
 LIMIT = 32.0  # intervals reaching beyond ×1/32 or ×32 are cut at the edge, with a mark
 TICKS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8, 16, 32)
@@ -101,13 +101,15 @@ def forest_plot(rows: Sequence[Row], *, width: int = CHART_W) -> Markup:
                 f"{escape(_tick(t))}</text>"
             )
     one = sx(1)
-    parts.append(
-        f'<text class="axis" x="{fx(one - 4)}" y="{TOP - 12}" text-anchor="end">'
-        "\u2190 warmer: more cramps</text>"
-    )
-    parts.append(
-        f'<text class="axis" x="{fx(one + 4)}" y="{TOP - 12}">colder: more cramps \u2192</text>'
-    )
+    for anchor, x, first in (
+        ("end", one - 6, "\u2190 warmer nights"),
+        ("start", one + 6, "colder nights \u2192"),
+    ):
+        parts.append(
+            f'<text class="axis" x="{fx(x)}" y="{TOP - 22}" text-anchor="{anchor}">{first}</text>'
+            f'<text class="axis" x="{fx(x)}" y="{TOP - 8}" text-anchor="{anchor}">'
+            "more cramps</text>"
+        )
     y = TOP
     for r in rows:
         if r.pooled:

@@ -26,6 +26,7 @@ DAY_MS = 86_400_000
 # other hours.
 REFRESH_MS = 12 * 3_600_000
 MAX_ROWS = 100  # more people than this: the plot and table show the first ones
+PRINT_ROWS = 10  # the print view's plot: one A4 page
 
 LEFT_OUT_ADVICE = {
     "no time zone known": "set it under [study.timezones] in the recorder's config"
@@ -33,7 +34,7 @@ LEFT_OUT_ADVICE = {
 }
 
 HOW_IT_WORKS = (
-    "How the study works: each person's nights are compared only with that same person's"
+    "Each person's nights are compared only with that same person's"
     " nights of the same half-month (the 1st to the 15th, or the 16th to the month's end),"
     " each in that person's own time zone. Nobody's room is compared with anyone else's, so"
     " a colder house, another climate or another person cannot pass for the effect of"
@@ -70,6 +71,8 @@ class StudyView:
     too_few: str | None = None
     next_check: str | None = None
     forest: object = None
+    forest_print: object = None
+    print_more: int = 0
     persons: list[Person] = field(default_factory=list)
     pooled_words: str = ""
     more_people: int = 0
@@ -230,12 +233,14 @@ def _built(data, stored, show_names: bool) -> dict:
     rows = report.get("per_person") or []
     shown = rows[:MAX_ROWS]
     plot_rows = [forest.Row(label[r["node"]], r.get("seasonal")) for r in shown]
-    plot_rows.append(forest.Row("All", report.get("pooled"), pooled=True))
+    everyone = forest.Row("All", report.get("pooled"), pooled=True)
+    plot_rows.append(everyone)
     when = reports_mod.as_of(report)
     as_of_ms = round(when.timestamp() * 1000) if when else stored.created_ms
     left = report.get("left_out") or {}
     return {
         "forest": forest.forest_plot(plot_rows),
+        "forest_print": forest.forest_plot([*plot_rows[:PRINT_ROWS], everyone]),
         "persons": [
             Person(label[r["node"]], r["valid"], r["cramp"], forest.row_words(plot_rows[i]))
             for i, r in enumerate(shown)
@@ -290,6 +295,8 @@ def load(data, job, cache, show_names: bool) -> StudyView:
     view.too_few = too_few_words(report)
     view.next_check = next_check(report, built["rate"], start.date())
     view.forest = built["forest"]
+    view.forest_print = built["forest_print"]
+    view.print_more = max(0, view.taking_part - PRINT_ROWS)
     view.persons = built["persons"]
     view.pooled_words = built["pooled_words"]
     view.more_people = built["more"]
