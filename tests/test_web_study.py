@@ -317,3 +317,47 @@ def test_a_missing_report_starts_report_pooled_and_says_being_computed(tmp_path,
     finally:
         job.stop()
         app.extensions["bedside"]["data"].close()
+
+
+def test_a_report_older_than_the_data_is_stale(study_app, tmp_path):
+    db = tmp_path / "old.db"
+    with Store.open(db) as s:
+        s.add_readings("a", [Reading(WEB_NOW - 3_600_000, 17.0, 50.0)])
+        report = _report("inconclusive", _fit(1.1, 0.9, 1.3, 0.3), 1)
+        s.save_report(STUDY_KEY, report, {"pooled": True}, s.data_version(), WEB_NOW)
+    client = study_app(db=db)
+    assert client.get("/api/study").get_json()["stale"] is False
+    with Store.open(db) as s:
+        s.add_cramp("a", WEB_NOW - 7_200_000, source="cli", now_ms=WEB_NOW)  # out of order
+    assert client.get("/api/study").get_json()["stale"] is True
+    text = _text(client.get("/study").get_data(as_text=True))
+    assert "newer data is waiting for the next report" in text
+
+
+def test_a_failed_first_report_names_no_room_unless_names_are_on(study_app, tmp_path):
+    db = tmp_path / "nozone.db"
+    with Store.open(db) as s:
+        s.add_readings("secret-room", [Reading(WEB_NOW - 3_600_000, 17.0, 50.0)])
+    for show in (False, True):
+        client = study_app(show_names=show, db=db)
+        job = client.application.extensions["bedside"]["job"]
+        job.last_error = (
+            "bedside: no one can take part in the study yet (secret-room: no time zone)"
+        )
+        html = client.get("/study").get_data(as_text=True).split('<main id="main"', 1)[1]
+        assert "The last attempt to compute it failed" in html
+        assert ("secret-room" in html) is show
+
+
+def test_a_separated_fit_is_an_arrow_to_its_own_side():
+    from web import forest
+
+    def arrow(side: str) -> tuple[float, float]:
+        svg = str(forest.forest_plot([forest.Row("P1", _fit(1, 1, 1, 0.001, side))]))
+        line = re.search(r'class="fp-arrow"><line x1="([\d.]+)" x2="([\d.]+)"', svg)
+        return float(line.group(1)), float(line.group(2))
+
+    start, end = arrow("colder")
+    assert end > start  # to the right: colder nights, more cramps
+    start, end = arrow("warmer")
+    assert end < start
