@@ -157,36 +157,59 @@ def test_the_result_in_plain_words_and_on_one_printed_page(client, running, cloc
     with Store.open(db_path) as store:
         for i, night in enumerate(p.dates()):
             fill_night(store, p, night, 17.0 if ARMS[i] == "usual" else 19.6)
-            if ARMS[i] == "usual":
+            if ARMS[i] == "usual" and i < 8:
                 add_cramp(store, p, night)
     clock.set_wall(p.end_ms)
     html = page(client)
     assert "Finished" in html
     verdict = by_id(html, "trial-verdict")
     assert verdict.startswith(
-        "In 6 of the 6 pairs cramps came on one night only: 6 times after the usual night,"
-        " never after the warm night. That is unlikely to be chance"
+        "In 4 of the 6 pairs cramps came on one night only: 4 times after the usual night,"
+        " never after the warm night. That could be chance: no clear difference (yet)."
     )
     # The figures come after the words: the mid-p, the exact p, the odds ratio.
     figures = by_id(html, "trial-figures-line")
-    assert figures.startswith("Two-sided mid-p = 0.0") and "exact p = 0.031" in figures
+    assert figures.startswith("Two-sided mid-p = 0.") and "exact p = 0.125" in figures
     assert html.index('id="trial-verdict"') < html.index('id="trial-figures-line"')
     assert "mid-p" not in verdict
-    assert "<th>Cramp on the usual night only</th><td>6</td>" in html
-    assert "<th>Answer</th><td>warm nights helped</td>" in html
+    assert "<th>Cramp on the usual night only</th><td>4</td>" in html
+    assert "<th>Answer</th><td>no clear difference (yet)</td>" in html
     assert "the schedule matches the commitment" in html
     assert "instruction comes" not in html and "revealed at" not in html  # it is over
     printed = page(client, "/trial/print")
-    assert "In 6 of the 6 pairs" in printed and "trial-print.css" in printed
-    assert "Answer: warm nights helped" in printed and "warm-helped" not in printed
-    assert "exact p = 0.031" in by_id(printed, "print-figures-line")
+    assert "In 4 of the 6 pairs" in printed and "trial-print.css" in printed
+    assert "Answer: no clear difference (yet)" in printed and "no-difference" not in printed
+    assert "exact p = 0.125" in by_id(printed, "print-figures-line")
     assert printed.count("exact p") == 1  # the figures once, after the words
     assert "What it can and cannot say" in printed and running.trial.salt in printed
     assert "<nav" not in printed  # one page: no dashboard around it
     api = client.get("/api/trial").get_json()
-    assert api["report"]["verdict"] == "warm-helped" and api["report"]["usual_only"] == 6
-    assert api["report"]["p_exact"] == pytest.approx(2 / 2**6)
+    assert api["report"]["verdict"] == "no-difference" and api["report"]["usual_only"] == 4
+    assert api["report"]["p_exact"] == pytest.approx(2 / 2**4)
     assert "trial-tonight" not in page(client, "/")
+
+
+def test_a_firm_result_says_so_in_words_first(client, running, clock, db_path):
+    p = running.protocol
+    with Store.open(db_path) as store:
+        for i, night in enumerate(p.dates()):
+            fill_night(store, p, night, 17.0 if ARMS[i] == "usual" else 19.6)
+            if ARMS[i] == "usual":
+                add_cramp(store, p, night)
+    clock.set_wall(p.end_ms)
+    html = page(client)
+    assert by_id(html, "trial-verdict").startswith(
+        "In 6 of the 6 pairs cramps came on one night only: 6 times after the usual night,"
+        " never after the warm night. That is unlikely to be chance"
+    )
+    assert "tends to overstate" in by_id(html, "trial-verdict")
+    assert "exact p = 0.031" in by_id(html, "trial-figures-line")
+    assert "<th>Answer</th><td>warm nights helped</td>" in html
+    printed = page(client, "/trial/print")
+    assert "Answer: warm nights helped" in printed and "warm-helped" not in printed
+    api = client.get("/api/trial").get_json()
+    assert api["report"]["verdict"] == "warm-helped"
+    assert api["report"]["p_exact"] == pytest.approx(2 / 2**6)
 
 
 def test_the_evidence_page_links_the_trial(client):
