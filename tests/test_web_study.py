@@ -111,6 +111,9 @@ def test_the_page_says_the_stored_report_in_the_one_person_words(study_app, stud
     assert f"{label}:" in text  # the current verdict's word, explained in one line
     for _, other, _ in reports.verdict_meanings():
         assert other in text  # every verdict word is explained
+    meanings = _text(html.split('id="verdict-words"', 1)[1].split("</dl>", 1)[0])
+    assert "people's own colder-than-usual nights" in meanings
+    assert "your" not in meanings.lower()  # said of everyone's own nights, not the reader's
     people = report["people"]
     assert f"{people} of the 3 people taking part" in text
     assert f"together {report['nights']['valid']} valid nights" in text
