@@ -364,3 +364,25 @@ def test_a_separated_fit_is_an_arrow_to_its_own_side():
     assert end > start  # to the right: colder nights, more cramps
     start, end = arrow("warmer")
     assert end < start
+
+
+def test_the_rate_of_nights_adds_up_the_people_still_recording(tmp_path):
+    as_of = WEB_NOW
+    with Store.open(tmp_path / "rate.db") as s:
+        # a: 30 days of readings, 30 valid nights; b: 10 days, 5 valid; c: stopped 20 days ago
+        for node, first_day, last_day in (("a", 30, 0), ("b", 10, 0), ("c", 60, 20)):
+            s.add_readings(
+                node,
+                [
+                    Reading(as_of - first_day * 86_400_000, 17.0, 50.0),
+                    Reading(as_of - last_day * 86_400_000, 17.0, 50.0),
+                ],
+            )
+        report = {
+            "per_person": [
+                {"node": "a", "valid": 30},
+                {"node": "b", "valid": 5},
+                {"node": "c", "valid": 40},
+            ]
+        }
+        assert study_mod.nights_per_day(s, report, as_of) == pytest.approx(1.0 + 0.5)

@@ -25,6 +25,7 @@ DAY_MS = 86_400_000
 # redone at least this often: its people sleep in other time zones, their nights end at
 # other hours.
 REFRESH_MS = 12 * 3_600_000
+STOPPED_MS = 3 * DAY_MS  # no reading for this long before as_of: not adding nights now
 MAX_ROWS = 100  # more people than this: the plot and table show the first ones
 PRINT_ROWS = 10  # the print view's plot: one A4 page
 
@@ -107,15 +108,18 @@ def labels(report: dict, names: dict[str, str] | None) -> dict[str, str]:
 
 
 def nights_per_day(store, report: dict, as_of_ms: int) -> float | None:
-    """Valid nights per day across people: each person's valid nights over the days since
-    their first reading, added up (None before anyone has a valid night)."""
+    """Valid nights per day across people: each person's valid nights over the days from
+    their first to their newest reading, added up; a person silent for STOPPED_MS before
+    as_of adds nothing (None before anyone has a valid night)."""
     rate = 0.0
     for row in report.get("per_person") or []:
         first = store.oldest_reading(row["node"])
-        if first is None or not row.get("valid"):
+        last = store.newest_reading(row["node"], until_ms=as_of_ms)
+        if first is None or last is None or not row.get("valid"):
             continue
-        days = max(1.0, (as_of_ms - first.ts_ms) / DAY_MS)
-        rate += row["valid"] / days
+        if as_of_ms - last.ts_ms > STOPPED_MS:
+            continue
+        rate += row["valid"] / max(1.0, (last.ts_ms - first.ts_ms) / DAY_MS)
     return rate or None
 
 
