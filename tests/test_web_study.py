@@ -269,11 +269,11 @@ def test_each_verdict_in_the_plain_words(study_app, tmp_path, verdict):
 def test_the_next_check_is_dated_by_the_rate_of_nights_across_people():
     report = _report("insufficient-data", None, None)
     assert study_mod.when_words(0, 2.0, date(2026, 12, 1)).startswith("due now")
+    alone = study_mod.next_check(report, None, date(2026, 12, 1))
+    assert alone.endswith("together: 160 more valid nights.")  # no rate: no date, no pace
     words = study_mod.next_check(report, 10.0, date(2026, 12, 1))
     assert words.startswith("The first check is at 360 valid nights of everyone together:")
-    assert "160 more valid nights (about 16 days: around 17 December)" in words or (
-        "160 more valid nights (about 2 weeks: around 17 December)" in words
-    )
+    assert "160 more valid nights (about 2 weeks: around 17 December)" in words
 
 
 def test_the_stored_json_round_trips(study_db):

@@ -143,9 +143,10 @@ def next_check(report: dict, rate: float | None, start: date) -> str:
         return "All planned checks are done: the answer above is the last one."
     valid = (report.get("nights") or {}).get("valid", 0)
     which = "first" if seq.get("look") is None else "next"
+    pace = ", at the rate nights have come so far" if rate and nxt > valid else ""
     return (
         f"The {which} check is at {nxt} valid nights of everyone together:"
-        f" {when_words(nxt - valid, rate, start)}, at the rate nights have come so far."
+        f" {when_words(nxt - valid, rate, start)}{pace}."
     )
 
 
