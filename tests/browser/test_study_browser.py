@@ -31,6 +31,8 @@ from tests.support import write_config
 from tests.test_web_study import WEB_NOW, _fit, _report, _sections, study_db  # noqa: F401
 
 pytestmark = pytest.mark.browser
+DAY = 86_400_000
+AS_OF = WEB_NOW - DAY - 5 * 3_600_000  # the hand-made report's as_of
 SHOTS = Path(os.environ.get("BEDSIDE_SHOTS") or ARTIFACTS)
 
 
@@ -60,7 +62,8 @@ def _made(db, more_people: int = 0):
     report["left_out"] = {"d": "no time zone known"}
     with Store.open(db) as s:
         for node in ("a", "b", "c", "d"):
-            s.add_readings(node, [Reading(WEB_NOW - 3_600_000, 17.0, 50.0)])
+            # recording from 150 days before the report's as_of (30 Nov 07:00 UTC) to it
+            s.add_readings(node, [Reading(AS_OF - k * DAY, 17.0, 50.0) for k in (150, 0)])
         s.save_report(STUDY_KEY, report, {"pooled": True}, s.data_version(), WEB_NOW)
     return db
 
@@ -143,6 +146,7 @@ def test_study_print_view_is_one_page(
     page = context_for("desktop", "day")
     page.goto(url + "/study/print")
     assert run_axe(page) == []
+    assert "around 30 March 2027" in page.inner_text("#next-check")  # ~2.7 valid nights a day
     _shot(page, f"study-print-{3 + more_people}-people")
     page.emulate_media(media="print")
     pdf = page.pdf(format="A4")
