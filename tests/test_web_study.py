@@ -167,7 +167,9 @@ def test_print_view_is_one_sheet_with_the_same_words(study_app, study_db):
     report = _stored(study_db)
     html = study_app().get("/study/print").get_data(as_text=True)
     assert reports.verdict_sentence(report) in _text(html)
-    assert 'class="chart forest"' in html
+    svg = re.search(r'<svg class="chart forest".*?</svg>', html, re.S).group(0)
+    assert svg.count('class="diamond"') == 1  # everyone together: drawn once
+    assert svg.count('class="label"') == 3  # P1, P2, P3
     assert "print.css" in html and '<nav class="tabs"' not in html
     assert "anna-room" not in html
 

@@ -237,15 +237,15 @@ def _built(data, stored, show_names: bool) -> dict:
     label = labels(report, names)
     rows = report.get("per_person") or []
     shown = rows[:MAX_ROWS]
-    plot_rows = [forest.Row(label[r["node"]], r.get("seasonal")) for r in shown]
+    persons = [forest.Row(label[r["node"]], r.get("seasonal")) for r in shown]
     everyone = forest.Row("All", report.get("pooled"), pooled=True)
-    plot_rows.append(everyone)
+    plot_rows = [*persons, everyone]
     when = reports_mod.as_of(report)
     as_of_ms = round(when.timestamp() * 1000) if when else stored.created_ms
     left = report.get("left_out") or {}
     return {
         "forest": forest.forest_plot(plot_rows),
-        "forest_print": forest.forest_plot([*plot_rows[:PRINT_ROWS], everyone]),
+        "forest_print": forest.forest_plot([*persons[:PRINT_ROWS], everyone]),
         "persons": [
             Person(label[r["node"]], r["valid"], r["cramp"], forest.row_words(plot_rows[i]))
             for i, r in enumerate(shown)
