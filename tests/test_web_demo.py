@@ -104,6 +104,15 @@ def test_demo_config_round_trips_through_toml(tmp_path, web_config):
     assert again.storage.database == str(tmp_path / "x.db")
     assert again.sensor.kind == "simulated" and again.sensor.interval_s == 5.0
     assert again.web.port == 8099 and again.node == config.node
+    assert again.study == config.study  # a table value ([study.timezones]) too
+
+
+def test_demo_config_writes_study_timezones_as_a_table(tmp_path, web_config):
+    from monitor.config import parse
+
+    config = web_config({"study.timezones": {"kid": "Australia/Sydney"}})
+    path = demo.write_config(config, tmp_path / "demo.toml")
+    assert parse(path.read_text(), str(path)).study.timezones == {"kid": "Australia/Sydney"}
 
 
 def test_generated_secret_is_kept_next_to_the_database(web_config, db_path):

@@ -31,6 +31,7 @@ from web.views import (
     nights,
     now,
     rooms,
+    study,
     trends,
     trial,
 )
@@ -38,6 +39,7 @@ from web.views import (
 BLUEPRINTS = (now.bp, nights.bp, cramps.bp, evidence.bp, export.bp, rooms.bp, auth.bp, api.bp)
 BLUEPRINTS += (trial.bp,)  # the warm-night trial (docs/trial.md)
 BLUEPRINTS += (trends.bp,)  # nights by week or month
+BLUEPRINTS += (study.bp,)  # the pooled study across rooms (docs/many-rooms.md)
 
 MAX_BODY_BYTES = 64 * 1024
 

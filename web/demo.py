@@ -136,11 +136,15 @@ def write_config(config: Config, path: Path) -> Path:
         if section.name == "source":
             continue
         lines.append(f"[{section.name}]")
+        tables = []  # a table value ([study] timezones) is its own [section.key] after the keys
         for f in dataclasses.fields(getattr(config, section.name)):
             value = getattr(getattr(config, section.name), f.name)
-            if value is not None:
+            if isinstance(value, dict):
+                tables.append(f"[{section.name}.{f.name}]")
+                tables += [f"{_toml_value(k)} = {_toml_value(v)}" for k, v in value.items()]
+            elif value is not None:
                 lines.append(f"{f.name} = {_toml_value(value)}")
-        lines.append("")
+        lines += ["", *tables, ""] if tables else [""]
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 

@@ -154,6 +154,14 @@ def spec() -> dict:
                     "responses": {"200": _json({"type": "object"}), "404": ERROR},
                 }
             },
+            "/api/study": {
+                "get": {
+                    "summary": "the stored pooled study report (`bedside analyze --pooled --json`"
+                    " keys, with node ids) plus left_out, zones and its freshness; 404 before"
+                    " the first one is stored",
+                    "responses": {"200": _json({"type": "object"}), "404": ERROR},
+                }
+            },
             "/api/trial": {
                 "get": {
                     "summary": "the warm-night trial as `bedside trial show --json` shows it"

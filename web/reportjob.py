@@ -19,6 +19,7 @@ from monitor.clock import SystemClock, iso_ms
 from monitor.config import Config
 from monitor.nights import default_as_of
 from monitor.store import Store, StoreError
+from monitor.store.reports import STUDY_KEY
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,8 @@ class ReportJob:
         if source and source != "defaults" and Path(source).exists():
             cmd += ["--config", str(Path(source).resolve())]
         cmd += ["--database", str(Path(self.config.storage.database).resolve())]
+        if node == STUDY_KEY:  # the pooled study: its own default as_of (all its people's)
+            return [*cmd, "report", "--pooled"]
         cmd += ["report", "--node", node]
         as_of = self.as_of(node)
         return cmd if as_of is None else [*cmd, "--as-of", iso_ms(as_of)]

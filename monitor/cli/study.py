@@ -8,11 +8,8 @@ import sys
 from monitor.clock import SystemClock
 from monitor.config import Config
 from monitor.errors import EXIT_USAGE, UserError
+from monitor.store.reports import STUDY_KEY
 from monitor.vocabulary import is_node_id
-
-# The stored pooled report's key in the reports table: not a valid node id, so no room
-# can ever collide with it.
-STUDY_KEY = "~study"
 
 
 def parse_nodes(text: str | None) -> list[str] | None:

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 
 from monitor.store.summaries import Summaries
 
+# The pooled study's stored report (`bedside report --pooled`, the Study page) sits in the
+# reports table under this key: not a valid node id, so no room can ever collide with it.
+STUDY_KEY = "~study"
+
 
 @dataclass(frozen=True)
 class StoredReport:

@@ -1,0 +1,319 @@
+"""The Study page's data: the stored pooled report in plain words, who took part, the plot.
+
+Nothing is fitted and no night is walked here: `bedside report --pooled` computes the
+report (monitor/cli/study.py) and stores it under STUDY_KEY; a page reads it, says it in
+the one-person page's words (monitor.analysis.reports) and starts the report job when
+it is missing or stale.  What costs more than a lookup (the forest plot, each person's
+label, the rate of nights) is built once per stored report (the app's chart cache).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from monitor.analysis import reports as reports_mod
+from monitor.store.reports import STUDY_KEY
+from monitor.trial import report as trial_report
+from monitor.trial import stats as trial_stats
+from web import forest
+from web.evidence import computed_words, finished_night_end
+
+DAY_MS = 86_400_000
+# Besides new data and the end of the recorder's own night, a stored study report is
+# redone at least this often: its people sleep in other time zones, their nights end at
+# other hours.
+REFRESH_MS = 12 * 3_600_000
+STOPPED_MS = 3 * DAY_MS  # no reading for this long before as_of: not adding nights now
+MAX_ROWS = 100  # more people than this: the plot and table show the first ones
+PRINT_ROWS = 10  # the print view's plot: one A4 page
+
+LEFT_OUT_ADVICE = {
+    "no time zone known": "set it under [study.timezones] in the recorder's config"
+    ' (node id = "Europe/Berlin"), or let the node publish it',
+}
+
+HOW_IT_WORKS = (
+    "Each person's nights are compared only with that same person's"
+    " nights of the same half-month (the 1st to the 15th, or the 16th to the month's end),"
+    " each in that person's own time zone. Nobody's room is compared with anyone else's, so"
+    " a colder house, another climate or another person cannot pass for the effect of"
+    " the cold. The comparisons of every person's half-months are added up into one"
+    " answer, decided only at planned checks, at the same strict level as one person's"
+    " Evidence page."
+)
+
+
+@dataclass
+class Person:
+    """One row of the plot and the table."""
+
+    label: str
+    valid: int
+    cramp: int
+    words: str
+
+
+@dataclass
+class StudyView:
+    stored: object | None  # reports.StoredReport
+    stale: bool
+    computing: bool
+    error: str | None
+    report: dict = field(default_factory=dict)
+    sentence: str | None = None
+    lines: list[tuple[str, str]] = field(default_factory=list)
+    meanings: list[tuple[str, str, str]] = field(default_factory=list)
+    as_of: str | None = None
+    computed: str | None = None
+    taking_part: int = 0
+    people_words: str = ""
+    too_few: str | None = None
+    next_check: str | None = None
+    forest: object = None
+    forest_print: object = None
+    print_more: int = 0
+    persons: list[Person] = field(default_factory=list)
+    pooled_words: str = ""
+    more_people: int = 0
+    trial_words: str = ""
+    trial_figures: str | None = None
+    left_out: list[tuple[str, str]] = field(default_factory=list)
+    left_out_unnamed: int = 0
+    left_out_reasons: list[str] = field(default_factory=list)
+    looks: str = ""
+    how: str = HOW_IT_WORKS
+
+
+def is_stale(store, data, stored, now_ms: int) -> bool:
+    """Missing (with readings to compute it from), older than the data, older than the
+    recorder's last finished night, or older than REFRESH_MS."""
+    if stored is None:
+        return bool(store.nodes_with_readings())
+    if stored.data_version < store.data_version():
+        return True
+    if stored.created_ms < now_ms - REFRESH_MS:
+        return True
+    return stored.created_ms < finished_night_end(data, now_ms)
+
+
+def labels(report: dict, names: dict[str, str] | None) -> dict[str, str]:
+    """node -> what pages show: P1, P2, … in per_person order, or the room's name when
+    the owner turned names on ([study] show_names)."""
+    rows = report.get("per_person") or []
+    if names is None:
+        return {r["node"]: f"P{i}" for i, r in enumerate(rows, 1)}
+    return {r["node"]: names.get(r["node"]) or r["node"] for r in rows}
+
+
+def nights_per_day(store, report: dict, as_of_ms: int) -> float | None:
+    """Valid nights per day across people: each person's valid nights over the days from
+    their first to their newest reading, added up; a person silent for STOPPED_MS before
+    as_of adds nothing (None before anyone has a valid night)."""
+    rate = 0.0
+    for row in report.get("per_person") or []:
+        first = store.oldest_reading(row["node"])
+        last = store.newest_reading(row["node"], until_ms=as_of_ms)
+        if first is None or last is None or not row.get("valid"):
+            continue
+        if as_of_ms - last.ts_ms > STOPPED_MS:
+            continue
+        rate += row["valid"] / max(1.0, (last.ts_ms - first.ts_ms) / DAY_MS)
+    return rate or None
+
+
+def when_words(more: int, rate: float | None, start: date) -> str:
+    """'360 more nights (about 3 weeks: around 28 December)'; never '0 more nights'."""
+    if more <= 0:
+        return "due now: the next report makes it"
+    plural = "" if more == 1 else "s"
+    if not rate:
+        return f"{more} more valid night{plural}"
+    days = math.ceil(more / rate)
+    when = start + timedelta(days=days)
+    day = f"{when.day} {when.strftime('%B')}" + (f" {when.year}" if when.year != start.year else "")
+    return f"{more} more valid night{plural} ({reports_mod._span(days)}: around {day})"
+
+
+def next_check(report: dict, rate: float | None, start: date) -> str:
+    seq = report.get("sequential") or {}
+    nxt = seq.get("next_look_nights")
+    if nxt is None:
+        return "All planned checks are done: the answer above is the last one."
+    valid = (report.get("nights") or {}).get("valid", 0)
+    which = "first" if seq.get("look") is None else "next"
+    pace = ", at the rate nights have come so far" if rate and nxt > valid else ""
+    return (
+        f"The {which} check is at {nxt} valid nights of everyone together:"
+        f" {when_words(nxt - valid, rate, start)}{pace}."
+    )
+
+
+def meanings(alpha: float) -> list[tuple[str, str, str]]:
+    """The one-person page's verdict meanings, said of everyone's own nights."""
+    return [
+        (key, label, text.replace("your ", "people's own "))
+        for key, label, text in reports_mod.verdict_meanings(alpha)
+    ]
+
+
+def plain_lines(report: dict) -> list[tuple[str, str]]:
+    """The headline and the lines that explain it, as on the one-person page (the hour
+    before each cramp is a one-person view: not pooled)."""
+    lines = [("verdict", reports_mod.verdict_sentence(report))]
+    for ident, fn in (
+        ("early-caution", reports_mod.early_caution),
+        ("ratio-meaning", reports_mod.ratio_meaning),
+    ):
+        text = fn(report)
+        if text:
+            lines.append((ident, text))
+    return lines
+
+
+def trial_words(trial: dict | None) -> tuple[str, str | None]:
+    """The pooled warm-night trial: the plain sentence first (the trial page's), then
+    the figures (mid-p, exact p, odds ratio and interval)."""
+    if not trial:
+        return (
+            "No warm-night trial has finished yet. Only finished trials count: a running"
+            " trial's schedule stays hidden until its last night.",
+            None,
+        )
+    b, c = trial["usual_only"], trial["warm_only"]
+    single = trial["people"] == 1
+    as_trial = {
+        **trial,
+        "verdict": trial_stats.verdict_of(b, c, trial["p"]),
+        "pairs_planned": trial["pairs"],
+    }
+    words = trial_report.summary_words(as_trial)
+    if not single:
+        words = words.replace("in this trial", "in these trials")
+    count = "One finished trial" if single else f"{trial['people']} finished trials"
+    head = f"{count}, {trial['pairs']} pairs of nights in all. "
+    figures = trial_report.figures_sentence(as_trial) if b + c else None
+    return head + words, figures
+
+
+def people_words(report: dict, taking_part: int) -> str:
+    n = report.get("nights") or {}
+    people = report.get("people", 0)
+    who = "person" if taking_part == 1 else "people"
+    has = "has" if people == 1 else "have"
+    return (
+        f"{people} of the {taking_part} {who} taking part {has} a usable half-month (one with"
+        f" both a cramp night and a night without); together {n.get('valid', 0)} valid"
+        f" nights, {n.get('cramp', 0)} of them with a cramp."
+    )
+
+
+def too_few_words(report: dict) -> str | None:
+    """'Not enough people or nights yet', said in words, when it is so."""
+    people = report.get("people", 0)
+    if people >= 2:
+        return None  # too few nights: the headline says so ("Too early: …")
+    if people == 0:
+        return (
+            "Not enough nights yet: no one has a half-month with both a cramp night and a"
+            " night without, so there is nothing to compare yet."
+        )
+    if people == 1:
+        return (
+            "Not enough people yet: only one person has a usable half-month, so the answer"
+            " so far is that person's alone."
+        )
+
+
+def _names(data) -> dict[str, str]:
+    return {n["id"]: n.get("name") or n["id"] for n in data.nodes()}
+
+
+def _built(data, stored, show_names: bool) -> dict:
+    """What is worked out once per stored report: labels, plot, table, rate of nights."""
+    report = stored.report
+    names = _names(data) if show_names else None
+    label = labels(report, names)
+    rows = report.get("per_person") or []
+    shown = rows[:MAX_ROWS]
+    persons = [forest.Row(label[r["node"]], r.get("seasonal")) for r in shown]
+    everyone = forest.Row("All", report.get("pooled"), pooled=True)
+    plot_rows = [*persons, everyone]
+    when = reports_mod.as_of(report)
+    as_of_ms = round(when.timestamp() * 1000) if when else stored.created_ms
+    left = report.get("left_out") or {}
+    return {
+        "forest": forest.forest_plot(plot_rows),
+        "forest_print": forest.forest_plot([*persons[:PRINT_ROWS], everyone]),
+        "persons": [
+            Person(label[r["node"]], r["valid"], r["cramp"], forest.row_words(plot_rows[i]))
+            for i, r in enumerate(shown)
+        ],
+        "pooled_words": forest.row_words(plot_rows[-1]),
+        "more": len(rows) - len(shown),
+        "rate": nights_per_day(data.reader(), report, as_of_ms),
+        "as_of_ms": as_of_ms,
+        "left_out": [
+            (names.get(n, n) if names is not None else "", why) for n, why in left.items()
+        ],
+    }
+
+
+def looks_words(report: dict) -> str:
+    looks = (report.get("sequential") or {}).get("looks") or []
+    return ", ".join(str(x) for x in looks[:-1]) + (f" and {looks[-1]}" if looks else "")
+
+
+def load(data, job, cache, show_names: bool) -> StudyView:
+    """The page's view of the stored study report; starts the report job when stale."""
+    store = data.reader()
+    now = data.now_ms()
+    stored = reports_mod.latest_report(store, STUDY_KEY)
+    stale = is_stale(store, data, stored, now)
+    if stale:
+        job.start(STUDY_KEY)
+    running = job.running()
+    view = StudyView(
+        stored=stored,
+        stale=stale,
+        computing=running,
+        error=job.last_error if stale and not running else None,
+    )
+    if stored is None:
+        return view
+    report = stored.report
+    key = (stored.created_ms, stored.data_version, show_names)
+    built = cache.get(STUDY_KEY, key, lambda: _built(data, stored, show_names))
+    lines = plain_lines(report)
+    seq = report.get("sequential") or {}
+    start = data.local(built["as_of_ms"])
+    trial, figures = trial_words(report.get("trial"))
+    view.report = report
+    view.sentence = lines[0][1]
+    view.lines = lines[1:]
+    view.meanings = meanings(seq.get("alpha_per_look") or 0.0135)
+    view.as_of = f"as of {start.strftime('%a %d %b %H:%M')}"
+    view.computed = computed_words(data, stored.created_ms, now)
+    view.taking_part = len(report.get("per_person") or [])
+    view.people_words = people_words(report, view.taking_part)
+    view.too_few = too_few_words(report)
+    view.next_check = next_check(report, built["rate"], start.date())
+    view.forest = built["forest"]
+    view.forest_print = built["forest_print"]
+    view.print_more = max(0, view.taking_part - PRINT_ROWS)
+    view.persons = built["persons"]
+    view.pooled_words = built["pooled_words"]
+    view.more_people = built["more"]
+    view.trial_words, view.trial_figures = trial, figures
+    named = built["left_out"]
+    view.left_out = [(who, _advice(why)) for who, why in named if who]
+    view.left_out_unnamed = sum(1 for who, _ in named if not who)
+    view.left_out_reasons = sorted({_advice(why) for _, why in named})
+    view.looks = looks_words(report)
+    return view
+
+
+def _advice(why: str) -> str:
+    fix = LEFT_OUT_ADVICE.get(why)
+    return f"{why}: {fix}" if fix else why
