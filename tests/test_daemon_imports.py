@@ -18,7 +18,10 @@ from tests.support import EVENT_TIMEOUT, Subscriber, bedside_env, write_config
 
 # What the daemon no longer loads (OpenSSL's libcrypto behind ssl/hashlib/hmac; http.client
 # and tempfile behind urllib.request).
-NOT_LOADED = ("ssl", "_ssl", "hashlib", "_hashlib", "hmac", "urllib.request", "http.client")
+NOT_LOADED = (
+    "ssl", "_ssl", "hashlib", "_hashlib", "hmac", "urllib.request", "http.client",
+    "uuid", "subprocess",
+)  # fmt: skip
 
 _CHILD = """
 import json, sys

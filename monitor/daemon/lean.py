@@ -3,11 +3,12 @@ modules that paho imports at its top but the daemon needs only for TLS, websocke
 and trials.
 
 ``import ssl`` and ``import hashlib`` map OpenSSL's libcrypto (about 3.5 MB resident), and
-paho's ``import urllib.request`` pulls http.client, tempfile and shutil behind it.  Without
-TLS, a proxy or a running trial the daemon never uses them.  :func:`defer` puts a stand-in
-module in ``sys.modules`` for each; the first attribute the program asks of one imports the
-real module and copies it into the stand-in, so every holder of a reference (paho's
-``ssl`` global too) sees the real thing from then on.
+paho's ``import urllib.request`` pulls http.client, tempfile and shutil behind it; uuid
+(paho: a random client id) and subprocess (gpiozero: a few devices' helpers) are small but
+as unused.  Without TLS, a proxy or a running trial the daemon never uses them.
+:func:`defer` puts a stand-in module in ``sys.modules`` for each; the first attribute the
+program asks of one imports the real module and copies it into the stand-in, so every
+holder of a reference (paho's ``ssl`` global too) sees the real thing from then on.
 
 One exception: paho's socket loop names ``ssl.SSLWantReadError`` / ``SSLWantWriteError`` in
 ``except`` clauses, which Python evaluates whenever a read raises anything.  Before ssl is
@@ -24,7 +25,7 @@ import sys
 import threading
 import types
 
-DEFERRED = ("ssl", "hashlib", "hmac", "secrets", "urllib.request")
+DEFERRED = ("ssl", "hashlib", "hmac", "secrets", "urllib.request", "uuid", "subprocess")
 _lock = threading.RLock()
 
 
