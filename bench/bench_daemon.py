@@ -60,6 +60,9 @@ def proc_status(key: str) -> int:
 def child(config_path: str, n: int, pause_s: float) -> None:
     """The measured process: imports only what `bedside monitor` imports, runs the daemon."""
     import monitor.cli.main  # noqa: F401  (the real entry point's imports)
+    from monitor.daemon import lean
+
+    lean.defer()  # as `bedside monitor` does (monitor/cli/services.py)
     from monitor.clock import FakeClock
     from monitor.config import load
     from monitor.daemon.loop import Daemon

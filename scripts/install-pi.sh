@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install bedside as a service on a Raspberry Pi: Raspberry Pi OS or Debian, Bookworm (12)
-# or Trixie (13), 64-bit (arm64) or 32-bit (armhf).
+# Install bedside as a service on a Raspberry Pi: Raspberry Pi OS or Debian, 64-bit (arm64)
+# Bookworm (12) or Trixie (13); 32-bit (armhf) Trixie.  32-bit Bookworm and ARMv6 (Pi Zero W,
+# Pi 1) are refused up front (hardware.md, "Which Pi, which OS, which driver", says why).
 #
 #   sudo ./scripts/install-pi.sh                  install or upgrade, enable, start
 #   sudo ./scripts/install-pi.sh --uninstall      remove program + units, keep data + config
@@ -10,10 +11,13 @@
 #
 # No compiler is needed where the archive or PyPI has binaries: gpiozero's lgpio comes
 # from Raspberry Pi OS's python3-lgpio (venv with --system-site-packages) or a PyPI wheel
-# (Python <= 3.12); on 32-bit, Debian's python3-libgpiod / numpy / scipy / statsmodels
-# stand in for the missing armv7l wheels.  Optional packages are installed only where
+# (Python <= 3.12); on 32-bit Trixie, Debian's python3-libgpiod / numpy / scipy /
+# statsmodels stand in for the missing armv7l wheels.  Optional packages are installed only where
 # `apt-cache show` finds them.  It ends with a smoke test that imports the configured
 # driver stack as the service will (same venv, same user, the unit's environment).
+#
+# Off a booted Pi (a chroot, a container, an image build: systemd is not PID 1) the units
+# are enabled offline, as symlinks, and start at the next boot.
 #
 # Idempotent: a second run with the same source changes nothing (files are only
 # written when their content differs; the venv is only rebuilt when the source
@@ -64,16 +68,16 @@ Options:
                       loads it); blinka: adafruit_dht on Adafruit Blinka (installs
                       bedside[pi]); auto (the default elsewhere): the kernel
                       driver where its device exists, else Blinka
-  --allow-build       where no binary exists (lgpio on plain Debian 13, the
-                      32-bit stack without piwheels), install a compiler and build
+  --allow-build       where no binary exists (lgpio on plain Debian 13), install
+                      a compiler and build it
   --remote-broker     do not install mosquitto (use a broker on another machine)
   --mqtt-host HOST    the broker's host for a new config (implies --remote-broker)
   --uninstall         stop and remove the program and the units; keep the data
                       (/var/lib/bedside) and the config (/etc/bedside)
   --purge             with --uninstall: also delete the data, the config and the user
-  --root DIR          write every file under DIR and only print the apt-get,
-                      useradd and systemctl commands it would run (for tests and
-                      image builders)
+  --root DIR          write every file under DIR (units enabled as symlinks) and
+                      only print the apt-get, useradd and groupadd commands it
+                      would run (for tests and image builders)
   --no-venv           skip creating the virtual environment (with --root: fast)
   --arch ARCH         the target's Debian architecture (arm64, armhf, amd64;
                       default: this machine's), for --root and image builders
@@ -122,9 +126,10 @@ BASE_PACKAGES=(python3 python3-venv git)
 BROKER_PACKAGES=(mosquitto mosquitto-clients)
 # Raspberry Pi OS's archive only (not in Debian): gpiozero's pin library for Python 3.13.
 RPIOS_PACKAGES=(python3-lgpio)
-# 32-bit: PyPI has no armv7l wheels for these (gpiod 2, numpy, scipy, statsmodels, sysv_ipc).
+# 32-bit Trixie: PyPI has no armv7l wheels for these (gpiod 2, numpy, scipy, statsmodels,
+# sysv_ipc); Debian 13's versions satisfy bedside's bounds.
 ARMHF_PACKAGES=(python3-libgpiod python3-numpy python3-scipy python3-statsmodels python3-sysv-ipc)
-# Only with --allow-build: what building lgpio (PYPI=1: liblgpio linked in) or sysv_ipc needs.
+# Only with --allow-build: what building lgpio (PYPI=1: liblgpio linked in) needs.
 BUILD_PACKAGES=(build-essential python3-dev swig)
 if [ "$LIST_PACKAGES" -eq 1 ]; then
   echo "required: ${BASE_PACKAGES[*]} ${BROKER_PACKAGES[*]}"
@@ -271,6 +276,56 @@ remove_overlay() {
   echo "    removed the dht11 overlay from $conf (a reboot unloads it)"
 }
 
+# group_exists NAME: in the target's /etc/group (--root) or this system's.
+group_exists() {
+  if [ -n "$ROOT" ]; then grep -q "^$1:" "$ROOT/etc/group" 2>/dev/null; else getent group "$1" >/dev/null; fi
+}
+
+# group_members NAME: its supplementary members, one a line.
+group_members() {
+  local line
+  if [ -n "$ROOT" ]; then line="$(grep "^$1:" "$ROOT/etc/group" 2>/dev/null || true)"; else line="$(getent group "$1" || true)"; fi
+  echo "${line##*:}" | tr ',' '\n' | sed '/^$/d'
+}
+
+# os_gpio_rule: a udev rule of the OS (not ours) that gives /dev/gpiochip* to group gpio
+# (Raspberry Pi OS's 99-com.rules); empty on plain Debian.
+os_gpio_rule() {
+  grep -ls 'GROUP="gpio"' "$ROOT"/usr/lib/udev/rules.d/*.rules "$ROOT"/lib/udev/rules.d/*.rules \
+    "$ROOT"/etc/udev/rules.d/*.rules 2>/dev/null | grep -v "/${UDEV_RULE##*/}\$" | head -n1 || true
+}
+
+GPIO_MARK="# bedside created group gpio (install-pi.sh --uninstall removes it with this rule)"
+
+# systemd_booted: systemd is PID 1 on the target (sd_booted()'s test).  Not in a chroot, a
+# container or an image being built; with --root, only where DIR has run/systemd/system.
+systemd_booted() { [ -d "$ROOT/run/systemd/system" ]; }
+
+# enable_offline UNIT...: what `systemctl enable` does without a running systemd: a symlink
+# in the .wants directory of each WantedBy= target.
+enable_offline() {
+  local unit target link
+  for unit in "$@"; do
+    for target in $(sed -n 's/^WantedBy=//p' "$ROOT$UNIT_DIR/$unit"); do
+      link="$ROOT$UNIT_DIR/$target.wants/$unit"
+      [ "$(readlink "$link" 2>/dev/null)" = "$UNIT_DIR/$unit" ] && continue
+      mkdir -p "$(dirname "$link")"
+      ln -sfn "$UNIT_DIR/$unit" "$link"
+      echo "    enabled $unit offline ($target.wants)"
+    done
+  done
+}
+
+# disable_offline UNIT...: remove those symlinks.
+disable_offline() {
+  local unit link
+  for unit in "$@"; do
+    for link in "$ROOT$UNIT_DIR"/*.wants/"$unit"; do
+      if [ -L "$link" ]; then rm -f "$link"; echo "    disabled $unit offline"; fi
+    done
+  done
+}
+
 # A hash of everything pip would install: rebuild the venv only when it changes.
 source_hash() {
   local paths=() path
@@ -285,15 +340,20 @@ source_hash() {
 
 uninstall() {
   say "stopping and removing the bedside units"
-  local unit
+  local unit booted=0 created_gpio=0
+  if systemd_booted; then booted=1; else echo "    systemd is not running here: disabling the units offline"; fi
   for unit in "${UNITS[@]}"; do
-    run systemctl disable --now "$unit" 2>/dev/null || true
+    if [ "$booted" -eq 1 ]; then run systemctl disable --now "$unit" 2>/dev/null || true; fi
+    disable_offline "$unit"
     if [ -e "$ROOT$UNIT_DIR/$unit" ]; then rm -f "$ROOT$UNIT_DIR/$unit"; echo "    removed $UNIT_DIR/$unit"; fi
     if [ -d "$ROOT$UNIT_DIR/$unit.d" ]; then rm -rf "$ROOT$UNIT_DIR/$unit.d"; echo "    removed $UNIT_DIR/$unit.d"; fi
   done
-  run systemctl daemon-reload
+  if [ "$booted" -eq 1 ]; then run systemctl daemon-reload; fi
   if [ -L "$ROOT$BIN_LINK" ]; then rm -f "$ROOT$BIN_LINK"; echo "    removed $BIN_LINK"; fi
-  if [ -e "$ROOT$UDEV_RULE" ]; then rm -f "$ROOT$UDEV_RULE"; echo "    removed $UDEV_RULE"; fi
+  if [ -e "$ROOT$UDEV_RULE" ]; then
+    if grep -qxF "$GPIO_MARK" "$ROOT$UDEV_RULE"; then created_gpio=1; fi
+    rm -f "$ROOT$UDEV_RULE"; echo "    removed $UDEV_RULE"
+  fi
   remove_overlay
   if [ -d "$ROOT$PREFIX" ]; then rm -rf "$ROOT$PREFIX"; echo "    removed $PREFIX"; fi
   if [ "$PURGE" -eq 1 ]; then
@@ -303,6 +363,17 @@ uninstall() {
     if [ -n "$ROOT" ] || id "$SERVICE_USER" >/dev/null 2>&1; then run userdel "$SERVICE_USER"; fi
   else
     say "kept the data in $STATE_DIR and the config in $CONF_DIR (--purge deletes them)"
+  fi
+  # The gpio group, where this script created it (plain Debian) and nobody else uses it.
+  if [ "$created_gpio" -eq 1 ] && group_exists gpio; then
+    local others
+    others="$(group_members gpio | grep -vx "$SERVICE_USER" | paste -sd, - || true)"
+    if [ -n "$others" ]; then
+      echo "    kept group gpio: $others use it (sudo groupdel gpio removes it)"
+    else
+      run groupdel gpio
+      echo "    removed group gpio"
+    fi
   fi
 }
 
@@ -323,6 +394,13 @@ fi
 PY_MINOR="${PYVER#*.}"
 [ "${PYVER%%.*}" = 3 ] && [ "$PY_MINOR" -ge 11 ] ||
   die "bedside needs Python 3.11 or newer (Bookworm has 3.11, Trixie 3.13); found $PYVER"
+# What bedside cannot promise, refused before anything is installed (hardware.md's table).
+if [ "$ARCH" = armhf ] && [ "$PY_MINOR" -lt 13 ]; then
+  die "32-bit Bookworm is not supported: Debian 12's scipy (1.10) and statsmodels (0.13) are older than bedside needs (scipy>=1.11, statsmodels>=0.14) and PyPI has no 32-bit ARM wheels (--allow-build cannot build scipy); install the 64-bit Raspberry Pi OS (any Pi 3, 4, 5 or Zero 2 W), or 32-bit Trixie"
+fi
+if [ -z "$ROOT" ] && [ "$(uname -m)" = armv6l ]; then
+  die "ARMv6 (Pi Zero W, Pi 1) is not supported: no tested Python stack runs there; use a Pi Zero 2 W, 3, 4 or 5 with the 64-bit Raspberry Pi OS"
+fi
 IS_PI=0
 if grep -qi "raspberry pi" "$ROOT/proc/device-tree/model" 2>/dev/null; then IS_PI=1; fi
 if [ -z "$DRIVER" ]; then
@@ -347,13 +425,6 @@ elif [ "$PY_MINOR" -ge 13 ] && [ "$SENSOR" != simulated ]; then
 fi
 if [ "$ARCH" = armhf ]; then
   for pkg in "${ARMHF_PACKAGES[@]}"; do if apt_has "$pkg"; then PACKAGES+=("$pkg"); fi; done
-  if [ "$PY_MINOR" -lt 13 ] && ! grep -qs piwheels "$ROOT/etc/pip.conf"; then
-    # Bookworm's statsmodels 0.13.5 is too old (bedside needs 0.14) and its sysv-ipc 1.0.0
-    # older than Blinka's minimum: without piwheels they are compiled.
-    [ "$ALLOW_BUILD" -eq 1 ] ||
-      die "32-bit Bookworm without piwheels (Raspberry Pi OS's /etc/pip.conf has it): statsmodels (and sysv_ipc for Blinka) would be compiled; use a 64-bit OS, or re-run with --allow-build"
-    COMPILE+=(statsmodels sysv_ipc)
-  fi
 fi
 if [ ${#COMPILE[@]} -gt 0 ]; then PACKAGES+=("${BUILD_PACKAGES[@]}"); fi
 # Compiled packages come as binaries only, unless a build was allowed for them.
@@ -372,17 +443,30 @@ fi
 
 # 2. the service user, in group gpio (created with a udev rule where the OS has none)
 say "service user $SERVICE_USER"
+# The udev rule first, whenever the OS has none of its own: a run that failed after groupadd
+# writes it the next time.
+GPIO_NEW=0
+group_exists gpio || GPIO_NEW=1
+if [ -z "$(os_gpio_rule)" ]; then
+  RULE_TMP="$(mktemp)"
+  echo '# bedside: let group gpio use the GPIO character devices (Raspberry Pi OS ships its own rule)' >"$RULE_TMP"
+  if [ "$GPIO_NEW" -eq 1 ] || grep -qsxF "$GPIO_MARK" "$ROOT$UDEV_RULE"; then echo "$GPIO_MARK" >>"$RULE_TMP"; fi
+  echo 'SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="gpio", MODE="0660"' >>"$RULE_TMP"
+  RULE_CHANGED="$CHANGED"; CHANGED=0
+  put_file "$RULE_TMP" "$UDEV_RULE" 644
+  rm -f "$RULE_TMP"
+  if [ "$CHANGED" -eq 1 ] && [ -z "$ROOT" ]; then
+    { udevadm control --reload-rules && udevadm trigger --subsystem-match=gpio; } 2>/dev/null || true
+  fi
+  [ "$RULE_CHANGED" -eq 0 ] || CHANGED=1
+fi
+if [ "$GPIO_NEW" -eq 1 ]; then
+  run groupadd --system gpio
+  CHANGED=1
+fi
 if [ -n "$ROOT" ]; then
-  echo "would run: groupadd --system gpio (if missing) + udev rule for /dev/gpiochip*"
   echo "would run: useradd --system --user-group --home-dir $STATE_DIR --no-create-home --shell /usr/sbin/nologin $SERVICE_USER; usermod -a -G gpio $SERVICE_USER"
 else
-  if ! getent group gpio >/dev/null; then
-    groupadd --system gpio
-    printf '%s\n' '# bedside: let group gpio use the GPIO character devices (Raspberry Pi OS ships its own rule)' \
-      'SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="gpio", MODE="0660"' >"$UDEV_RULE"
-    { udevadm control --reload-rules && udevadm trigger --subsystem-match=gpio; } 2>/dev/null || true
-    CHANGED=1
-  fi
   if ! id "$SERVICE_USER" >/dev/null 2>&1; then
     useradd --system --user-group --home-dir "$STATE_DIR" --no-create-home \
       --shell /usr/sbin/nologin "$SERVICE_USER"
@@ -418,7 +502,7 @@ if [ "$NO_VENV" -eq 1 ]; then
     echo "would run: $VENV/bin/python ${PIP_INSTALL[*]} bedside[$EXTRAS]"
   fi
 else
-  HASH="$(source_hash)"
+  HASH="$(source_hash) bedside[$EXTRAS]"   # --driver blinka after kernel adds bedside[pi]
   STAMP="$ROOT$VENV/.bedside-source"
   if [ ! -x "$ROOT$VENV/bin/python" ]; then
     say "creating $VENV"
@@ -517,12 +601,17 @@ else
 fi
 
 # 8. enable and start (restart when anything changed: an upgrade migrates on start)
-run systemctl daemon-reload
-run systemctl enable "${ENABLE[@]}"
-if [ "$CHANGED" -eq 1 ]; then
-  run systemctl restart bedside-monitor.service bedside-web.service
+if systemd_booted; then
+  run systemctl daemon-reload
+  run systemctl enable "${ENABLE[@]}"
+  if [ "$CHANGED" -eq 1 ]; then
+    run systemctl restart bedside-monitor.service bedside-web.service
+  fi
+  run systemctl start "${ENABLE[@]}"
+else
+  enable_offline "${ENABLE[@]}"
+  say "systemd is not running here (a chroot, a container or an image build): enabled ${ENABLE[*]} offline; they start at the next boot"
 fi
-run systemctl start "${ENABLE[@]}"
 if [ "$REBOOT_NEEDED" -eq 1 ]; then
   say "REBOOT NEEDED: the dht11 overlay loads at boot (sudo reboot); until then the monitor retries the sensor and the button works"
 fi

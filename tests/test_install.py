@@ -1,6 +1,9 @@
 """scripts/install-pi.sh in --root mode: the files a Pi gets, idempotence, and an uninstall
-that keeps the data and the config.  (--no-venv keeps it fast; apt, useradd and systemctl
-are only printed in this mode.)"""
+that keeps the data and the config.  (--no-venv keeps it fast; apt, useradd and groupadd are
+only printed in this mode.)  A root without run/systemd/system is a system where systemd is
+not PID 1 (an image build, a chroot): the units are enabled offline, as symlinks; with it
+(:func:`booted`), the systemctl commands are printed.  scripts/test-arm runs the same
+installer for real in arm64 chroots."""
 
 from __future__ import annotations
 
@@ -55,6 +58,28 @@ def tree(root: Path) -> dict[str, tuple]:
     return out
 
 
+def booted(root: Path) -> Path:
+    """Make the fake root a booted system (systemd PID 1: run/systemd/system exists)."""
+    (root / "run/systemd/system").mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def wants(root: Path) -> dict[str, str]:
+    """The units enabled offline: {target.wants/unit: link target}."""
+    units = root / "etc/systemd/system"
+    return {str(link.relative_to(units)): os.readlink(link) for link in units.glob("*.wants/*")}
+
+
+ENABLED = {
+    f"{target}.wants/{unit}": f"/etc/systemd/system/{unit}"
+    for target, unit in [
+        ("multi-user.target", "bedside-monitor.service"),
+        ("multi-user.target", "bedside-web.service"),
+        ("timers.target", "bedside-report.timer"),
+    ]
+}
+
+
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -87,8 +112,21 @@ def test_install_writes_units_config_and_directories(root):
     assert config.mqtt.host == "localhost"
     assert "# Home Assistant MQTT discovery." in config_path.read_text()
     # The system changes are announced, not made.
-    assert "would run: systemctl enable bedside-monitor.service" in result.stdout
     assert "mosquitto" in result.stdout
+    # No systemd runs in this root: the units are enabled offline, and no systemctl call
+    # (which exits 1 there) is made.
+    assert wants(root) == ENABLED
+    assert "systemctl" not in result.stdout
+    assert "enabled bedside-monitor.service bedside-web.service bedside-report.timer offline" in (
+        result.stdout
+    )
+
+
+def test_on_a_booted_system_systemctl_enables_and_starts_the_units(root):
+    result = install(booted(root))
+    assert "would run: systemctl daemon-reload" in result.stdout
+    assert "would run: systemctl enable bedside-monitor.service" in result.stdout
+    assert wants(root) == {}, "systemctl does the enabling there"
 
 
 def test_sensor_and_remote_broker_options(root):
@@ -131,7 +169,7 @@ def test_existing_config_is_never_overwritten(root):
 
 
 def test_upgrade_rewrites_a_changed_unit_and_restarts(root):
-    install(root)
+    install(booted(root))
     unit = root / "etc/systemd/system/bedside-web.service"
     unit.write_text("stale\n")
     result = install(root)
@@ -144,7 +182,7 @@ def test_uninstall_keeps_data_and_config(root):
     (root / "var/lib/bedside/bedside.db").write_bytes(b"precious")
     config_before = (root / "etc/bedside/config.toml").read_text()
     (root / "opt/bedside/venv/bin").mkdir(parents=True)
-    result = install(root, "--uninstall")
+    result = install(booted(root), "--uninstall")
     assert "would run: systemctl disable --now bedside-monitor.service" in result.stdout
     for unit in UNITS:
         assert not (root / "etc/systemd/system" / unit).exists()
@@ -164,6 +202,73 @@ def test_purge_removes_data_config_and_user(root):
     assert not (root / "var/lib/bedside").exists()
     assert not (root / "etc/bedside").exists()
     assert "would run: userdel bedside" in result.stdout
+
+
+def test_off_a_booted_system_uninstall_removes_everything_without_systemctl(root):
+    """It used to stop at a failing `systemctl daemon-reload`, before the overlay and
+    /opt/bedside were removed."""
+    config_txt = pi_root(root)
+    install(root)
+    (root / "opt/bedside/venv/bin").mkdir(parents=True)
+    result = install(root, "--uninstall")
+    assert "systemctl" not in result.stdout
+    assert wants(root) == {}
+    assert not (root / "opt/bedside").exists()
+    assert config_txt.read_text() == CONFIG_TXT
+    assert "disabling the units offline" in result.stdout
+
+
+# -- the gpio group and its udev rule (plain Debian has neither) ---------------------------
+
+RULE = "etc/udev/rules.d/60-bedside-gpio.rules"
+GPIO_RULE_LINE = 'SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="gpio", MODE="0660"'
+CREATED = "# bedside created group gpio"
+
+
+def etc_group(root: Path, *lines: str) -> None:
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    (root / "etc/group").write_text("root:x:0:\n" + "".join(f"{line}\n" for line in lines))
+
+
+def test_the_udev_rule_is_written_where_rules_d_does_not_exist_yet(root):
+    result = install(root)
+    rule = (root / RULE).read_text()
+    assert GPIO_RULE_LINE in rule and CREATED in rule
+    assert mode(root / RULE) == 0o644
+    assert "would run: groupadd --system gpio" in result.stdout
+
+
+def test_a_run_that_failed_after_groupadd_gets_its_udev_rule_the_next_time(root):
+    etc_group(root, "gpio:x:997:")  # the group exists, the rule never got written
+    result = install(root)
+    assert GPIO_RULE_LINE in (root / RULE).read_text()
+    assert CREATED not in (root / RULE).read_text(), "not ours: uninstall must keep the group"
+    assert "groupadd" not in result.stdout
+
+
+def test_raspberry_pi_os_own_rule_means_no_rule_of_ours(root):
+    etc_group(root, "gpio:x:997:pi")
+    (root / "usr/lib/udev/rules.d").mkdir(parents=True)
+    (root / "usr/lib/udev/rules.d/99-com.rules").write_text('SUBSYSTEM=="gpio", GROUP="gpio"\n')
+    result = install(root)
+    assert not (root / RULE).exists()
+    assert "groupadd" not in result.stdout
+
+
+def test_uninstall_removes_the_gpio_group_it_created(root):
+    install(root)
+    etc_group(root, "gpio:x:997:bedside", "bedside:x:996:")  # what groupadd + usermod made
+    result = install(root, "--uninstall")
+    assert not (root / RULE).exists()
+    assert "would run: groupdel gpio" in result.stdout
+
+
+def test_uninstall_keeps_a_gpio_group_someone_else_uses(root):
+    install(root)
+    etc_group(root, "gpio:x:997:bedside,alice")
+    result = install(root, "--uninstall")
+    assert "would run: groupdel" not in result.stdout
+    assert "kept group gpio: alice use it" in result.stdout
 
 
 def test_purge_without_uninstall_is_refused(root):

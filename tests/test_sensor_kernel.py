@@ -19,9 +19,11 @@ import threading
 import pytest
 
 import monitor.daemon.loop
+from monitor.cli import doctor
 from monitor.clock import FakeClock
 from monitor.daemon.loop import Daemon
 from monitor.sensing.drivers import (
+    DHT11_DECODE_READS,
     HUMIDITY_FILE,
     TEMP_FILE,
     KernelDhtSensor,
@@ -35,6 +37,7 @@ from monitor.sensing.drivers import (
 )
 from monitor.sensing.sampler import Sampler
 from monitor.store import Store
+from tests.fakes.iio import dht11_tree
 from tests.fault_support import captured_logs
 from tests.support import wait_until
 
@@ -156,6 +159,46 @@ def test_auto_takes_the_kernel_driver_only_where_its_device_exists(make_config, 
     assert choose_driver(config)[0] == "blinka"
 
 
+# -- the device tree: a custom node, an old kernel's dht11@0 (tests/fakes/iio.py) ----------
+
+
+def test_a_real_layout_is_found_and_read(make_config, tmp_path):
+    iio = dht11_tree(tmp_path / "sys")
+    assert find_iio_dht(iio, 4) == iio / "iio:device0"
+    assert open_sensor(kernel_config(make_config, iio), FakeClock()).read() == (21.3, 45.6)
+
+
+def test_a_custom_overlay_node_is_found_by_its_compatible(tmp_path):
+    """A node named after the room: its name does not start with dht11, its compatible does."""
+    iio = dht11_tree(tmp_path / "sys", node="bedroom-sensor", pin=22, bound=False)
+    assert find_iio_dht(iio, 22) == iio / "iio:device0"
+
+
+def test_a_device_bound_to_the_dht11_driver_is_found_without_a_compatible_match(tmp_path):
+    iio = dht11_tree(tmp_path / "sys", node="sensor@1", compatible=b"acme,th\0", pin=None)
+    assert find_iio_dht(iio) == iio / "iio:device0"
+
+
+def test_other_devices_with_a_device_tree_node_are_not_taken(tmp_path):
+    iio = dht11_tree(tmp_path / "sys", node="adc@8", compatible=b"microchip,mcp3008\0", bound=False)
+    assert find_iio_dht(iio) is None
+
+
+def test_an_old_kernels_dht11_at_0_takes_its_pin_from_the_device_tree(tmp_path):
+    """Older overlays named the node dht11@0 whatever the pin: only gpios tells them apart."""
+    sys_root = tmp_path / "sys"
+    dht11_tree(sys_root, node="dht11@0", pin=4, device="iio:device0")
+    iio = dht11_tree(sys_root, node="dht11@1", pin=17, device="iio:device1")
+    assert find_iio_dht(iio, 17) == iio / "iio:device1"
+    assert find_iio_dht(iio, 4) == iio / "iio:device0"
+
+
+def test_the_device_tree_pin_wins_over_the_node_name(tmp_path):
+    iio = dht11_tree(tmp_path / "sys", node="dht11@4", pin=27, device="iio:device0")
+    dht11_tree(tmp_path / "sys", node="dht11@1b", pin=4, device="iio:device1")
+    assert find_iio_dht(iio, 4) == iio / "iio:device1"
+
+
 # -- failing reads --------------------------------------------------------------------------
 
 
@@ -176,6 +219,66 @@ def test_a_failed_read_carries_the_kernels_reason(iio, code, name, meaning):
     assert name in str(info.value) and meaning in str(info.value)
     assert isinstance(info.value, RuntimeError)  # retried like adafruit_dht's errors
     assert sensor.read() == (21.0, 40.0)  # the next read recovers
+
+
+def test_a_dht11_failing_every_read_with_eio_names_the_old_kernels_decoding(iio):
+    """dht11.c before Raspberry Pi's fix of Nov 2024 (#6454) returned EIO for a DHT11 whose
+    decimal bytes are not 0: every read fails.  Say so, once, in the log and the error."""
+    dht = add_device(iio, "iio:device0", "dht11@4", "21000", "40000")
+    sensor = KernelDhtSensor(dht, "dht11", opener=ScriptedOpener([errno.EIO] * 10))
+    messages = []
+    with captured_logs() as logs:
+        for _ in range(DHT11_DECODE_READS + 2):
+            with pytest.raises(KernelReadError) as info:
+                sensor.read()
+            messages.append(str(info.value))
+    assert all("Don't know how to decode" not in m for m in messages[: DHT11_DECODE_READS - 1])
+    assert "Don't know how to decode data" in messages[-1] and "November 2024" in messages[-1]
+    warnings = [r for r in logs.records if "decode" in r.getMessage()]
+    assert len(warnings) == 1 and "update the kernel" in warnings[0].getMessage()
+    fix = doctor.sensor_fix(messages[-1], 4)
+    assert "full-upgrade" in fix and 'driver = "blinka"' in fix
+
+
+@pytest.mark.parametrize(
+    ("model", "errors"),
+    [
+        ("dht22", [errno.EIO] * 10),  # a DHT22 is decoded by every kernel: noise
+        ("dht11", [errno.EIO, errno.ETIMEDOUT, errno.EIO, errno.EIO]),  # not every read EIO
+    ],
+)
+def test_eio_that_is_not_the_decoding_gap_stays_noise(iio, model, errors):
+    dht = add_device(iio, "iio:device0", "dht11@4", "21000", "40000")
+    sensor = KernelDhtSensor(dht, model, opener=ScriptedOpener(errors))
+    last = ""
+    for _ in range(len(errors)):
+        with pytest.raises(KernelReadError) as info:
+            sensor.read()
+        last = str(info.value)
+    assert "decode" not in last and "noise" in doctor.sensor_fix(last, 4)
+
+
+def test_a_dht11_that_read_once_is_not_blamed_on_the_kernel(iio):
+    dht = add_device(iio, "iio:device0", "dht11@4", "21000", "40000")
+    sensor = KernelDhtSensor(dht, "dht11", opener=ScriptedOpener([]))
+    assert sensor.read() == (21.0, 40.0)
+    sensor._open = ScriptedOpener([errno.EIO] * 10)
+    for _ in range(DHT11_DECODE_READS + 1):
+        with pytest.raises(KernelReadError) as info:
+            sensor.read()
+    assert "decode" not in str(info.value)
+
+
+def test_doctor_tells_the_kernel_cause_when_every_dht11_read_fails(make_config, iio):
+    dht = add_device(iio, "iio:device0", "dht11@4", "21000", "40000")
+    config = kernel_config(make_config, iio, kind="dht11")
+    opener = ScriptedOpener([errno.EIO] * 10)
+    result = doctor.check_sensor(
+        config, FakeClock(), lambda c, clock: KernelDhtSensor(dht, "dht11", opener=opener)
+    )
+    assert result.status == doctor.FAIL and "5/5 reads failed" in result.detail
+    assert "Don't know how to decode data" in result.detail
+    assert "full-upgrade" in result.fix
 
 
 def test_garbage_in_a_value_file_is_a_failed_read(iio):

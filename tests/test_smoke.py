@@ -49,3 +49,26 @@ def test_a_stack_that_cannot_load_fails_loudly_with_the_fix(make_config, tmp_pat
     )
     missing = smoke(kernel)
     assert missing.returncode == 1 and "dtoverlay=dht11,gpiopin=4" in missing.stderr
+
+
+def test_off_a_pi_the_pin_library_must_import_but_no_chip_is_opened(make_config, tmp_path):
+    """An image build or a chroot (scripts/test-arm): no /dev/gpiochip*, but lgpio must load."""
+    if is_raspberry_pi():
+        pytest.skip("this machine is a Raspberry Pi")
+    dev = tmp_path / "iio" / "iio:device0"
+    dev.mkdir(parents=True)
+    (dev / "name").write_text("dht11@4\n")
+    path, _ = make_config(
+        {"sensor": {"kind": "dht22", "driver": "kernel", "iio_root": str(tmp_path / "iio")}}
+    )
+    stub = tmp_path / "stub"
+    stub.mkdir()
+    (stub / "lgpio.py").write_text("def gpiochip_open(chip):\n    raise OSError('no chip')\n")
+    default = {"GPIOZERO_PIN_FACTORY": ""}  # gpiozero's own choice, as under the unit
+    found = smoke(path, PYTHONPATH=f"{stub}:{ROOT}", **default)
+    assert found.returncode == 0, found.stderr
+    assert "smoke: ok: gpiozero's pin library: lgpio imports" in found.stdout
+    missing = smoke(path, PYTHONPATH=f"{tmp_path / 'nothing'}:{ROOT}", **default)
+    if "lgpio" not in missing.stdout:  # this venv has no lgpio (Python 3.13, no wheel)
+        assert missing.returncode == 1
+        assert "lgpio cannot be imported" in missing.stderr and "fix: " in missing.stderr

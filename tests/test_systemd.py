@@ -223,7 +223,6 @@ print("ok")
             "ssl",
             "sqlite3",
             "gpiozero",
-            "sdnotify",
             "apprise",
             "adafruit_dht",
         ],

@@ -34,6 +34,9 @@ def run_monitor(args, config: Config) -> int:
     # sensor is (re)opened, so `systemctl stop` always ends in a clean exit 0.
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    from monitor.daemon import lean
+
+    lean.defer()  # before paho is imported: ssl, hashlib & co. load only when used
     from monitor.daemon.loop import Daemon
     from monitor.sensing.drivers import SensorError
 

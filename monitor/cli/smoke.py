@@ -12,17 +12,28 @@ Exit 0 when everything loads, 1 with a ``fix:`` line per problem.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 
 from monitor.config import ConfigError, load
+
+LGPIO_FIX = (
+    "Raspberry Pi OS: sudo apt install python3-lgpio (the venv has --system-site-packages);"
+    " Python 3.11/3.12: pip install 'lgpio>=0.2.2,<0.3'; and the user in group gpio"
+)
 
 
 def check(config) -> tuple[list[str], list[tuple[str, str]]]:
     """(what loaded, [(problem, fix)])."""
     from monitor.cli.doctor import PlatformPaths, overlay_setting, sensor_fix
     from monitor.daemon.loop import uses_gpio
-    from monitor.sensing.drivers import choose_driver, find_iio_dht, import_blinka_dht
+    from monitor.sensing.drivers import (
+        choose_driver,
+        find_iio_dht,
+        import_blinka_dht,
+        is_raspberry_pi,
+    )
 
     loaded: list[str] = []
     problems: list[tuple[str, str]] = []
@@ -57,7 +68,18 @@ def check(config) -> tuple[list[str], list[tuple[str, str]]]:
             except Exception as exc:  # ImportError, RuntimeError (a missing binding) ...
                 message = str(exc).strip() or type(exc).__name__
                 problems.append((f"Blinka driver ({why}): {message}", sensor_fix(message, s.pin)))
-    if uses_gpio(config):
+    if uses_gpio(config) and not is_raspberry_pi() and not os.environ.get("GPIOZERO_PIN_FACTORY"):
+        # An image build or a chroot: no GPIO chip to open here; the pin library must import.
+        try:
+            import lgpio
+
+            loaded.append(
+                f"gpiozero's pin library: lgpio imports ({lgpio.__name__}; not a Raspberry Pi:"
+                " its GPIO chip is opened on the Pi)"
+            )
+        except ImportError as exc:
+            problems.append((f"gpiozero's pin library lgpio cannot be imported: {exc}", LGPIO_FIX))
+    elif uses_gpio(config):
         try:
             from gpiozero import Device
 
@@ -75,14 +97,7 @@ def check(config) -> tuple[list[str], list[tuple[str, str]]]:
             finally:
                 factory.close()
         except Exception as exc:
-            problems.append(
-                (
-                    f"gpiozero cannot drive the button/LED/buzzer pins: {exc}",
-                    "Raspberry Pi OS: sudo apt install python3-lgpio (the venv has"
-                    " --system-site-packages); Python 3.11/3.12: pip install"
-                    " 'lgpio>=0.2.2,<0.3'; and the user in group gpio",
-                )
-            )
+            problems.append((f"gpiozero cannot drive the button/LED/buzzer pins: {exc}", LGPIO_FIX))
     return loaded, problems
 
 

@@ -32,13 +32,13 @@ import collections
 import contextlib
 import logging
 import os
-import socket
 import sqlite3
 import threading
 
 from monitor.clock import RELEASE_DATE_MS, SystemClock, iso_utc
 from monitor.config import Config
 from monitor.daemon.components import DaemonContext, build_components
+from monitor.daemon.sdnotify import sd_notify
 from monitor.daemon.trial import TrialComponent
 from monitor.mqtt.payloads import Topics
 from monitor.sensing.drivers import ReopeningSensor, is_raspberry_pi, open_sensor
@@ -63,22 +63,6 @@ FLOOR_LAG_MS = int(HEALTH_EVERY_S * 1000) + 5 * 60_000
 # this far ahead of a plausible clock are taken as stamped in the future.
 NO_FLOOR_LAG_MS = 86_400_000
 UNSAVED_MAX = 2880  # readings held in memory while storing fails: a day at 30 s
-
-
-def sd_notify(state: str) -> bool:
-    """Tell systemd (Type=notify) something; a no-op without NOTIFY_SOCKET."""
-    address = os.environ.get("NOTIFY_SOCKET")
-    if not address:
-        return False
-    if address.startswith("@"):  # abstract namespace
-        address = "\0" + address[1:]
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-            sock.connect(address)
-            sock.sendall(state.encode())
-    except OSError:
-        return False
-    return True
 
 
 def uses_gpio(config: Config) -> bool:

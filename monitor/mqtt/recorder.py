@@ -514,9 +514,7 @@ def _what(action) -> str:
 
 
 def _notify(state: str) -> None:
-    try:
-        import sdnotify
+    """systemd's notify protocol; nothing to tell when not under systemd."""
+    from monitor.daemon.sdnotify import sd_notify
 
-        sdnotify.SystemdNotifier().notify(state)
-    except Exception:  # not under systemd, or sdnotify missing: nothing to tell
-        pass
+    sd_notify(state)

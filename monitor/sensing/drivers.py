@@ -12,9 +12,12 @@ Drivers (``[sensor] driver``):
 - ``kernel``: the Linux IIO ``dht11`` driver (``dtoverlay=dht11,gpiopin=N``; it
   decodes DHT22/AM2302 too).  The kernel times the pulses from interrupts, so it
   works where a Python process is descheduled mid-read (a Pi Zero 2 W).  The
-  device is the folder under ``[sensor] iio_root`` whose ``name`` starts with
-  ``dht11`` (``dht11@4`` on current Pi kernels); ``in_temp_input`` is milli-°C,
-  ``in_humidityrelative_input`` milli-%RH.
+  device is the folder under ``[sensor] iio_root`` whose device-tree node is
+  ``compatible = "dht11"`` or whose platform device is bound to the ``dht11``
+  driver (a custom overlay's node may have any name), else whose ``name`` starts
+  with ``dht11``; its pin comes from the node's ``gpios`` property, else from the
+  node name (``dht11@4`` on current Pi kernels, ``dht11@0`` whatever the pin on
+  older ones).  ``in_temp_input`` is milli-°C, ``in_humidityrelative_input`` milli-%RH.
 - ``blinka``: adafruit_dht on Adafruit-Blinka (libgpiod).  adafruit_dht and
   ``board`` are imported lazily inside :func:`open_sensor`: importing ``board``
   off a Raspberry Pi prints warnings or raises, which must never break the demo
@@ -61,7 +64,7 @@ DHT_LIBRARY_ERRORS = (WIRING_ERROR, BUFFER_ERROR, CHECKSUM_ERROR, PLAUSIBILITY_E
 PULSEIN_TIMEOUT = "Timed out waiting for PulseIn message"
 
 IIO_ROOT = "/sys/bus/iio/devices"
-KERNEL_NAME = "dht11"  # the IIO device's name (the DT node: dht11@4 on current Pi kernels)
+KERNEL_NAME = "dht11"  # the driver, its DT compatible, and the node name of Pi overlays
 TEMP_FILE = "in_temp_input"  # milli-°C
 HUMIDITY_FILE = "in_humidityrelative_input"  # milli-%RH
 # What the kernel's dht11 driver (drivers/iio/humidity/dht11.c) means by a read's errno.
@@ -70,6 +73,16 @@ KERNEL_ERRNO_MEANING = {
     errno.ETIMEDOUT: "the sensor did not answer (too few signal edges: wiring, power, pin)",
     errno.EAGAIN: "the kernel's timer resolution is too coarse to decode the sensor",
 }
+# Before Raspberry Pi's fix of November 2024 (raspberrypi/linux #6454) dht11.c decoded a
+# DHT11 only when both decimal bytes were 0; newer DHT11s send tenths, so every read fails
+# with EIO and dmesg says "Don't know how to decode data".  After this many reads in a row,
+# all EIO and none good since the device was opened, a DHT11's error names that cause.
+DHT11_DECODE_READS = 3
+DHT11_DECODE_CAUSE = (
+    "a DHT11 that sends decimal bytes cannot be decoded by kernels from before Raspberry"
+    " Pi's fix of November 2024 (raspberrypi/linux #6454; dmesg: \"Don't know how to decode"
+    ' data")'
+)
 
 
 class SensorError(Exception):
@@ -199,8 +212,32 @@ def _natural(path: Path) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", path.name))
 
 
+def _of_node(entry: Path) -> Path | None:
+    """The device-tree node of an IIO device (its own of_node link, else its parent's)."""
+    for candidate in (entry / "of_node", entry.resolve().parent / "of_node"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _is_dht11(entry: Path, name: str) -> bool:
+    """compatible = "dht11" in the device tree, or bound to the dht11 driver, or the name."""
+    node = _of_node(entry)
+    if node is not None:
+        try:
+            compatible = (node / "compatible").read_bytes().split(b"\0")
+        except OSError:
+            compatible = []
+        if KERNEL_NAME.encode() in compatible:
+            return True
+    driver = entry.resolve().parent / "driver"
+    if driver.is_symlink() and Path(os.readlink(driver)).name == KERNEL_NAME:
+        return True
+    return name.startswith(KERNEL_NAME)
+
+
 def iio_dht_devices(iio_root: str | os.PathLike = IIO_ROOT) -> list[tuple[Path, str]]:
-    """Every IIO device whose ``name`` starts with dht11, as (folder, name), in order."""
+    """Every IIO device of the dht11 driver, as (folder, name), in natural order."""
     try:
         entries = sorted(Path(iio_root).iterdir(), key=_natural)
     except OSError:
@@ -211,9 +248,23 @@ def iio_dht_devices(iio_root: str | os.PathLike = IIO_ROOT) -> list[tuple[Path, 
             name = (entry / "name").read_text(encoding="utf-8", errors="replace").strip()
         except OSError:
             continue
-        if name.startswith(KERNEL_NAME):
+        if _is_dht11(entry, name):
             found.append((entry, name))
     return found
+
+
+def dt_gpio_pin(entry: Path) -> int | None:
+    """The pin in the node's ``gpios`` property: big-endian u32 cells <phandle pin flags>."""
+    node = _of_node(entry)
+    if node is None:
+        return None
+    try:
+        cells = (node / "gpios").read_bytes()
+    except OSError:
+        return None
+    if len(cells) < 8:
+        return None
+    return int.from_bytes(cells[4:8], "big")
 
 
 def _node_pin(name: str) -> int | None:
@@ -225,13 +276,19 @@ def _node_pin(name: str) -> int | None:
         return None
 
 
+def device_pin(entry: Path, name: str) -> int | None:
+    """The device's GPIO: from the device tree when it is there, else from the node name."""
+    pin = dt_gpio_pin(entry)
+    return pin if pin is not None else _node_pin(name)
+
+
 def find_iio_dht(iio_root: str | os.PathLike = IIO_ROOT, pin: int | None = None) -> Path | None:
-    """The kernel driver's device folder: the one on ``pin`` if the names tell, else the first."""
+    """The kernel driver's device folder: the one on ``pin`` if it can tell, else the first."""
     devices = iio_dht_devices(iio_root)
     if not devices:
         return None
     for path, name in devices:
-        if pin is not None and _node_pin(name) == pin:
+        if pin is not None and device_pin(path, name) == pin:
             return path
     return devices[0][0]
 
@@ -248,6 +305,13 @@ class KernelDhtSensor:
         self.device = Path(device_dir)
         self.model = model
         self._open = opener
+        self._good = False  # a read has succeeded since the device was opened
+        self._eio_run = 0  # reads in a row that failed with EIO
+        self._cause_logged = False
+
+    def _undecodable_dht11(self) -> bool:
+        """Every read so far failed with EIO, on a DHT11: the old kernels' decoding gap."""
+        return self.model == "dht11" and not self._good and self._eio_run >= DHT11_DECODE_READS
 
     def _value(self, filename: str) -> float:
         path = self.device / filename
@@ -262,6 +326,17 @@ class KernelDhtSensor:
                 ) from None
             name = errno.errorcode.get(code, "OSError") if code is not None else "OSError"
             meaning = KERNEL_ERRNO_MEANING.get(code, exc.strerror or str(exc))
+            self._eio_run = self._eio_run + 1 if code == errno.EIO else 0
+            if self._undecodable_dht11():
+                meaning = f"every read so far ({self._eio_run}); likely cause: {DHT11_DECODE_CAUSE}"
+                if not self._cause_logged:
+                    self._cause_logged = True
+                    log.warning(
+                        "sensor: the kernel's dht11 driver failed every read with EIO: %s;"
+                        " update the kernel (sudo apt full-upgrade, then reboot) or set [sensor]"
+                        ' driver = "blinka"',
+                        DHT11_DECODE_CAUSE,
+                    )
             raise KernelReadError(
                 f"kernel dht11 driver: {name} reading {filename}: {meaning}", code
             ) from None
@@ -275,6 +350,7 @@ class KernelDhtSensor:
     def read(self) -> tuple[float | None, float | None]:
         temperature = self._value(TEMP_FILE)
         humidity = self._value(HUMIDITY_FILE)
+        self._good, self._eio_run = True, 0
         return temperature, humidity
 
     def close(self) -> None:

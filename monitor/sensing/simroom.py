@@ -9,15 +9,19 @@ added by the simulated sensor, not here.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+try:  # hashlib's own blake2b, without hashlib's OpenSSL (libcrypto) for the daemon's sake
+    from _blake2 import blake2b
+except ImportError:  # another Python implementation
+    from hashlib import blake2b
+
 
 def _unit(seed: int, key: str) -> float:
     """A stable pseudo-random number in [0, 1) for (seed, key)."""
-    digest = hashlib.blake2b(f"{seed}:{key}".encode(), digest_size=8).digest()
+    digest = blake2b(f"{seed}:{key}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
 
 

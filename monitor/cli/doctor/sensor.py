@@ -49,6 +49,13 @@ _SENSOR_FIXES = (
         'not on Linux with use_pulseio = false: run on the Pi and set use_pulseio = "auto"',
     ),
     (
+        "Don't know how to decode data",
+        "update the kernel, which decodes such a DHT11 since Raspberry Pi's fix of November"
+        " 2024: sudo apt update && sudo apt full-upgrade, then sudo reboot (`sudo dmesg | grep"
+        ' dht11` shows "Don\'t know how to decode data" when this is the cause); or read it'
+        ' through Blinka: [sensor] driver = "blinka" (sudo scripts/install-pi.sh --driver blinka)',
+    ),
+    (
         "ETIMEDOUT",
         "the sensor did not answer the kernel driver: check the wiring on {gpio} (3.3 V, GND,"
         " pull-up) and that the overlay's gpiopin is {pin}",
