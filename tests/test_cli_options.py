@@ -137,21 +137,20 @@ def test_trial_start_help_says_what_it_does():
 def test_counts_of_one_are_singular():
     from monitor.cli.analyze import _nights_in_strata
     from monitor.cli.trial import render_start
+    from monitor.trial.service import plan_figures
     from monitor.vocabulary import plural
 
     assert plural(1, "valid night") == "1 valid night" and plural(2, "night") == "2 nights"
     assert _nights_in_strata({"nights": 1, "strata": 1}, "half-month") == "1 night in 1 half-month"
     shown = {
         "first_night": "2026-12-07",
-        "nights": 8,
+        "nights": 12,
         "announce_at": "18:00",
         "warm_min_c": 19.0,
         "commitment": "abc",
     }
-    plan = {
-        "baseline": {"nights": 1, "cramp_rate": 1.0, "median_min_c": 17.0},
-        "figures": {"effects": [], "warnings": []},
-    }
+    base = {"nights": 1, "cramp_rate": 1.0, "median_min_c": 17.0}
+    plan = {"baseline": base, "figures": plan_figures(base, 12)}
     assert "Your last 1 valid night: cramps on 100%" in render_start(shown, plan)
 
 

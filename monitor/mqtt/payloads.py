@@ -91,6 +91,7 @@ class Topics:
     def summary(self) -> str:
         return self._t("summary")
 
+    @property
     def trial_result(self) -> str:
         return self._t("trial/result")
 
