@@ -69,7 +69,9 @@ def test_an_old_world_readable_database_loses_others_bits_when_opened(tmp_path, 
 def test_bedside_backup_is_0640_and_carries_the_key_0600(make_config, tmp_path, login_umask):
     path, config = make_config()
     first = today_berlin() + timedelta(days=3)
-    r = run_bedside("trial", "start", "--yes", "--nights", "12", "--first-night", str(first), config=path)
+    r = run_bedside(
+        "trial", "start", "--yes", "--nights", "12", "--first-night", str(first), config=path
+    )
     assert r.returncode == 0, r.stderr
     db = Path(config.storage.database)
     assert mode(key_path(db)) == 0o600
@@ -87,7 +89,9 @@ def test_bedside_backup_is_0640_and_carries_the_key_0600(make_config, tmp_path, 
 def test_the_file_alone_does_not_tell_the_schedule_or_the_salt(make_config):
     path, config = make_config()
     first = today_berlin() + timedelta(days=3)
-    r = run_bedside("trial", "start", "--yes", "--nights", "56", "--first-night", str(first), config=path)
+    r = run_bedside(
+        "trial", "start", "--yes", "--nights", "56", "--first-night", str(first), config=path
+    )
     assert r.returncode == 0, r.stderr
     db = Path(config.storage.database)
     with Store.open_readonly(db) as s:  # as the owner: the store unseals
@@ -131,7 +135,9 @@ def test_the_participant_in_the_databases_group_cannot_read_the_schedule(partici
     )
     os.chmod(config, 0o644)
     first = today_berlin() + timedelta(days=3)
-    r = run_bedside("trial", "start", "--yes", "--nights", "12", "--first-night", str(first), config=config)
+    r = run_bedside(
+        "trial", "start", "--yes", "--nights", "12", "--first-night", str(first), config=config
+    )
     assert r.returncode == 0, r.stderr
     for suffix in SIDE:  # the service's files, which group bedside (here: nogroup) reads
         file = Path(f"{db}{suffix}")
