@@ -112,8 +112,27 @@ def store_analysis(store: Store, node: str, timezone: str, now_ms: int) -> dict:
 
     params = NightParams(timezone)
     report = stats.analyze(store, node, params, now_ms)
-    save_report(store, node, report, params.as_dict(), store.data_version(), now_ms)
-    return report
+    if "contract" not in report:  # an engine from before analysis-spec v3: its shape, marked
+        report = as_v3(report, now_ms)
+    return save_report(store, node, report, params.as_dict(), store.data_version(), now_ms).report
+
+
+def as_v3(report: dict, now_ms: int) -> dict:
+    """A version-2 engine's report in version 3's shape: "contract", "as_of", and each
+    FIT's "test" and "separation" (version 2 never reported a separated fit)."""
+    out = {"contract": 3, "as_of": _iso(now_ms), **report}
+    seq = out.get("sequential") or {}
+    for fit in (out.get("case_crossover"), out.get("seasonal"), seq.get("at_look")):
+        if isinstance(fit, dict):
+            fit.setdefault("test", "wald")
+            fit.setdefault("separation", None)
+    return out
+
+
+def _iso(ms: int) -> str:
+    return (
+        datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    )
 
 
 def morning(d: date, timezone: str, hour: int = 9) -> int:
@@ -178,3 +197,127 @@ def evidence_db(evidence_scenarios, db_path):
 
 def utc_ms(*args) -> int:
     return int(datetime(*args, tzinfo=UTC).timestamp() * 1000)
+
+
+# -- version-3 report dicts, built by hand (the words' tests need no analysis run) -------------
+
+LOOKS = [90, 180, 365, 730, 1095]
+ALPHA = 0.0135
+AS_OF = "2026-12-07T06:25:00.000Z"  # Mon 07 Dec 06:25 UTC: 07:25 in Berlin
+
+
+def wald(odds: float, lo: float, hi: float, p: float = 0.01, **extra) -> dict:
+    """A FIT of the contract with a finite odds ratio per °C colder and its 95% interval."""
+    return {
+        "or_per_degree_colder": odds,
+        "ci_low": lo,
+        "ci_high": hi,
+        "p": p,
+        "test": "wald",
+        "separation": None,
+        **extra,
+    }
+
+
+def separated(direction: str, p: float, **extra) -> dict:
+    """A separated FIT: cramps on the coldest ("colder") or warmest ("warmer") values."""
+    return {
+        "or_per_degree_colder": None,
+        "ci_low": None,
+        "ci_high": None,
+        "p": p,
+        "test": "score",
+        "separation": direction,
+        **extra,
+    }
+
+
+def power_extra(valid: int, nights_for_1_5: int = 226, nights_for_1_3: int = 538) -> dict:
+    def look_for(need: int) -> int | None:
+        return next((n for n in LOOKS if n >= need), None)
+
+    nxt = next((n for n in LOOKS if n > valid), None)
+    return {
+        "model": "seasonal",
+        "power": 0.8,
+        "alpha_per_look": ALPHA,
+        "nights": valid,
+        "se_log_or": 0.21,
+        "smallest_detectable_or_per_degree": 2.1,
+        "nights_for_or_1_5": nights_for_1_5,
+        "look_for_or_1_5": look_for(nights_for_1_5),
+        "nights_for_or_1_3": nights_for_1_3,
+        "look_for_or_1_3": look_for(nights_for_1_3),
+        "nights_to_next_look": None if nxt is None else nxt - valid,
+    }
+
+
+def v3_report(
+    verdict: str,
+    look: int | None = None,
+    at: dict | None = None,
+    *,
+    valid: int | None = None,
+    cc: dict | None = None,
+    detail: dict | None = None,
+    as_of: str | None = AS_OF,
+    recorded: int | None = None,
+    timezone: str = BERLIN,
+    power: dict | None = None,
+    contract: int | None = 3,
+) -> dict:
+    """A report of analysis-spec v3's shape (plus the extras the page reads).
+
+    `recorded`: nights with any reading (valid nights come at valid / recorded a night);
+    `contract=None` drops "contract" and "as_of" (a report stored under version 2)."""
+    look_nights = LOOKS[look - 1] if look else None
+    valid = valid if valid is not None else (look_nights or 0)
+    nxt = next((n for n in LOOKS if n > valid), None)
+    if look is not None:
+        nxt = LOOKS[look] if look < len(LOOKS) else None
+    if at is not None:
+        at.setdefault("nights", look_nights)
+        at.setdefault("strata", 2 * (look_nights // 30 + 1))
+    seasonal = at and {**at, "nights": valid, "strata": 2 * (valid // 30 + 1)}
+    out = {
+        "nights": {"valid": valid, "cramp": 20, "cold": 30},
+        "cold_threshold_c": 18.0,
+        "table": {"cold_cramp": 8, "cold_no_cramp": 22, "warm_cramp": 12, "warm_no_cramp": 58},
+        "fisher_p": 0.4,
+        "relative_risk": {"estimate": 1.3, "ci_low": 0.6, "ci_high": 2.8},
+        "mann_whitney": {"u": 800.0, "p": 0.5},
+        "logistic": wald(1.1, 0.8, 1.5, p=0.5),
+        "case_crossover": cc,
+        "seasonal": seasonal,
+        "sequential": {
+            "looks": LOOKS,
+            "alpha_per_look": ALPHA if contract == 3 else 0.0158,
+            "look": look,
+            "look_nights": look_nights,
+            "next_look_nights": nxt,
+            "at_look": at,
+        },
+        "verdict": verdict,
+        "look_detail": detail,
+        "power": power if power is not None else power_extra(valid),
+        "nights_total": recorded if recorded is not None else valid,
+        "params": {"timezone": timezone, "night_start": "20:00", "night_end": "08:00"},
+    }
+    if contract is not None:
+        out = {"contract": contract, "as_of": as_of, **out}
+    if contract is None:
+        for fit in (at, cc, seasonal, out["logistic"]):
+            if fit:
+                fit.pop("test", None)
+                fit.pop("separation", None)
+    return out
+
+
+def store_report(db_path: Path, report: dict, created_ms: int, node: str = NODE) -> None:
+    """Store a hand-made report as `bedside report` would (the plot points added on save)."""
+    from monitor.analysis.reports import save_report
+
+    with Store.open(db_path) as store:
+        save_report(
+            store, node, report, report.get("params") or {}, store.data_version(), created_ms
+        )

@@ -1,7 +1,8 @@
 """The evidence page's data: the stored report in plain words, its freshness, chart inputs.
 
 No statistics are computed here (scipy/statsmodels stay out of the web process): the
-report comes from the store (analysis-spec version 2 plus the analysis's extras), its
+report comes from the store (analysis-spec version 3 plus the analysis's extras, among
+them the plot's points; version-2 reports still render, labelled), its
 sentences from monitor.analysis.reports (the ones `bedside analyze` prints); the charts
 only count and average the nights the report used.
 """
@@ -12,7 +13,7 @@ import logging
 import math
 import threading
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -37,8 +38,11 @@ class EvidenceView:
     computed_words: str | None
     error: str | None
     legacy: bool = False  # a version-1 report (no planned checks): redone at the next job
-    crossover: str | None = None
-    disagreement: str | None = None
+    previous: bool = False  # a version-2 report: shown, labelled, until it is recomputed
+    lines: list[tuple[str, str]] = field(default_factory=list)  # (id, sentence) after the headline
+    as_of: str | None = None  # "as of Mon 07 Dec 06:25"
+    meanings: list[tuple[str, str, str]] = field(default_factory=list)
+    previous_note: str = reports_mod.PREVIOUS_RULES_NOTE
 
 
 def finished_night_end(data, now_ms: int) -> int:
@@ -56,6 +60,8 @@ def is_stale(store: Store, data, node: str, stored, now_ms: int) -> bool:
         return store.newest_reading(node) is not None
     if stored.data_version < store.data_version():
         return True
+    if reports_mod.previous_rules(stored.report):
+        return True  # computed under version 2 of the contract: recompute under the current
     end = finished_night_end(data, now_ms)
     if stored.created_ms < end:
         newest = store.newest_reading(node)
@@ -89,6 +95,9 @@ def load(data, job, node: str) -> EvidenceView:
     report = stored.report if stored else {}
     legacy = bool(stored) and is_legacy(report)
     current = bool(stored) and not legacy
+    lines = reports_mod.plain_lines(report) if current else []
+    seq = report.get("sequential") if current else None
+    alpha = seq.get("alpha_per_look") if isinstance(seq, dict) else None
     return EvidenceView(
         node=node,
         report=stored,
@@ -98,8 +107,10 @@ def load(data, job, node: str) -> EvidenceView:
         computed_words=computed_words(data, stored.created_ms, now) if stored else None,
         error=job.last_error if stale and not job.running() else None,
         legacy=legacy,
-        crossover=reports_mod.crossover_sentence(report) if current else None,
-        disagreement=reports_mod.disagreement_sentence(report) if current else None,
+        previous=current and reports_mod.previous_rules(report),
+        lines=lines[1:],
+        as_of=reports_mod.as_of_words(report) if current else None,
+        meanings=reports_mod.verdict_meanings(alpha or 0.0135),
     )
 
 
@@ -128,13 +139,10 @@ def report_params(data, stored) -> NightParams:
     """The night parameters the report was computed with (the config's without a report)."""
     if stored is None:
         return data.params
-    names = {f.name for f in fields(NightParams)}
     for source in (stored.params, stored.report.get("params")):
-        if isinstance(source, dict) and "timezone" in source:
-            try:
-                return NightParams(**{k: v for k, v in source.items() if k in names}).validate()
-            except (TypeError, ValueError):
-                continue
+        params = reports_mod.night_params_of(source)
+        if params is not None:
+            return params
     return data.params
 
 
@@ -161,26 +169,16 @@ def month_of(n: NightSummary) -> tuple[int, int]:
     return n.night.year, n.night.month
 
 
-def within_month(valid: list[NightSummary]) -> list[tuple[date, float, float, bool]]:
-    """(night, minimum, minimum minus its month's average minimum, cramp night) per night."""
-    by: dict[tuple[int, int], list[NightSummary]] = {}
-    for n in valid:
-        by.setdefault(month_of(n), []).append(n)
-    mean = {m: math.fsum(n.min_temp_c for n in ns) / len(ns) for m, ns in by.items()}
-    return [(n.night, n.min_temp_c, n.min_temp_c - mean[month_of(n)], n.cramps > 0) for n in valid]
+Point = reports_mod.Point
 
 
-def within_month_spread(points: list[tuple[date, float, float, bool]]) -> float | None:
-    """How far a night's minimum typically lies from its month's average (pooled SD, °C)."""
-    months = Counter((d.year, d.month) for d, *_ in points)
-    df = len(points) - len(months)
-    if df < 2:
-        return None
-    return math.sqrt(math.fsum(dev * dev for _, _, dev, _ in points) / df)
+def within_half_month(valid: list[NightSummary], report: dict | None = None) -> list[Point]:
+    """(night, minimum, minimum minus its half-month's average minimum, cramp night)."""
+    return reports_mod.within_stratum(valid, report)
 
 
-def within_month_words(points: list[tuple[date, float, float, bool]]) -> str:
-    """The within-month chart's text alternative."""
+def within_words(points: list[Point], unit: str = "half-month") -> str:
+    """The within-half-month chart's text alternative."""
     if not points:
         return "No valid nights yet."
     cramp = [dev for _, _, dev, c in points if c]
@@ -189,8 +187,8 @@ def within_month_words(points: list[tuple[date, float, float, bool]]) -> str:
     def side(devs: list[float]) -> str:
         avg = math.fsum(devs) / len(devs)
         if round(avg, 1) == 0:
-            return "about at its month's average"
-        return f"{abs(avg):.1f} °C {'below' if avg < 0 else 'above'} its month's average"
+            return f"about at its {unit}'s average"
+        return f"{abs(avg):.1f} °C {'below' if avg < 0 else 'above'} its {unit}'s average"
 
     if not cramp:
         return f"{_count(len(points), 'valid night')}, none of them with a cramp yet."
@@ -202,13 +200,13 @@ def within_month_words(points: list[tuple[date, float, float, bool]]) -> str:
     return " ".join(parts)
 
 
-def bands_of(valid: list[NightSummary]) -> list[tuple[str, float | None, int]]:
+def bands_of(points: list[Point]) -> list[tuple[str, float | None, int]]:
     """Cramp rate by 1 °C band of the night minimum, counted from the nights."""
     bands: dict[int, list[int]] = {}
-    for n in valid:
-        band = bands.setdefault(math.floor(n.min_temp_c), [0, 0])
+    for _, low, _, cramp in points:
+        band = bands.setdefault(math.floor(low), [0, 0])
         band[0] += 1
-        band[1] += n.cramps > 0
+        band[1] += cramp
     return [(f"{b}–{b + 1} °C", c / t, t) for b, (t, c) in sorted(bands.items())]
 
 
@@ -221,110 +219,54 @@ def dose_response(report: dict) -> list[tuple[str, float | None, int]] | None:
     return [(f"{r['from_c']:g}–{r['to_c']:g} °C", r["rate"], r["nights"]) for r in rows]
 
 
-def chart_inputs(valid: list[NightSummary], report: dict) -> dict:
-    points = within_month(valid)
+def plot_points(data, node: str, stored) -> tuple[list[Point], float | None]:
+    """The plot's points and spread: stored with the report (computed once, when it was
+    saved), else worked out from the nights (a report stored before they were kept)."""
+    report = stored.report if stored else {}
+    points = reports_mod.stored_points(report)
+    if points is not None:
+        spread = (report.get("plot") or {}).get("spread")
+        return points, spread if isinstance(spread, int | float) else None
+    points = within_half_month(report_nights(data, node, stored), report)
+    return points, reports_mod.within_spread(points, report)
+
+
+def chart_inputs(points: list[Point], spread: float | None, report: dict) -> dict:
+    unit = reports_mod.stratum(report) if report else "half-month"
     return {
-        "cramp": [n.min_temp_c for n in valid if n.cramps > 0],
-        "free": [n.min_temp_c for n in valid if n.cramps == 0],
-        "bands": dose_response(report) or bands_of(valid),
+        "cramp": [low for _, low, _, c in points if c],
+        "free": [low for _, low, _, c in points if not c],
+        "bands": dose_response(report) or bands_of(points),
         "points": points,
-        "words": within_month_words(points),
-        "spread": within_month_spread(points),
+        "words": within_words(points, unit),
+        "spread": spread,
+        "unit": unit,
     }
-
-
-# -- how many more nights ----------------------------------------------------------------------
-
-
-@dataclass
-class Plan:
-    """'How many more nights?' in sentences (from the report's power extra)."""
-
-    next_check: str | None = None
-    firm: list[str] = field(default_factory=list)
-    why: str = ""  # why it takes long (the CLI's own sentence is among the figures)
 
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _an(percent: str) -> str:
-    """'an 80%', 'a 90%' (as the number is read aloud)."""
-    spoken_vowel = percent.startswith("8") or percent in ("11%", "18%")
-    return f"{'an' if spoken_vowel else 'a'} {percent}"
+Plan = reports_mod.Plan
 
 
-def _check(look: int | None, looks: list) -> str:
-    if look:
-        return f"the {look}-night check"
-    last = f" ({looks[-1]} nights)" if looks else ""
-    return f"more than the last planned check{last}"
+def plan(report: dict, spread: float | None, today: date | None = None) -> Plan:
+    """'How many more nights?': the CLI's sentences (monitor.analysis.reports.plan)."""
+    return reports_mod.plan(report, spread, today)
 
 
-def plan(report: dict, spread: float | None) -> Plan:
-    out = Plan()
-    seq = report.get("sequential")
-    pw = report.get("power")
-    if isinstance(seq, dict):
-        nxt = seq.get("next_look_nights")
-        valid = (report.get("nights") or {}).get("valid", 0)
-        if nxt is None:
-            out.next_check = "All planned checks are done: the verdict above is the last one."
-        else:
-            which = "first" if seq.get("look") is None else "next"
-            out.next_check = (
-                f"The {which} check is at {nxt} valid nights: {_count(nxt - valid, 'more night')}."
-            )
-    if isinstance(pw, dict) and isinstance(seq, dict):
-        looks = list(seq.get("looks") or [])
-        if pw.get("se_log_or") is not None:
-            n15, n13 = pw.get("nights_for_or_1_5"), pw.get("nights_for_or_1_3")
-            chance = _an(f"{pw.get('power', 0.8):.0%}")
-            out.firm.append(
-                "If each degree colder raised the odds of a cramp night by half (×1.5 per °C),"
-                f" about {n15} valid nights would give {chance} chance of a firm answer:"
-                f" {_check(pw.get('look_for_or_1_5'), looks)}."
-            )
-            out.firm.append(
-                f"For a smaller effect (odds ×1.3 per °C colder), about {n13} valid nights:"
-                f" {_check(pw.get('look_for_or_1_3'), looks)}."
-            )
-            smallest = pw.get("smallest_detectable_or_per_degree")
-            if smallest:
-                out.firm.append(
-                    f"With the {_count(pw.get('nights', 0), 'valid night')} so far, {chance}"
-                    f" chance of a firm answer needs an effect of about ×{smallest:.1f} per °C"
-                    " or more."
-                )
-        else:
-            out.firm.append(
-                "How many nights a firm answer needs can be worked out once the within-month"
-                " comparison can be made: it needs at least 3 cramp nights in months that had"
-                " both a night with a cramp and a night without."
-            )
-    spread_words = (
-        f"your room's night minimum differs from its month's average by only about"
-        f" {spread:.1f} °C on a typical night"
-        if spread is not None
-        else "one person's bedroom differs little from night to night within a month"
-    )
-    out.why = (
-        "Why it takes this long: each night is compared only with the other nights of its"
-        f" own month, so the season cannot pass for the room, and {spread_words}, so each"
-        " night says little about what a degree colder does."
-    )
-    return out
+_check = reports_mod.check_words
 
 
 # -- the statistician's view -------------------------------------------------------------------
 
 
 VERDICT_WORDS = {
-    "supports": "supports the idea: colder nights than usual for the month, more cramps",
-    "contradicts": "contradicts it: warmer nights than usual for the month, more cramps",
+    "supports": "supports the idea: colder nights than usual for the half-month, more cramps",
+    "contradicts": "contradicts it: warmer nights than usual for the half-month, more cramps",
     "inconclusive": "no firm answer at this check",
-    "insufficient-data": "not enough data for the check yet",
+    "insufficient-data": "too early: not enough data for the check yet",
 }
 LEGACY_WORDS = {
     "supports": "colder nights went with more cramps",
@@ -351,13 +293,23 @@ def p_value(p) -> str:
     return "p < 0.0001" if p < 0.0001 else f"p = {p:.2g}"
 
 
-def fit_words(fit: dict | None, key: str = "or_per_degree_colder") -> str:
+def fit_words(fit: dict | None, key: str = "or_per_degree_colder", alpha=None) -> str:
+    """An odds ratio with its 95% interval and p; for a separated fit, words and the score
+    test's p; with `alpha`, also the interval at the level a check decides by."""
     if not fit:
         return "— (could not be computed)"
-    return (
-        f"{ratio(fit.get(key))} (95% CI {ratio(fit.get('ci_low'))}–{ratio(fit.get('ci_high'))}),"
-        f" {p_value(fit.get('p'))}"
-    )
+    sep = fit.get("separation")
+    if sep:
+        return (
+            f"none: the cramp nights sit on the {'coldest' if sep == 'colder' else 'warmest'}"
+            f" values of every set (no finite odds ratio), score test {p_value(fit.get('p'))}"
+        )
+    test = " (Wald)" if fit.get("test") == "wald" else ""
+    out = f"{ratio(fit.get(key))} (95% CI {ratio(fit.get('ci_low'))}–{ratio(fit.get('ci_high'))}"
+    if alpha and None not in (fit.get(key), fit.get("ci_low"), fit.get("ci_high")):
+        lo, hi = reports_mod.decision_interval(fit, alpha)
+        out += f"; {reports_mod.level_words(alpha)} CI {ratio(lo)}–{ratio(hi)}"
+    return out + f"), {p_value(fit.get('p'))}{test}"
 
 
 def _and(items: list) -> str:
@@ -385,6 +337,7 @@ def figure_sections(report: dict) -> list[Section]:
     out: list[Section] = []
     seq = report.get("sequential") if isinstance(report.get("sequential"), dict) else None
     verdict = report.get("verdict")
+    unit = reports_mod.stratum(report)
     if seq:
         rows = [("Verdict", VERDICT_WORDS.get(verdict, str(verdict)))]
     else:
@@ -416,11 +369,11 @@ def figure_sections(report: dict) -> list[Section]:
         rows.append(("Next check", f"at {nxt} valid nights" if nxt else "none: all are done"))
         at = seq.get("at_look")
         if look:
-            where = f"; {at['nights']} nights in {_count(at['strata'], 'month')}" if at else ""
+            where = f"; {at['nights']} nights in {_count(at['strata'], unit)}" if at else ""
             rows.append(
                 (
-                    "Nights compared within their month, at the check: odds ratio per °C colder",
-                    fit_words(at) + where,
+                    f"Nights compared within their {unit}, at the check: odds ratio per °C colder",
+                    fit_words(at, alpha=seq.get("alpha_per_look")) + where,
                 )
             )
         detail = report.get("look_detail")
@@ -431,7 +384,7 @@ def figure_sections(report: dict) -> list[Section]:
                     "What the check saw",
                     f"{_count(detail.get('nights', 0), 'night')},"
                     f" {detail.get('cramp_nights', 0)} of them cramp nights;"
-                    f" {_count(detail.get('informative_strata', 0), 'month')} with both a cramp"
+                    f" {_count(detail.get('informative_strata', 0), unit)} with both a cramp"
                     " night and a night without, holding"
                     f" {_count(in_informative, 'cramp night')};"
                     f" {LOOK_STATUS.get(detail.get('status'), detail.get('status'))}",
@@ -442,15 +395,18 @@ def figure_sections(report: dict) -> list[Section]:
     rows = []
     if "seasonal" in report:
         sf = report.get("seasonal")
-        where = f"; {sf['nights']} nights in {_count(sf['strata'], 'month')}" if sf else ""
+        where = f"; {sf['nights']} nights in {_count(sf['strata'], unit)}" if sf else ""
         rows.append(
-            ("Nights compared within their month: odds ratio per °C colder", fit_words(sf) + where)
+            (
+                f"Nights compared within their {unit}: odds ratio per °C colder",
+                fit_words(sf) + where,
+            )
         )
     cc = report.get("case_crossover")
     rows.append(
         (
-            "The hour before each cramp against the same hour on other days of its month:"
-            " odds ratio per °C colder",
+            "The hour before each cramp against the same hour on other days of its month"
+            " (a description, recomputed every morning): odds ratio per °C colder",
             fit_words(cc) + (f"; {_count(cc['cramps'], 'cramp')}" if cc else ""),
         )
     )
@@ -491,7 +447,7 @@ def figure_sections(report: dict) -> list[Section]:
     if isinstance(pw, dict) and seq:
         looks = list(seq.get("looks") or [])
         rows = [
-            ("Model", "nights compared within their month, all valid nights so far"),
+            ("Model", f"nights compared within their {unit}, all valid nights so far"),
             (
                 "Standard error of the log odds ratio",
                 f"{pw['se_log_or']:.3f} over {_count(pw.get('nights', 0), 'valid night')}"
@@ -523,7 +479,9 @@ def figure_sections(report: dict) -> list[Section]:
             rows.append(
                 (
                     "More valid nights until the check at which ×1.5 would likely be firm",
-                    f"{report['nights_needed']}",
+                    f"{report['nights_needed']}"
+                    if report["nights_needed"] > 0
+                    else "none: that check has been reached",
                 )
             )
         if pw.get("reason"):
@@ -640,6 +598,9 @@ def crude_section(report: dict) -> Section:
 
 # Shown by the sections above, not again among the other figures.
 SHOWN_ELSEWHERE = reports_mod.CONTRACT_KEYS | {
+    "contract",
+    "as_of",
+    "plot",
     "dose_response",
     "nights_needed",
     "summary",

@@ -113,6 +113,12 @@ def _fmt(x, spec: str = ".3g") -> str:
 def _fit_line(label: str, fit: dict | None, extra: str = "") -> str:
     if not fit:
         return f"{label:28}—"
+    if fit.get("separation"):
+        where = "coldest" if fit["separation"] == "colder" else "warmest"
+        return (
+            f"{label:28}no odds ratio: cramps on the {where} values of every set"
+            f"  (score-test p {_fmt(fit['p'])}{extra})"
+        )
     return (
         f"{label:28}{_fmt(fit['or_per_degree_colder'])}"
         f"  (95% CI {_fmt(fit['ci_low'])}–{_fmt(fit['ci_high'])}, p {_fmt(fit['p'])}{extra})"
@@ -123,25 +129,30 @@ def render_text(report: dict) -> str:
     """What the evidence page says: the headline, the hour before each cramp, the plan;
     then the within-month figures, and the crude figures labelled as such."""
     from monitor.analysis.reports import (
-        crossover_sentence,
-        disagreement_sentence,
-        nights_needed_sentence,
+        PREVIOUS_RULES_NOTE,
+        VERDICT_LABEL,
+        as_of_words,
+        plain_lines,
+        plan_lines,
+        previous_rules,
+        stratum,
     )
 
     t = report["table"]
     n = report["nights"]
     seq = report["sequential"]
     cold = f"{report['cold_threshold_c']:g} °C"
-    lines = [report["summary"]]
-    lines += [s for s in (crossover_sentence(report), disagreement_sentence(report)) if s]
-    needed = nights_needed_sentence(report)
-    if needed:
-        lines += ["", needed]
+    unit = stratum(report)
+    lines = [text for _, text in plain_lines(report)]  # the page's sentences, in its order
+    if previous_rules(report):
+        lines.append(PREVIOUS_RULES_NOTE)
+    lines += ["", *plan_lines(report)]
     look = seq["look"]
     plan = ", ".join(str(x) for x in seq["looks"])
     lines += [
         "",
-        f"Verdict: {report['verdict']}",
+        f"Verdict: {VERDICT_LABEL.get(report['verdict'], report['verdict'])}"
+        f" ({report['verdict']}){', ' + as_of_words(report) if as_of_words(report) else ''}",
         f"Valid nights: {n['valid']}  (cramp nights {n['cramp']}, cold nights {n['cold']})",
         f"Planned checks at {plan} valid nights, each at p < {seq['alpha_per_look']:g}"
         + (
@@ -150,18 +161,19 @@ def render_text(report: dict) -> str:
             else "; none reached yet"
         ),
         "",
-        "Colder than usual for the month (nights compared within their month):",
+        f"Colder than usual for the {unit} (nights compared within their {unit}):",
     ]
     at = seq["at_look"]
     if look:
-        extra = f", {_nights_in_months(at)}" if at else ""
+        extra = f", {_nights_in_strata(at, unit)}" if at else ""
         lines.append(_fit_line(f"  at the {seq['look_nights']}-night check:", at, extra))
     sf = report["seasonal"]
-    extra = f", {_nights_in_months(sf)}" if sf else ""
+    extra = f", {_nights_in_strata(sf, unit)}" if sf else ""
     lines.append(_fit_line("  all valid nights so far:", sf, extra))
     cc = report["case_crossover"]
     lines += [
-        "The hour before each cramp against the same hour on other days of its month:",
+        "The hour before each cramp against the same hour on other days of its month"
+        " (a description, not a verdict):",
         _fit_line("  odds ratio per °C colder:", cc, f", {cc['cramps']} cramps" if cc else ""),
         "",
         "Crude figures (these do not account for the season; shown, never the verdict):",
@@ -239,6 +251,6 @@ if __name__ == "__main__":  # pragma: no cover
     sys.exit("use `bedside analyze`")
 
 
-def _nights_in_months(fit: dict) -> str:
-    """'1 night in 1 month', '40 nights in 2 months'."""
-    return f"{plural(fit['nights'], 'night')} in {plural(fit['strata'], 'month')}"
+def _nights_in_strata(fit: dict, unit: str) -> str:
+    """'1 night in 1 half-month', '40 nights in 2 half-months'."""
+    return f"{plural(fit['nights'], 'night')} in {plural(fit['strata'], unit)}"

@@ -289,11 +289,14 @@ def build_parser() -> argparse.ArgumentParser:
         " [trial] announce_at tonight's arm is revealed (dashboard, MQTT). Run it before the"
         " first night; docs/trial.md explains the design.",
     )
-    tr_start.add_argument("--nights", type=int, required=True, metavar="N", help="even, >= 8")
+    tr_start.add_argument("--nights", type=int, required=True, metavar="N", help="even, >= 12")
     tr_start.add_argument(
         "--first-night", metavar="YYYY-MM-DD", help="default: tonight, else tomorrow"
     )
     tr_start.add_argument("--warm-min-c", type=float, metavar="C", help="override [trial]")
+    tr_start.add_argument(
+        "--yes", action="store_true", help="start even when the plan's chance is below 50%%"
+    )
     tr_stop = tr_sub.add_parser("stop", help="end the trial early (no verdict)")
     tr_stop.add_argument("--reason", required=True, help="why it stops (kept in the report)")
     tr_show = tr_sub.add_parser("show", help="status, schedule so far, commitment")

@@ -7,14 +7,17 @@ What is printed never holds an arm ahead of its announce time: `show` and
 from __future__ import annotations
 
 import json
+import sys
 from datetime import date
 from pathlib import Path
 
 from monitor.clock import SystemClock
 from monitor.config import Config
 from monitor.errors import EXIT_FAIL, EXIT_USAGE, UserError
+from monitor.nights import NightParams
 from monitor.store import Store, StoreError
 from monitor.trial import design, service
+from monitor.trial import report as trial_report
 from monitor.trial.design import TrialRequestError
 from monitor.vocabulary import plural
 
@@ -81,6 +84,8 @@ def _start(args, config: Config, node: str, now: int) -> int:
             ) from None
     with Store.open(Path(config.storage.database).expanduser()) as store:
         try:
+            design.check_nights(args.nights)
+            _confirm_chance(store, config, node, now, args, first)
             trial = service.start_trial(
                 store,
                 config,
@@ -101,6 +106,43 @@ def _start(args, config: Config, node: str, now: int) -> int:
     return 0
 
 
+def plan_chance_lines(plan: dict, plan_power=None) -> tuple[float, list[str]]:
+    """The plan's chance of a firm answer at the person's cramp rate, and its words."""
+    fig = plan["figures"]
+    chance = trial_report.plan_chance(fig["nights"], fig["usual_rate"], plan_power)
+    words = trial_report.chance_words(fig["nights"], fig["usual_rate"], fig["assumed_rate"], chance)
+    return chance, words
+
+
+def _confirm_chance(
+    store: Store, config: Config, node: str, now: int, args, first: date | None
+) -> None:
+    """Below even odds of a firm answer, ask before committing (--yes skips; no answer
+    on standard input refuses, exit 2)."""
+    warm = config.trial.warm_min_c if args.warm_min_c is None else args.warm_min_c
+    design.check_warm_min(warm)
+    design.choose_first_night(now, config.node.timezone, config.trial.announce_at, first)
+    base = service.baseline(store, node, NightParams.from_config(config), now, warm)
+    chance, words = plan_chance_lines({"figures": service.plan_figures(base, args.nights)})
+    if chance >= 0.5 or args.yes:
+        return
+    print("\n".join(words), file=sys.stderr)
+    print("Start this trial anyway? [y/N] ", end="", file=sys.stderr, flush=True)
+    try:
+        answer = sys.stdin.readline() if sys.stdin is not None else ""
+    except (OSError, ValueError):
+        answer = ""
+    if not answer:
+        raise UserError(
+            f"not started: this plan's chance of a firm answer is {chance:.0%}, below 50%,"
+            " and nobody answered the question on standard input; run again with --yes to"
+            " start it anyway, or plan more nights",
+            EXIT_USAGE,
+        )
+    if answer.strip().lower() not in ("y", "yes"):
+        raise UserError("not started: nothing was stored", EXIT_FAIL)
+
+
 # -- text ---------------------------------------------------------------------------------------
 
 
@@ -108,13 +150,29 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.0%}"
 
 
+def day(iso: str | date | None) -> str:
+    """A night's date as elsewhere on bedside: 'Mon 07 Dec'."""
+    if iso is None:
+        return "—"
+    d = date.fromisoformat(iso) if isinstance(iso, str) else iso
+    return d.strftime("%a %d %b")
+
+
+STATUS_WORDS = {
+    "planned": "planned (not started yet)",
+    "running": "running",
+    "finished": "finished",
+    "stopped": "stopped early",
+}
+
+
 def render_start(shown: dict, plan: dict) -> str:
     base, fig = plan["baseline"], plan["figures"]
-    first = shown["first_night"]
+    first = day(shown["first_night"])
     lines = [
         f"Warm-night trial planned: {shown['nights']} nights ({shown['nights'] // 2} pairs)"
         f" from the night of {first}.",
-        f"Each evening at {shown['announce_at']} tonight's arm is revealed: warm (keep the"
+        f"Each evening at {shown['announce_at']} tonight's instruction comes: warm (keep the"
         f" bedroom at or above {shown['warm_min_c']:g} °C all night) or usual.",
         f"Commitment (keep it; the salt that proves it comes at the end): {shown['commitment']}",
         "",
@@ -125,6 +183,7 @@ def render_start(shown: dict, plan: dict) -> str:
             f" {_pct(base['cramp_rate'])},"
             f" typical night minimum {base['median_min_c']:.1f} °C."
         )
+    lines += plan_chance_lines(plan)[1]
     for e in fig["effects"]:
         lines.append(
             f"If warm nights {e['effect']} ({_pct(fig['usual_rate'])} →"
@@ -140,18 +199,23 @@ def render_start(shown: dict, plan: dict) -> str:
 
 
 def render_show(shown: dict, report: dict) -> str:
+    running = shown["status"] in ("planned", "running")
+    state = STATUS_WORDS.get(shown["status"], shown["status"])
     lines = [
-        f"Warm-night trial on {shown['node']}: {shown['status']}",
-        f"{shown['nights']} nights from the night of {shown['first_night']};"
-        f" warm nights at or above {shown['warm_min_c']:g} °C; arms revealed at"
-        f" {shown['announce_at']}.",
+        f"Warm-night trial on {shown['node']}: {state}",
+        f"{shown['nights']} nights from the night of {day(shown['first_night'])};"
+        f" warm nights at or above {shown['warm_min_c']:g} °C"
+        + (f"; each evening's instruction comes at {shown['announce_at']}." if running else "."),
     ]
     tonight = shown["tonight"]
     if tonight:
-        lines.append(f"Standing arm: the night of {tonight['night']} is a {tonight['arm']} night.")
+        lines.append(
+            f"Standing instruction: the night of {day(tonight['night'])} is a"
+            f" {tonight['arm']} night."
+        )
     elif shown["status"] == "planned":
         lines.append(
-            f"The first arm is revealed on {shown['first_night']} at {shown['announce_at']}."
+            f"The first instruction comes on {day(shown['first_night'])} at {shown['announce_at']}."
         )
     a = report["adherence"]
     lines.append(
@@ -181,7 +245,8 @@ def _fmt(x, spec: str = ".3g") -> str:
 
 
 def render_report(report: dict) -> str:
-    lines = [report["summary"], "", f"Verdict: {report['verdict']}"]
+    words = trial_report.VERDICT_WORDS.get(report["verdict"], report["verdict"])
+    lines = [report["summary"], "", f"Verdict: {words}"]
     a = report["adherence"]
     lines.append(
         f"Adherence (sensor): warm {a['warm'][0]} of {plural(a['warm'][1], 'night')},"
@@ -196,10 +261,11 @@ def render_report(report: dict) -> str:
             f"  cramp on the warm night only:  {report['warm_only']}",
             f"  cramps on both nights:         {report['both']}",
             f"  cramps on neither night:       {report['neither']}",
-            f"Exact p: {_fmt(report['p'])}; odds ratio {_fmt(report['odds_ratio'])}"
+            f"Mid-p (two-sided): {_fmt(report['p'])}; exact p: {_fmt(report.get('p_exact'))};"
+            f" odds ratio {_fmt(report['odds_ratio'])}"
             f" (95% CI {_fmt(report['ci_low'])}–{_fmt(report['ci_high'])})",
             f"Per protocol ({pp['pairs']} pairs where both nights kept to plan):"
-            f" {pp['usual_only']} usual only, {pp['warm_only']} warm only, p {_fmt(pp['p'])},"
+            f" {pp['usual_only']} usual only, {pp['warm_only']} warm only, mid-p {_fmt(pp['p'])},"
             f" odds ratio {_fmt(pp['odds_ratio'])}",
         ]
     else:

@@ -44,6 +44,20 @@ class Reports(Summaries):
             node, now_ms, data_version, json.loads(params_text), json.loads(report_text)
         )
 
+    def latest_report_key(self, node: str) -> tuple | None:
+        """(row id, created_ms, length) of the newest stored report for a node: a cheap way
+        to tell that a parsed copy is still the newest (None without one, or before
+        migration 0003)."""
+        try:
+            row = self._one(
+                "SELECT id, created_ms, length(report) FROM reports WHERE node = ?"
+                " ORDER BY created_ms DESC, id DESC LIMIT 1",
+                (node,),
+            )
+        except sqlite3.OperationalError:
+            return None
+        return None if row is None else tuple(row)
+
     def latest_report(self, node: str) -> StoredReport | None:
         """The newest stored report for a node, or None."""
         try:

@@ -14,7 +14,8 @@ Rules (docs/trial.md; the JSON keys are the contract of `bedside trial report --
   counted pairs whose two nights both adhered.
 - **Verdict**: ``stopped-early`` after a stop (no verdict), ``too-early`` until every
   pair has ended, then ``warm-helped`` (p < 0.05, b > c), ``warm-worse`` (p < 0.05,
-  c > b) or ``no-difference``.
+  c > b) or ``no-difference``.  ``p`` is the two-sided mid-p McNemar test, ``p_exact``
+  the exact one beside it.  A person never reads a verdict's slug: VERDICT_WORDS.
 """
 
 from __future__ import annotations
@@ -34,6 +35,15 @@ from monitor.trial.design import (
 )
 
 VERDICTS = ("too-early", "warm-helped", "no-difference", "warm-worse", "stopped-early")
+# What a person reads for each verdict (the slugs stay in the JSON).
+VERDICT_WORDS = {
+    "too-early": "too early: the trial is still running",
+    "warm-helped": "warm nights helped",
+    "no-difference": "no clear difference (yet)",
+    "warm-worse": "warm nights went with more cramps",
+    "stopped-early": "stopped early: no verdict",
+}
+EFFECT_FOR_CHANCE = 0.5  # "a firm answer" before the start: if warm nights halve cramp nights
 
 
 @dataclass(frozen=True)
@@ -98,7 +108,9 @@ def counted_pairs(
 def _table(rows: Sequence[PairRow]) -> dict:
     b = sum(1 for r in rows if r.usual.cramp and not r.warm.cramp)
     c = sum(1 for r in rows if r.warm.cramp and not r.usual.cramp)
-    return {"pairs": len(rows), "usual_only": b, "warm_only": c, **stats.comparison(b, c)}
+    table = {"pairs": len(rows), "usual_only": b, "warm_only": c, **stats.comparison(b, c)}
+    table.setdefault("p_exact", None if b + c == 0 else stats.binom_test_half(b, b + c))
+    return table
 
 
 def build_report(
@@ -169,10 +181,48 @@ def _ratio(report: dict) -> str:
     return f"{point} (95% interval {low} to {high})"
 
 
-def summary(report: dict) -> str:
-    """The result in plain words (the page, the print view, `bedside trial report`)."""
-    v = report["verdict"]
+def _times(n: int) -> str:
+    return {0: "never", 1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def pairs_sentence(report: dict) -> str:
+    """'In 2 of the 8 pairs cramps came on one night only: once after the usual night, once
+    after the warm night.'"""
     b, c, n = report["usual_only"], report["warm_only"], report["pairs"]
+    if b + c == 0:
+        return f"In none of the {n} pairs did cramps come on one night only."
+    return (
+        f"In {b + c} of the {n} pairs cramps came on one night only: {_times(b)} after the"
+        f" usual night, {_times(c)} after the warm night."
+    )
+
+
+def figures_sentence(report: dict) -> str:
+    """The figures, after the words: p (mid-p), the exact p, the odds ratio and interval."""
+    return (
+        f"Two-sided mid-p = {_p(report['p'])} (exact p = {_p(report.get('p_exact'))});"
+        f" odds ratio, usual against warm: {_ratio(report)}."
+    )
+
+
+def has_figures(report: dict) -> bool:
+    """A finished trial with at least one pair that had cramps on one night only."""
+    return report["verdict"] in ("warm-helped", "warm-worse", "no-difference") and (
+        report["usual_only"] + report["warm_only"] > 0
+    )
+
+
+def summary(report: dict) -> str:
+    """The result in plain words, then the figures (`bedside trial report`, the JSON's
+    "summary"); the page and the print view show the two parts apart."""
+    words = summary_words(report)
+    return f"{words} {figures_sentence(report)}" if has_figures(report) else words
+
+
+def summary_words(report: dict) -> str:
+    """The result in plain words only: what a person reads first."""
+    v = report["verdict"]
+    n = report["pairs"]
     planned = report["pairs_planned"]
     if v == "stopped-early":
         why = f" ({report['stop_reason']})" if report.get("stop_reason") else ""
@@ -187,30 +237,62 @@ def summary(report: dict) -> str:
             " The comparison of cramps is shown when the last night has ended;"
             " looking earlier would make a chance difference look like an answer."
         )
-    discordant = (
-        f"In {b + c} of the {n} pairs, cramps came on one night only: on the usual"
-        f" night {b} time{'s' if b != 1 else ''}, on the warm night {c} time"
-        f"{'s' if c != 1 else ''} (exact two-sided p = {_p(report['p'])})."
-    )
-    ratio = f" Odds ratio, usual against warm: {_ratio(report)}."
+    b, c = report["usual_only"], report["warm_only"]
+    said = pairs_sentence(report)
     if v == "warm-helped":
         return (
-            discordant + ratio + " That is unlikely to be chance: in this trial, warm nights"
-            " came with fewer cramps than usual nights. Because the room was changed at"
-            " random, the season and other causes cannot explain the difference."
+            f"{said} That is unlikely to be chance: in this trial, warm nights came with"
+            " fewer cramps than usual nights. Because the room was changed at random, the"
+            " season and other causes cannot explain the difference. A firm answer from"
+            " few pairs tends to overstate how large the difference is."
         )
     if v == "warm-worse":
         return (
-            discordant + ratio + " That is unlikely to be chance: in this trial, warm nights"
-            " came with more cramps than usual nights."
+            f"{said} That is unlikely to be chance: in this trial, warm nights came with"
+            " more cramps than usual nights."
         )
     if b + c == 0:
         return (
-            f"No pair had a cramp on one night only (of {n} pairs), so the trial cannot"
-            " tell warm nights from usual ones."
+            f"{said} So the trial cannot tell warm nights from usual ones: no clear"
+            " difference (yet)."
         )
+    chance = "That could easily be chance" if (report["p"] or 1) >= 0.2 else "That could be chance"
     return (
-        discordant + ratio + " A difference this size could be chance: the trial did"
-        " not show that warmth changes cramps. It does not show that it makes no"
-        " difference either — effects anywhere in the interval fit these nights."
+        f"{said} {chance}: no clear difference (yet). It does not show that warmth makes no"
+        " difference either: a longer trial might find one."
     )
+
+
+# -- before the start: the chance of a firm answer --------------------------------------------
+
+
+def _halving_power(nights: int, cramp_rate: float) -> float:
+    return stats.power(nights // 2, cramp_rate, cramp_rate * EFFECT_FOR_CHANCE)
+
+
+def plan_chance(nights: int, cramp_rate: float, plan_power=None) -> float:
+    """The chance a plan of `nights` ends with a firm answer at this cramp rate, if warm
+    nights halve cramp nights: `plan_power(nights, cramp_rate)` when given, else
+    monitor.trial.stats.plan_power, else the exact power of the halving effect."""
+    fn = plan_power or getattr(stats, "plan_power", None) or _halving_power
+    return float(fn(nights, cramp_rate))
+
+
+def chance_words(nights: int, cramp_rate: float, assumed: bool, chance: float) -> list[str]:
+    """The plan's chance of a firm answer in words; a second sentence below even odds."""
+    rate = (
+        f"assuming cramps on {cramp_rate:.0%} of nights (too few recorded nights to know yours)"
+        if assumed
+        else f"with your cramp rate (cramps on {cramp_rate:.0%} of your recent nights)"
+    )
+    out = [
+        f"If warm nights halve your cramp nights, this {nights}-night plan has"
+        f" {'an' if f'{chance:.0%}'.startswith(('8', '11%', '18%')) else 'a'} {chance:.0%}"
+        f" chance of a firm answer, {rate}."
+    ]
+    if chance < 0.5:
+        out.append(
+            "That is less than even: the trial will more likely end without a firm answer."
+            " More nights, or a time of year with more cramps, would give a better chance."
+        )
+    return out

@@ -120,7 +120,8 @@ def test_evidence_headline_above_the_fold_on_a_phone(serve, page, evidence_db):
     url = serve({"node": {"timezone": scenario.timezone}}, clock=FakeClock(scenario.now_ms))
     page.goto(url + "/evidence")
     headline = page.locator("#verdict")
-    assert headline.inner_text().startswith("After 90 nights, colder nights than usual")
+    assert headline.inner_text().startswith("Supports: after 90 nights, colder nights than usual")
+    assert "Supports" in page.inner_text("#verdict-words .current")
     box = headline.bounding_box()
     assert box is not None and box["y"] >= 0
     assert box["y"] + box["height"] <= page.viewport_size["height"]

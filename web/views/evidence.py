@@ -4,6 +4,7 @@ and a one-page summary to print for a doctor."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from markupsafe import Markup
 
 from web import charts
 from web import evidence as evidence_mod
@@ -27,26 +28,31 @@ def index():
     threshold = config().analysis.cold_below_c
 
     def build() -> dict:
-        valid = evidence_mod.report_nights(d, node, view.report)
-        inputs = evidence_mod.chart_inputs(valid, report)
+        points, spread = evidence_mod.plot_points(d, node, view.report)
+        inputs = evidence_mod.chart_inputs(points, spread, report)
         groups = [("Cramp nights", inputs["cramp"]), ("Other nights", inputs["free"])]
         return {
             "strip": charts.strip_plot(groups, threshold=threshold),
             "bands": charts.band_chart(inputs["bands"], few_below=evidence_mod.FEW_NIGHTS),
-            "within": charts.within_month_chart(inputs["points"], summary=inputs["words"]),
+            "within": _in_units(
+                charts.within_month_chart(inputs["points"], summary=inputs["words"]),
+                inputs["unit"],
+            ),
             "within_words": inputs["words"],
             "spread": inputs["spread"],
-            "valid": len(valid),
+            "unit": inputs["unit"],
+            "valid": len(points),
         }
 
-    key = (*key, d.reader().data_version(), d.tonight_or_last(d.now_ms()))
+    if not (view.report and "plot" in report):  # without stored points: the nights as now
+        key = (*key, d.reader().data_version(), d.tonight_or_last(d.now_ms()))
     rendered = ext()["charts"].get(node, key, build)
     return render_template(
         "evidence.html",
         view=view,
         r=report,
         charts=rendered,
-        plan=evidence_mod.plan(report, rendered["spread"]) if view.report else None,
+        plan=evidence_mod.plan(report, rendered["spread"], _today(d)) if view.report else None,
         sections=evidence_mod.figure_sections(report) if view.report else [],
         trial_url=evidence_mod.TRIAL_URL,
         first_look=config().analysis.looks[0],
@@ -55,19 +61,30 @@ def index():
     )
 
 
+def _in_units(svg: Markup, unit: str) -> Markup:
+    """The chart's own words say "month"; the points are by half-month from version 3."""
+    if unit == "month":
+        return svg
+    return Markup(str(svg).replace("month&#39;s average", f"{unit}&#39;s average"))
+
+
+def _today(d):
+    return d.local(d.now_ms()).date()
+
+
 @bp.get("/evidence/print")
 def printable():
     d, node, view = _load()
     report = view.report.report if view.report else {}
     params = evidence_mod.report_params(d, view.report)
     valid = evidence_mod.report_nights(d, node, view.report)
-    spread = evidence_mod.within_month_spread(evidence_mod.within_month(valid))
+    _, spread = evidence_mod.plot_points(d, node, view.report)
     return render_template(
         "evidence_print.html",
         view=view,
         r=report,
         summary=evidence_mod.print_summary(d, node, params, valid, report),
-        plan=evidence_mod.plan(report, spread) if view.report else None,
+        plan=evidence_mod.plan(report, spread, _today(d)) if view.report else None,
         printed=d.local(d.now_ms()),
         looks_words=evidence_mod.looks_words(report, config().analysis.looks),
         node_name=next((n.get("name") for n in d.nodes() if n["id"] == node), None) or node,

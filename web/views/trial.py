@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
 from monitor.store.seal import SealError
 from monitor.trial import design, service
+from monitor.trial import report as trial_report
 from monitor.trial.design import TrialRequestError
 from web.views.api import node_arg
 from web.views.common import config, data, room, write_required
@@ -35,6 +36,21 @@ def _nights_arg(raw: str | None, default: int = DEFAULT_NIGHTS) -> int:
     return int(raw)
 
 
+def day(value) -> str:
+    """A night's date as elsewhere on the dashboard: 'Mon 07 Dec'."""
+    if value is None:
+        return "—"
+    when = date.fromisoformat(value) if isinstance(value, str) else value
+    return when.strftime("%a %d %b")
+
+
+def chance_of(plan_figures: dict) -> tuple[float, list[str]]:
+    """The plan's chance of a firm answer at the person's cramp rate, and its words."""
+    nights, rate = plan_figures["nights"], plan_figures["usual_rate"]
+    chance = trial_report.plan_chance(nights, rate)
+    return chance, trial_report.chance_words(nights, rate, plan_figures["assumed_rate"], chance)
+
+
 def page_context(node: str, nights: int = DEFAULT_NIGHTS) -> dict:
     """What the Trial page and the print view show for a room, masked by time."""
     d = data()
@@ -49,6 +65,12 @@ def page_context(node: str, nights: int = DEFAULT_NIGHTS) -> dict:
         "rows": [],
         "verified": None,
         "announce_at": config().trial.announce_at,
+        "day": day,
+        "verdict_words": trial_report.VERDICT_WORDS,
+        "result_words": trial_report.summary_words,
+        "result_figures": trial_report.figures_sentence,
+        "has_figures": trial_report.has_figures,
+        "min_nights": design.MIN_NIGHTS,
     }
     if loaded is not None:
         shown = service.show(loaded, now)
@@ -70,6 +92,7 @@ def page_context(node: str, nights: int = DEFAULT_NIGHTS) -> dict:
         base = service.baseline(store, node, d.params, now, cfg.trial.warm_min_c)
         ctx["baseline"] = base
         ctx["figures"] = service.plan_figures(base, nights)
+        ctx["chance"], ctx["chance_words"] = chance_of(ctx["figures"])
         ctx["earliest"] = service.earliest_first_night(cfg, now)
         ctx["form_nights"] = nights
     return ctx
@@ -89,9 +112,14 @@ def tonight(node: str) -> dict | None:
     return {"night": night, "arm": arm, "warm_min_c": loaded.protocol.warm_min_c}
 
 
-def _render(status: int = 200, error: str | None = None, nights: int = DEFAULT_NIGHTS):
+def _render(
+    status: int = 200,
+    error: str | None = None,
+    nights: int = DEFAULT_NIGHTS,
+    confirm: dict | None = None,
+):
     ctx = page_context(room(), nights)
-    return render_template("trial.html", **ctx, error=error, page="trial"), status
+    return render_template("trial.html", **ctx, error=error, confirm=confirm, page="trial"), status
 
 
 @bp.get("/trial")
@@ -104,34 +132,79 @@ def index():
     return _render(nights=nights)
 
 
+def _start_form(form) -> tuple[int, date | None, float | None]:
+    """The start form's fields, checked (TrialRequestError with the reason)."""
+    nights = _nights_arg(form.get("nights"))
+    first = None
+    if form.get("first_night", "").strip():
+        try:
+            first = date.fromisoformat(form["first_night"].strip())
+        except ValueError:
+            raise TrialRequestError("the first night must be a date") from None
+    warm = None
+    if form.get("warm_min_c", "").strip():
+        try:
+            warm = float(form["warm_min_c"].replace(",", "."))
+        except ValueError:
+            raise TrialRequestError("the warm minimum must be a number") from None
+    return nights, first, warm
+
+
+def _confirmation(nights: int, first: date | None, warm: float | None) -> dict:
+    """The step before committing: the plan as it would be fixed and its chance in words.
+
+    Every check start_trial makes runs here first, so a refusal shows before the question."""
+    d, cfg = data(), config()
+    now = d.now_ms()
+    design.check_nights(nights)
+    warm_c = cfg.trial.warm_min_c if warm is None else warm
+    design.check_warm_min(warm_c)
+    first_night = design.choose_first_night(now, cfg.node.timezone, cfg.trial.announce_at, first)
+    base = service.baseline(d.reader(), room(), d.params, now, warm_c)
+    chance, words = chance_of(service.plan_figures(base, nights))
+    return {
+        "nights": nights,
+        "first_night": first_night,
+        "requested_first": first.isoformat() if first else "",
+        "warm_min_c": warm_c,
+        "warm_field": "" if warm is None else f"{warm:g}",
+        "chance": chance,
+        "words": words,
+        "last_night": first_night + timedelta(days=nights - 1),
+    }
+
+
 @bp.post("/trial/start")
 @write_required
 def start():
+    """Two steps: the plan and its chance, asked once more; then, confirmed, committed."""
     d = data()
     node = room()
     if node != config().node.id:
         return _render(400, "a trial runs on the room's own bedside, not from another room")
     form = request.form
+    nights = DEFAULT_NIGHTS
     try:
-        nights = _nights_arg(form.get("nights"))
-        first = None
-        if form.get("first_night", "").strip():
-            try:
-                first = date.fromisoformat(form["first_night"].strip())
-            except ValueError:
-                raise TrialRequestError("the first night must be a date") from None
-        warm = None
-        if form.get("warm_min_c", "").strip():
-            try:
-                warm = float(form["warm_min_c"].replace(",", "."))
-            except ValueError:
-                raise TrialRequestError("the warm minimum must be a number") from None
+        nights, first, warm = _start_form(form)
+        if form.get("confirm") != "yes":
+            return _render(nights=nights, confirm=_confirmation(nights, first, warm))
         service.start_trial(
             d.writer(), config(), d.now_ms(), nights=nights, first_night=first, warm_min_c=warm
         )
     except TrialRequestError as exc:
-        return _render(400, str(exc))
+        return _render(400, str(exc), nights=nights)
     return redirect(url_for("trial.index", room=node))
+
+
+@bp.get("/trial/about")
+def about():
+    """How the trial works, for a phone (docs/trial.md is for the repository)."""
+    return render_template(
+        "trial_about.html",
+        announce_at=config().trial.announce_at,
+        min_nights=design.MIN_NIGHTS,
+        page="trial",
+    )
 
 
 @bp.post("/trial/stop")
