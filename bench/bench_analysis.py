@@ -3,8 +3,9 @@
 Generates (once, cached under bench/out/) databases of simulated 30-s readings
 (monitor.sensing.simroom) with about 60 cramps a year, then times the real CLI in a
 subprocess: the first run (no stored night summaries yet: a fresh copy of the
-database) and the warm run (summaries stored).  Also times the bare imports
-(python + scipy + statsmodels), which is the floor.
+database) and the warm run (summaries stored), and the peak resident memory of each
+(the child's ru_maxrss, from os.wait4).  Also times the bare imports (python + scipy +
+statsmodels), which is the floor.
 
     python bench/bench_analysis.py            # 1 and 5 years (first generation: minutes)
     python bench/bench_analysis.py --quick    # 1 and 5 months, well under a minute
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +40,7 @@ END = datetime(2026, 11, 1, 12, tzinfo=UTC)  # in the past: every night is finis
 STEP_MS = 30_000
 CRAMPS_PER_YEAR = 60
 SEED = 7
+CPU_S: list[float] = []  # CPU seconds of each measured run, in order
 
 
 def generate(path: Path, days: int) -> None:
@@ -89,20 +93,34 @@ def config_for(db: Path) -> Path:
     return cfg
 
 
+def measured(cmd: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, the child's peak RSS in MB, stdout) of one run of a command; its CPU
+    seconds (user + system) go to CPU_S, the figure a loaded machine disturbs least."""
+    with tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, cwd=ROOT)
+        out = proc.stdout.read()
+        proc.stdout.close()
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage
+        CPU_S.append(usage.ru_utime + usage.ru_stime)
+        elapsed = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            raise SystemExit(f"failed: {' '.join(cmd)}\n{err.read().decode(errors='replace')}")
+    return elapsed, usage.ru_maxrss / 1024, out.decode()  # ru_maxrss is in KB on Linux
+
+
 def wall(cmd: list[str]) -> tuple[float, str]:
-    t0 = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
-    elapsed = time.perf_counter() - t0
-    if done.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{done.stderr}")
-    return elapsed, done.stdout
+    elapsed, _, out = measured(cmd)
+    return elapsed, out
 
 
-def analyze(db: Path) -> tuple[float, dict]:
-    elapsed, out = wall(
+def analyze(db: Path) -> tuple[float, float, dict]:
+    elapsed, rss, out = measured(
         [sys.executable, "-m", "monitor", "--config", str(config_for(db)), "analyze", "--json"]
     )
-    return elapsed, json.loads(out)
+    return elapsed, rss, json.loads(out)
 
 
 def main() -> None:
@@ -120,7 +138,8 @@ def main() -> None:
     floor = statistics.median(
         wall([sys.executable, "-c", "import monitor.analysis.stats"])[0] for _ in range(args.repeat)
     )
-    print(f"import floor (python + scipy + statsmodels): {floor:.2f} s")
+    floor_cpu = statistics.median(CPU_S[-args.repeat :])
+    print(f"import floor (python + scipy + statsmodels): {floor:.2f} s (CPU {floor_cpu:.2f} s)")
     rows = []
     for label, days in sizes:
         base = OUT / f"analysis-{days}d.db"
@@ -130,19 +149,28 @@ def main() -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{work}{suffix}").unlink(missing_ok=True)
         shutil.copy(base, work)  # no stored summaries yet
-        first, report = analyze(work)
-        warm = statistics.median(analyze(work)[0] for _ in range(args.repeat))
+        first, first_rss, report = analyze(work)
+        first_cpu = CPU_S[-1]
+        warm_runs = [analyze(work) for _ in range(args.repeat)]
+        warm = statistics.median(r[0] for r in warm_runs)
+        warm_rss = max(r[1] for r in warm_runs)
+        warm_cpu = statistics.median(CPU_S[-args.repeat :])
         for suffix in ("", "-wal", "-shm"):  # keep only the generated base (disk space)
             Path(f"{work}{suffix}").unlink(missing_ok=True)
         nights = report["nights_total"]
-        rows.append((label, days, nights, report["cramps_total"], first, warm))
+        cramps = report["cramps_total"]
+        rows.append(
+            (label, days, nights, cramps, first, warm, first_rss, warm_rss, first_cpu, warm_cpu)
+        )
         print(
             f"{label:>9}: {nights} nights, {report['cramps_total']} cramps,"
             f" case-crossover {report['case_crossover'] and report['case_crossover']['cramps']}:"
-            f" first run {first:.2f} s, warm run {warm:.2f} s  (verdict {report['verdict']})",
+            f" first run {first:.2f} s (CPU {first_cpu:.2f} s, peak RSS {first_rss:.0f} MB),"
+            f" warm run {warm:.2f} s (CPU {warm_cpu:.2f} s, peak RSS {warm_rss:.0f} MB)"
+            f"  (verdict {report['verdict']})",
             flush=True,
         )
-    (l1, _, n1, _, f1, w1), (l5, _, n5, _, f5, w5) = rows
+    (l1, _, n1, _, f1, w1, *_), (l5, _, n5, _, f5, w5, *_) = rows
 
     def growth(small: float, large: float) -> str:
         if small - floor < 0.05:
@@ -164,6 +192,10 @@ def main() -> None:
                     "cramps": r[3],
                     "first_s": r[4],
                     "warm_s": r[5],
+                    "first_peak_rss_mb": r[6],
+                    "warm_peak_rss_mb": r[7],
+                    "first_cpu_s": r[8],
+                    "warm_cpu_s": r[9],
                 }
                 for r in rows
             ],

@@ -177,6 +177,16 @@ def rows_analysis(f: dict) -> list[Row]:
                     secs <= 5 if five_years else None,
                 )
             )
+        rss = max(s.get("first_peak_rss_mb", 0), s.get("warm_peak_rss_mb", 0))
+        if rss:
+            rows.append(
+                Row(
+                    f"`bedside analyze --json`, {s['label']}, peak RSS (any run)",
+                    f"{rss:.0f} MB",
+                    "< 200 MB" if five_years else "—",
+                    rss < 200 if five_years else None,
+                )
+            )
     return rows
 
 

@@ -8,7 +8,7 @@ has nothing to do with the room, or a true room effect of so much per °C colder
 (monitor.analysis.stats.sequential and verdict) at each planned look, on exactly the
 first N valid nights; nothing else is fitted, since the verdict only changes at looks.
 
-    PYTHONPATH=. python -m tests.simulation   # the figures in docs/evidence.md (~30 min)
+    PYTHONPATH=. python -m tests.simulation   # the figures in docs/evidence.md
 
 tests/test_analysis_simulation.py runs a smaller seeded sample of the same people.
 """
@@ -43,6 +43,15 @@ WINTER_CAUSE = Scenario("winter-peaking cause, no room effect", WINTER)
 ROOM_X2 = Scenario("room effect x2 per °C colder", room_or=2.0, season_logit=0.0)
 ROOM_X15 = Scenario("room effect x1.5 per °C colder", room_or=1.5, season_logit=0.0)
 ROOM_X13 = Scenario("room effect x1.3 per °C colder", room_or=1.3, season_logit=0.0)
+
+
+SCENARIOS = {
+    "summer": SUMMER_CAUSE,
+    "winter": WINTER_CAUSE,
+    "x2": ROOM_X2,
+    "x15": ROOM_X15,
+    "x13": ROOM_X13,
+}
 
 
 def _night(d: date, min_temp: float, cramp: bool) -> NightSummary:
@@ -103,14 +112,25 @@ class Tally:
     people: int = 0
     firm: dict | None = None  # look -> people with a firm (supports/contradicts) verdict
     ever: int = 0  # people who saw a firm verdict at some look
+    ever_supports: int = 0  # ... `supports` at some look (the false answer for a winter cause)
+    ever_contradicts: int = 0  # ... `contradicts` at some look
     ever_first_year: int = 0  # ... at a look up to 365 nights
     supports: dict | None = None  # look -> people with `supports`
     crude_firm_365: int = 0  # version 1: crude logistic interval leaving 1 at 365 nights
 
 
-def run(scenario: Scenario, people: int, seed: int, plan: LookPlan, upto: int | None = None):
+def run(
+    scenario: Scenario,
+    people: int,
+    seed: int,
+    plan: LookPlan,
+    upto: int | None = None,
+    first: int = 0,
+):
+    """Tally people first .. first + people - 1 (each person is seeded by its index, so
+    runs over disjoint ranges add up to one larger run)."""
     tally = Tally(firm={}, supports={})
-    for i in range(people):
+    for i in range(first, first + people):
         nights = person(scenario, i, upto or plan.looks[-1], seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -122,6 +142,8 @@ def run(scenario: Scenario, people: int, seed: int, plan: LookPlan, upto: int | 
             tally.firm[n] = tally.firm.get(n, 0) + (v in ("supports", "contradicts"))
             tally.supports[n] = tally.supports.get(n, 0) + (v == "supports")
         tally.ever += bool(firm)
+        tally.ever_supports += "supports" in got.values()
+        tally.ever_contradicts += "contradicts" in got.values()
         tally.ever_first_year += any(n <= 365 for n in firm)
         if crude and (crude["ci_low"] > 1 or crude["ci_high"] < 1):
             tally.crude_firm_365 += 1
@@ -144,18 +166,28 @@ def main() -> None:
     ap.add_argument("--people", type=int, default=1000, help="per no-effect scenario")
     ap.add_argument("--effect-people", type=int, default=300, help="per room-effect scenario")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--first", type=int, default=0, help="index of the first person")
+    ap.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated, of {', '.join(SCENARIOS)}",
+    )
     args = ap.parse_args()
     plan = LookPlan()
-    for scenario in (SUMMER_CAUSE, WINTER_CAUSE, ROOM_X2, ROOM_X15, ROOM_X13):
+    for name in args.scenarios.split(","):
+        scenario = SCENARIOS[name]
         t0 = time.perf_counter()
         people = args.effect_people if scenario.room_or != 1 else args.people
-        t = run(scenario, people, args.seed, plan)
+        t = run(scenario, people, args.seed, plan, first=args.first)
         lo, hi = wilson(t.ever, t.people)
         print(f"{scenario.name}: {t.people} people, {time.perf_counter() - t0:.0f} s")
         print(
             f"  firm verdict at some look up to 1095 nights: {t.ever / t.people:.1%}"
             f" (95% CI {lo:.1%}-{hi:.1%}); up to 365 nights: {t.ever_first_year / t.people:.1%}"
         )
+        for word, k in (("supports", t.ever_supports), ("contradicts", t.ever_contradicts)):
+            lo, hi = wilson(k, t.people)
+            print(f"  {word} at some look: {k} = {k / t.people:.1%} (95% CI {lo:.1%}-{hi:.1%})")
         print(
             "  per look, firm / supports: "
             + ", ".join(
@@ -166,6 +198,7 @@ def main() -> None:
         print(
             f"  crude logistic interval leaving 1 at 365 nights: {t.crude_firm_365 / t.people:.1%}"
         )
+        print(f"  counts: people {args.first}..{args.first + t.people - 1}: {vars(t)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -364,3 +364,14 @@ def test_rows_after_as_of_are_ignored(store):
     assert cut == got
     assert got["nights"]["valid"] == 18  # 31 December .. 17 January
     assert got["case_crossover"]["cramps"] == 6
+
+
+def test_as_of_takes_any_offset_and_is_truncated_to_milliseconds():
+    from monitor.cli.analyze import parse_as_of
+    from monitor.clock import iso_ms
+
+    ms = parse_as_of("2026-12-07T07:25:00.123999+01:00")
+    assert iso_ms(ms) == "2026-12-07T06:25:00.123Z"  # truncated, not rounded
+    assert parse_as_of("2026-12-07T06:25:00Z") == parse_as_of("2026-12-07T01:25:00-05:00")
+    assert iso_ms(parse_as_of("2026-12-07T06:25:00z")) == "2026-12-07T06:25:00.000Z"
+    assert parse_as_of(None) is None

@@ -135,12 +135,12 @@ def test_trial_start_help_says_what_it_does():
 
 
 def test_counts_of_one_are_singular():
-    from monitor.cli.analyze import _nights_in_months
+    from monitor.cli.analyze import _nights_in_strata
     from monitor.cli.trial import render_start
     from monitor.vocabulary import plural
 
     assert plural(1, "valid night") == "1 valid night" and plural(2, "night") == "2 nights"
-    assert _nights_in_months({"nights": 1, "strata": 1}) == "1 night in 1 month"
+    assert _nights_in_strata({"nights": 1, "strata": 1}, "half-month") == "1 night in 1 half-month"
     shown = {
         "first_night": "2026-12-07",
         "nights": 8,

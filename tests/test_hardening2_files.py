@@ -69,7 +69,7 @@ def test_an_old_world_readable_database_loses_others_bits_when_opened(tmp_path, 
 def test_bedside_backup_is_0640_and_carries_the_key_0600(make_config, tmp_path, login_umask):
     path, config = make_config()
     first = today_berlin() + timedelta(days=3)
-    r = run_bedside("trial", "start", "--nights", "8", "--first-night", str(first), config=path)
+    r = run_bedside("trial", "start", "--nights", "12", "--first-night", str(first), config=path)
     assert r.returncode == 0, r.stderr
     db = Path(config.storage.database)
     assert mode(key_path(db)) == 0o600
@@ -131,7 +131,7 @@ def test_the_participant_in_the_databases_group_cannot_read_the_schedule(partici
     )
     os.chmod(config, 0o644)
     first = today_berlin() + timedelta(days=3)
-    r = run_bedside("trial", "start", "--nights", "8", "--first-night", str(first), config=config)
+    r = run_bedside("trial", "start", "--nights", "12", "--first-night", str(first), config=config)
     assert r.returncode == 0, r.stderr
     for suffix in SIDE:  # the service's files, which group bedside (here: nogroup) reads
         file = Path(f"{db}{suffix}")
@@ -169,7 +169,7 @@ def test_a_lost_key_leaves_the_now_page_working_and_the_trial_page_says_why(
     _, config = make_config()
     with Store.open(db_path) as store:
         service.start_trial(
-            store, config, clock.now_ms(), nights=8, rng=Script(orders_for(["usual", "warm"] * 4))
+            store, config, clock.now_ms(), nights=12, rng=Script(orders_for(["usual", "warm"] * 6))
         )
     key_path(db_path).unlink()  # a database restored without its key
     client = app_factory(clock=clock).test_client()

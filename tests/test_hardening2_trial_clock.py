@@ -37,7 +37,7 @@ def test_a_clock_two_days_ahead_never_announces_a_future_night(make_config, brok
     )
     clock = FakeClock(local_ms(FIRST, "10:00"))
     with Store.open(db_path) as store:
-        service.start_trial(store, config, clock.now_ms(), nights=8)
+        service.start_trial(store, config, clock.now_ms(), nights=12)
         loaded = service.load(store, NODE)
     assert loaded.protocol.first_night == FIRST
     clock.set_wall(local_ms(FIRST, "22:00"))  # the first night runs: its arm is announced

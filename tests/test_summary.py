@@ -189,7 +189,7 @@ def test_trial_reminder_at_the_announcement_once_and_never_in_the_night(
     arms = ["warm", "usual"] * 4
     clock = FakeClock(local_ms(date(2026, 6, 9), "12:00"))
     trial = service.start_trial(
-        store, config, clock.now_ms(), nights=8, first_night=date(2026, 6, 10),
+        store, config, clock.now_ms(), nights=12, first_night=date(2026, 6, 10),
         rng=Script(orders_for(arms)),
     )  # fmt: skip
     assert trial is not None

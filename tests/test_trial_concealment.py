@@ -23,9 +23,9 @@ from monitor.trial import service
 from tests.support import write_config
 from tests.trial_support import FIRST, NODE, Announcer, Script, add_cramp, fill_night, local_ms
 
-# Pairs 0 and 1 agree; pairs 2 and 3 are drawn the other way round.
-ARMS_A = ["usual", "warm", "warm", "usual", "warm", "usual", "usual", "warm"]
-ARMS_B = ["usual", "warm", "warm", "usual", "usual", "warm", "warm", "usual"]
+# Pairs 0 and 1 agree; pairs 2 to 5 are drawn the other way round.
+ARMS_A = ["usual", "warm", "warm", "usual"] + ["warm", "usual", "usual", "warm"] * 2
+ARMS_B = ["usual", "warm", "warm", "usual"] + ["usual", "warm", "warm", "usual"] * 2
 PAGES = ("/", "/now/live", "/trial", "/trial/print", "/api/trial", "/api/current")
 
 
@@ -43,7 +43,7 @@ def make_world(root, arms):
     clock = FakeClock(local_ms(FIRST, "10:00"))
     orders = [0 if arms[i] == "warm" else 1 for i in range(0, len(arms), 2)]
     with Store.open(root / "bedside.db") as store:
-        service.start_trial(store, config, clock.now_ms(), nights=8, rng=Script(orders))
+        service.start_trial(store, config, clock.now_ms(), nights=12, rng=Script(orders))
         loaded = service.load(store, NODE)
         assert loaded.arms == arms
         for i in range(3):  # the nights before the moment we look: the same in both

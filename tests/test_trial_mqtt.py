@@ -171,7 +171,7 @@ def settled(relay: Relay) -> None:
 
 
 def started_trial(store, config, clock):
-    service.start_trial(store, config, clock.now_ms(), nights=8)
+    service.start_trial(store, config, clock.now_ms(), nights=12)
     return service.load(store, NODE)
 
 
@@ -271,7 +271,7 @@ def test_a_killed_daemon_mid_trial_comes_back_with_the_same_arm(broker, tmp_path
     config = load(path)
     now = SystemClock().now_ms()
     with Store.open(db) as store:  # started two days ago, at 22:xx
-        service.start_trial(store, config, now - 2 * 86_400_000, nights=8)
+        service.start_trial(store, config, now - 2 * 86_400_000, nights=12)
         loaded = service.load(store, NODE)
     current = design.tonight(loaded.protocol, loaded.arms, now, None)
     assert current is not None and current[0] == loaded.protocol.dates()[1]  # tonight

@@ -103,7 +103,7 @@ def test_a_whole_trial_night_by_night(trial_setup, store, caplog):
     assert design.verify(shown["commitment"], shown["salt"], schedule)
     report = service.report(store, loaded, clock.now_ms())
     # b = pairs 0, 1, 2, 3, 5; c = pair 6; both = pair 7; neither = pair 4.
-    # p = 2·(C(6,0)+C(6,1))/2^6 = 14/64.
+    # mid-p = 2·(C(6,0) + C(6,1)/2)/2^6 = 8/64; exact p = 2·(C(6,0)+C(6,1))/2^6 = 14/64.
     assert {k: report[k] for k in ("pairs", "usual_only", "warm_only", "both", "neither")} == {
         "pairs": 8,
         "usual_only": 5,
@@ -111,13 +111,14 @@ def test_a_whole_trial_night_by_night(trial_setup, store, caplog):
         "both": 1,
         "neither": 1,
     }
-    assert report["p"] == pytest.approx(14 / 64)
+    assert report["p"] == pytest.approx(8 / 64) and report["p_exact"] == pytest.approx(14 / 64)
     assert report["odds_ratio"] == 5.0
     assert report["verdict"] == "no-difference"
     assert report["adherence"] == {"warm": [7, 8], "usual": [6, 8]}
     pp = report["per_protocol"]  # pairs 0, 1, 3 (b), 4 (neither), 7 (both)
     assert (pp["pairs"], pp["usual_only"], pp["warm_only"]) == (5, 3, 0)
-    assert pp["p"] == pytest.approx(2 / 8) and pp["odds_ratio"] is None
+    assert pp["p"] == pytest.approx(1 / 8) and pp["p_exact"] == pytest.approx(2 / 8)
+    assert pp["odds_ratio"] is None
     assert pp["ci_low"] == pytest.approx((0.025 ** (1 / 3)) / (1 - 0.025 ** (1 / 3)))
     json.dumps(report, allow_nan=False)  # strict JSON
 
@@ -190,7 +191,7 @@ def test_stopping_early_gives_no_verdict_and_reveals_the_schedule(trial_setup, s
     assert "stopped early (caught the flu)" in report["summary"]
     assert "no verdict" in report["summary"]
     # A new trial may start now.
-    service.start_trial(store, config, clock.now_ms(), nights=8)
+    service.start_trial(store, config, clock.now_ms(), nights=12)
 
 
 @pytest.mark.parametrize(
@@ -224,16 +225,16 @@ def test_adherence_from_stored_readings(trial_setup, store, arm, minimum, covera
 def test_start_refuses_what_cannot_be_a_trial(make_config, store):
     _, config = make_config()
     now = local_ms(FIRST, "18:30")  # tonight's announce time has passed
-    trial = service.start_trial(store, config, now, nights=8)
+    trial = service.start_trial(store, config, now, nights=12)
     assert trial.first_night == (FIRST + timedelta(days=1)).isoformat()
     with pytest.raises(TrialRequestError, match="already"):
-        service.start_trial(store, config, now, nights=8)
+        service.start_trial(store, config, now, nights=12)
     service.stop_trial(store, NODE, now, "test")
     for kwargs, words in (
-        ({"nights": 9}, "even"),
-        ({"nights": 6}, "at least 8"),
-        ({"nights": 8, "first_night": FIRST}, "has passed"),
-        ({"nights": 8, "warm_min_c": 35.0}, "from 10 to 30"),
+        ({"nights": 13}, "even"),
+        ({"nights": 10}, "fewer than 12 nights can never reach p < 0.05"),
+        ({"nights": 12, "first_night": FIRST}, "has passed"),
+        ({"nights": 12, "warm_min_c": 35.0}, "from 10 to 30"),
     ):
         with pytest.raises(TrialRequestError, match=words):
             service.start_trial(store, config, now, **kwargs)
@@ -255,7 +256,10 @@ def test_the_plan_shows_baseline_power_and_warnings(store):
     assert not fig["assumed_rate"] and fig["usual_rate"] == pytest.approx(0.2)
     assert fig["effects"][0]["power"] == pytest.approx(stats.power(28, 0.2, 0.1))
     assert any("already at or above 19" in w for w in fig["warnings"])
-    small = service.plan_figures(base, 10)
+    # The start screen's chance of a firm answer, and the confirmation below 50%.
+    assert fig["chance"] == stats.plan_power(56, 0.2) and fig["confirm"] is True
+    assert service.plan_figures(base, 366)["confirm"] is False
+    small = service.plan_figures(base, 8)  # refused at the start; the figures still say why
     assert any("no result can reach p < 0.05" in w for w in small["warnings"])
     empty = service.plan_figures(service.baseline(store, "nobody", params, now, 19.0), 56)
     assert empty["assumed_rate"] and empty["usual_rate"] == 0.3

@@ -17,9 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from monitor.nights import NightParams, NightSummary, night_summaries
 from monitor.store import Store, StoredReport  # StoredReport: re-exported for callers
 
-# The keys of analysis-spec.md's JSON: fixed by the contract; more may be added, none changed.
+# The keys of analysis-spec.md's JSON (version 3): fixed by the contract; more may be added,
+# none changed.
 CONTRACT_KEYS = frozenset(
     {
+        "contract",
+        "as_of",
         "nights",
         "cold_threshold_c",
         "table",

@@ -241,10 +241,10 @@ def exposure(store: Store, node: str, t_ms: int, as_of_ms: int | None = None) ->
     """
     lo = t_ms - EXPOSURE_MS
     hi = t_ms if as_of_ms is None else min(t_ms, as_of_ms + 1)
-    rows = store.readings(node, lo, hi) if hi > lo else []
-    if len({(r.ts_ms - lo) // EXPOSURE_BIN_MS for r in rows}) < EXPOSURE_MIN_BINS:
+    rows = store.temperatures(node, lo, hi) if hi > lo else []
+    if len({(ts - lo) // EXPOSURE_BIN_MS for ts, _ in rows}) < EXPOSURE_MIN_BINS:
         return None
-    return math.fsum(r.temperature_c for r in rows) / len(rows)
+    return math.fsum(temp for _, temp in rows) / len(rows)
 
 
 def referent_instants(t_ms: int, timezone: str) -> list[int]:

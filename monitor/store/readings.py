@@ -136,6 +136,14 @@ class Readings(Summaries, Nodes):
         )
         return [Reading(*r) for r in rows]
 
+    def temperatures(self, node: str, from_ms: int, to_ms: int) -> list[tuple[int, float]]:
+        """(ts_ms, temperature_c) of a node in [from_ms, to_ms): the analysis's exposure
+        windows, thousands of them, without building a Reading per row."""
+        return self._all(
+            "SELECT ts_ms, temperature_c FROM readings WHERE node = ? AND ts_ms >= ? AND ts_ms < ?",
+            (node, from_ms, to_ms),
+        )
+
     def readings_after(
         self, node: str, after_ms: int, limit: int, until_ms: int | None = None
     ) -> list[Reading]:
