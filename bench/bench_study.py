@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -55,30 +55,34 @@ ROOM_OR = 1.5  # the true odds ratio per °C colder
 
 
 def person(index: int, days: int) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, list[int]]:
-    """One simulated person: zone, reading instants, temperatures, humidities, cramps."""
+    """One simulated person: zone, reading instants, temperatures, humidities, cramps.
+
+    Each night (noon to noon, local) gets its own depth; a night's cramp follows its own
+    minimum between 20:00 and 08:00 with a true odds ratio of ROOM_OR per °C colder."""
     rng = np.random.default_rng(index)
     zone = ZONES[index % len(ZONES)]
     end = int(END.timestamp() * 1000)
     ts = np.arange(end - days * 86_400_000, end, STEP_MS, dtype=np.int64)
-    offset = ZoneInfo(zone).utcoffset(END.replace(tzinfo=None)).total_seconds() * 1000
-    local_h = ((ts + offset) % 86_400_000) / 3_600_000
-    day = (ts - ts[0]) // 86_400_000
-    season = rng.uniform(1, 3) * np.cos(2 * np.pi * (day - rng.integers(365)) / 365.25)
-    nightly = rng.normal(0, 0.8, days + 1)[day]  # how cold each night gets, unrelated to date
-    dip = np.clip(np.cos(2 * np.pi * (local_h - 4) / 24), 0, None) * (2.0 + nightly)
+    offset = int(ZoneInfo(zone).utcoffset(END.replace(tzinfo=None)).total_seconds() * 1000)
+    local = ts + offset  # a fixed offset is enough for a benchmark's weather
+    local_h = (local % 86_400_000) / 3_600_000
+    by_noon = (local - 12 * 3_600_000) // 86_400_000  # the night a reading belongs to
+    by_noon -= by_noon[0]
+    season = rng.uniform(1, 3) * np.cos(2 * np.pi * (by_noon - rng.integers(365)) / 365.25)
+    depth = 2.0 + rng.normal(0, 0.8, int(by_noon[-1]) + 1)  # unrelated to the date
+    dip = np.clip(np.cos(2 * np.pi * (local_h - 4) / 24), 0, None) * depth[by_noon]
     temp = np.round(20.5 - season - dip + rng.normal(0, 0.1, ts.size), 1)
     hum = np.round(50 + 5 * np.sin(2 * np.pi * local_h / 24) + rng.normal(0, 1, ts.size), 1)
-    cramps = []
+    in_night = (local_h >= 20) | (local_h < 8)
+    lowest = np.full(depth.size, np.inf)
+    np.minimum.at(lowest, by_noon[in_night], temp[in_night])
     base = rng.uniform(-2.3, -1.3)
-    first_local = datetime.fromtimestamp(ts[0] / 1000, ZoneInfo(zone)).date()
-    for d in range(days - 1):
-        night = first_local + timedelta(days=d)
-        lowest = 20.5 - float(season[min(ts.size - 1, d * 288)]) - (2.0 + nightly[d])
-        z = base + math.log(ROOM_OR) * (18.2 - lowest)
+    cramps = []
+    for night in range(1, depth.size - 1):  # whole nights only
+        z = base + math.log(ROOM_OR) * (18.2 - lowest[night])
         if rng.random() < 1 / (1 + math.exp(-z)):
-            at = datetime.combine(night + timedelta(days=1), datetime.min.time())
-            at = at.replace(hour=2, minute=30, tzinfo=ZoneInfo(zone))
-            cramps.append(int(at.timestamp() * 1000))
+            first = np.searchsorted(by_noon, night)  # noon before the night, local
+            cramps.append(int(ts[first] + 14.5 * 3_600_000))  # about 02:30 local
     return zone, ts, temp, hum, cramps
 
 
