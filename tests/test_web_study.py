@@ -303,7 +303,7 @@ def test_a_missing_report_starts_report_pooled_and_says_being_computed(tmp_path,
     db = tmp_path / "copy.db"
     shutil.copy(study_db, db)
     with Store.open(db) as s:
-        s._conn.execute("DELETE FROM reports WHERE node = ?", (STUDY_KEY,))
+        assert s.delete_reports(STUDY_KEY) == 1
     path = write_config(tmp_path / "job.toml", _sections(db))
     app = create_app(load(path), clock=FakeClock(WEB_NOW))
     job = app.extensions["bedside"]["job"]

@@ -62,6 +62,11 @@ class Reports(Summaries):
             return None
         return None if row is None else tuple(row)
 
+    def delete_reports(self, node: str) -> int:
+        """Forget a node's stored reports (the dashboard then computes a new one)."""
+        with self.transaction():
+            return self._conn.execute("DELETE FROM reports WHERE node = ?", (node,)).rowcount
+
     def latest_report(self, node: str) -> StoredReport | None:
         """The newest stored report for a node, or None."""
         try:

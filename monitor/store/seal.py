@@ -18,10 +18,9 @@ the salt it says nothing either.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+# hashlib, hmac and secrets are imported where they are used: this module loads with the
+# store, and the daemon maps OpenSSL's libcrypto only when a trial needs it (daemon/lean.py).
 import os
-import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -66,6 +65,8 @@ def read_key(database: Path) -> bytes:
 def key_for_new_trial(database: Path) -> bytes:
     """The key, made (0600) on the first trial by the database's owner only: a key of
     anyone else's would be theirs to read, and the service's to miss."""
+    import secrets
+
     key = key_path(database)
     if key.exists():
         return read_key(database)
@@ -100,6 +101,9 @@ def copy_key(database: Path, backup: Path) -> None:
 
 
 def _pad(key: bytes, nonce: bytes, label: bytes, n: int) -> bytes:
+    import hashlib
+    import hmac
+
     out = b""
     block = 0
     while len(out) < n:
@@ -120,6 +124,8 @@ def is_sealed(stored_salt: str) -> bool:
 
 def seal(key: bytes, salt: str, arms: Sequence[str]) -> tuple[str, list[str]]:
     """(stored salt, stored arms) for a new trial."""
+    import secrets
+
     nonce = secrets.token_bytes(16)
     raw = salt.encode("utf-8")
     masked = bytes(a ^ b for a, b in zip(raw, _pad(key, nonce, b"salt", len(raw)), strict=True))
