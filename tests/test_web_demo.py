@@ -64,7 +64,9 @@ def test_bedside_demo_fills_history_serves_and_stops(tmp_path):
         assert len(nights) >= 10
         assert get_json(f"http://127.0.0.1:{port}/api/cramps")["cramps"]
     finally:
-        code = stop_process(proc, signal.SIGINT)
+        # Generous: on a loaded machine the demo's first report child (scipy) once held the
+        # stop past 30 s; stopping must still end cleanly with 0.
+        code = stop_process(proc, signal.SIGINT, timeout=120)
     log = (tmp_path / "demo.log").read_text()
     assert code == 0, log
     assert f"http://127.0.0.1:{port}" in log and "Traceback" not in log
