@@ -115,3 +115,15 @@ def test_a_chosen_node_without_a_time_zone_is_refused_by_name(two_zones, db_path
 def test_nodes_without_pooled_is_a_usage_error(two_zones):
     done = run_bedside("analyze", "--json", "--nodes", "ber", config=two_zones)
     assert done.returncode == 2 and "--nodes goes with --pooled" in done.stderr
+
+
+def test_the_pooled_text_says_the_study_pages_sentences_first(two_zones):
+    from monitor.analysis.reports import plain_lines
+
+    report = json.loads(run_bedside("analyze", "--pooled", "--json", config=two_zones).stdout)
+    done = run_bedside("analyze", "--pooled", "--as-of", report["as_of"], config=two_zones)
+    assert done.returncode == 0, done.stderr
+    said = [text for _, text in plain_lines(report, pooled=True)]
+    assert done.stdout.splitlines()[: len(said)] == said
+    assert f"Verdict: Too early ({report['verdict']})" in done.stdout
+    assert "  ber:" in done.stdout and "  syd:" in done.stdout

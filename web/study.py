@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 
 from monitor.analysis import reports as reports_mod
 from monitor.store.reports import STUDY_KEY
 from monitor.trial import report as trial_report
 from monitor.trial import stats as trial_stats
+from monitor.vocabulary import plural
 from web import forest
 from web.evidence import computed_words, finished_night_end
 
@@ -124,16 +125,13 @@ def nights_per_day(store, report: dict, as_of_ms: int) -> float | None:
 
 
 def when_words(more: int, rate: float | None, start: date) -> str:
-    """'360 more nights (about 3 weeks: around 28 December)'; never '0 more nights'."""
+    """'360 more valid nights (about 3 weeks: around 28 December)'; never '0 more nights'."""
     if more <= 0:
         return "due now: the next report makes it"
-    plural = "" if more == 1 else "s"
+    counted = plural(more, "more valid night")
     if not rate:
-        return f"{more} more valid night{plural}"
-    days = math.ceil(more / rate)
-    when = start + timedelta(days=days)
-    day = f"{when.day} {when.strftime('%B')}" + (f" {when.year}" if when.year != start.year else "")
-    return f"{more} more valid night{plural} ({reports_mod._span(days)}: around {day})"
+        return counted
+    return f"{counted} ({reports_mod.date_words(math.ceil(more / rate), start)})"
 
 
 def next_check(report: dict, rate: float | None, start: date) -> str:
@@ -159,17 +157,8 @@ def meanings(alpha: float) -> list[tuple[str, str, str]]:
 
 
 def plain_lines(report: dict) -> list[tuple[str, str]]:
-    """The headline and the lines that explain it, as on the one-person page (the hour
-    before each cramp is a one-person view: not pooled)."""
-    lines = [("verdict", reports_mod.verdict_sentence(report))]
-    for ident, fn in (
-        ("early-caution", reports_mod.early_caution),
-        ("ratio-meaning", reports_mod.ratio_meaning),
-    ):
-        text = fn(report)
-        if text:
-            lines.append((ident, text))
-    return lines
+    """The headline and the lines that explain it, as on the one-person page."""
+    return reports_mod.plain_lines(report, pooled=True)
 
 
 def trial_words(trial: dict | None) -> tuple[str, str | None]:

@@ -38,12 +38,11 @@ class TrialCounts:
 
 
 def _strata(nights: Iterable[tuple[str, NightSummary]]) -> list[list[NightSummary]]:
-    """The informative (person, half-month) strata: each holds a cramp night and a night
-    without one."""
-    groups: dict[tuple, list[NightSummary]] = defaultdict(list)
+    """The informative strata of every person: one person's half-months, never mixed."""
+    by_person: dict[str, list[NightSummary]] = defaultdict(list)
     for node, n in nights:
-        groups[(node, *stats.stratum(n))].append(n)
-    return [g for g in groups.values() if 0 < sum(n.cramp_night for n in g) < len(g)]
+        by_person[node].append(n)
+    return [g for own in by_person.values() for g in stats.informative_strata(own)]
 
 
 def fit_block(nights: Iterable[tuple[str, NightSummary]]) -> dict | None:

@@ -262,14 +262,9 @@ def _span(days: int) -> str:
     return f"about {round(days / 365.25 * 2) / 2:g} years"
 
 
-def nights_when(more: int, report: dict, today: date | None = None) -> str:
-    """More valid nights as time and a date: 'about 5 weeks: around 12 January'.
-
-    At the rate valid nights have come so far, counted from the report's `as_of`
-    (`today` for a report without one)."""
-    days = math.ceil(more / valid_rate(report))
-    start = as_of(report)
-    base = start.date() if start else today
+def date_words(days: int, base: date | None) -> str:
+    """A span as time and a date: 'about 5 weeks: around 12 January' (the year added when
+    it is another); only the span without a base date."""
     if base is None:
         return _span(days)
     when = base + timedelta(days=days)
@@ -277,6 +272,15 @@ def nights_when(more: int, report: dict, today: date | None = None) -> str:
     if when.year != base.year:
         day += f" {when.year}"
     return f"{_span(days)}: around {day}"
+
+
+def nights_when(more: int, report: dict, today: date | None = None) -> str:
+    """More valid nights as time and a date: 'about 5 weeks: around 12 January'.
+
+    At the rate valid nights have come so far, counted from the report's `as_of`
+    (`today` for a report without one)."""
+    start = as_of(report)
+    return date_words(math.ceil(more / valid_rate(report)), start.date() if start else today)
 
 
 def more_nights(more: int, report: dict, today: date | None = None) -> str:
@@ -544,18 +548,17 @@ def disagreement_sentence(report: dict) -> str | None:
     )
 
 
-def plain_lines(report: dict) -> list[tuple[str, str]]:
+def plain_lines(report: dict, *, pooled: bool = False) -> list[tuple[str, str]]:
     """(id, sentence) of the words under the question, in order: the page, the print view
-    and `bedside analyze` show exactly these."""
+    and `bedside analyze` show exactly these.  A pooled report (the Study page, `analyze
+    --pooled`) has no hour-before-a-cramp view: that one is one person's."""
     lines = [("verdict", verdict_sentence(report))]
     if not isinstance(report.get("sequential"), dict):
         return lines
-    for ident, fn in (
-        ("early-caution", early_caution),
-        ("ratio-meaning", ratio_meaning),
-        ("crossover", crossover_sentence),
-        ("disagreement", disagreement_sentence),
-    ):
+    views = [("early-caution", early_caution), ("ratio-meaning", ratio_meaning)]
+    if not pooled:
+        views += [("crossover", crossover_sentence), ("disagreement", disagreement_sentence)]
+    for ident, fn in views:
         text = fn(report)
         if text:
             lines.append((ident, text))

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from monitor.analysis.pooled import Person, TrialCounts, pooled_report
-from monitor.analysis.stats import iso_ms
+from monitor.clock import iso_ms
 from monitor.config import Config
 from monitor.errors import EXIT_USAGE, UserError
 from monitor.nights import NightParams, night_summaries
+from monitor.nights import default_as_of as nights_default_as_of
 from monitor.store import Store
 
 
@@ -66,9 +67,9 @@ def roster(store: Store, config: Config, wanted: list[str] | None) -> Roster:
 
 
 def default_as_of(store: Store, nodes: list[str], now_ms: int) -> int:
-    """The earlier of the clock and the newest reading of anyone taking part."""
-    newest = [r.ts_ms for n in nodes if (r := store.newest_reading(n)) is not None]
-    return min(now_ms, max(newest)) if newest else now_ms
+    """The earlier of the clock and the newest reading of anyone taking part (each
+    person's own default, the latest of them)."""
+    return max(nights_default_as_of(store, n, now_ms) for n in nodes)
 
 
 def finished_trials(store: Store, nodes: list[str], as_of_ms: int) -> list[TrialCounts]:

@@ -43,40 +43,41 @@ def compute(args, config: Config, *, save: bool) -> tuple[dict, dict[str, str]]:
 
 
 def render_text(report: dict) -> str:
-    """The pooled answer in short lines (the Study page says it in full)."""
+    """The Study page's sentences, then the figures: everyone together, at the check, and
+    each person's own fit (the one-person CLI's lines)."""
+    from monitor.analysis.reports import VERDICT_LABEL, plain_lines
+    from monitor.cli.analyze import _fit_line, _nights_in_strata
+
     seq, n = report["sequential"], report["nights"]
-    lines = [
-        f"Verdict: {report['verdict']}",
-        f"People: {report['people']} with a usable half-month;"
-        f" valid nights {n['valid']} (cramp nights {n['cramp']})",
-        f"Planned checks at {', '.join(map(str, seq['looks']))} nights in all,"
-        f" each at p < {seq['alpha_per_look']:g}"
+    lines = [text for _, text in plain_lines(report, pooled=True)]
+    lines += [
+        "",
+        f"Verdict: {VERDICT_LABEL.get(report['verdict'], report['verdict'])}"
+        f" ({report['verdict']}), as of {report['as_of']}",
+        f"People with a usable half-month: {report['people']}; valid nights {n['valid']}"
+        f" (cramp nights {n['cramp']})",
+        f"Planned checks at {', '.join(map(str, seq['looks']))} valid nights of everyone"
+        f" together, each at p < {seq['alpha_per_look']:g}"
         + (f"; this is check {seq['look']}" if seq["look"] else "; none reached yet"),
+        "",
+        "Odds ratio per °C colder than usual for the half-month (each person against themselves):",
     ]
-    for key, label in (("pooled", "all nights so far"),):
-        fit = report[key]
-        lines.append(f"{label}: {_fit(fit)}")
-    lines.append(f"at the check: {_fit(seq['at_look'])}")
+    for label, fit in (
+        ("  at the check:", seq["at_look"]),
+        ("  all nights so far:", report["pooled"]),
+    ):
+        extra = f", {_nights_in_strata(fit, 'half-month')}" if fit else ""
+        lines.append(_fit_line(label, fit, extra))
     for row in report["per_person"]:
-        lines.append(f"  {row['node']}: {row['valid']} nights, {_fit(row['seasonal'])}")
+        lines.append(_fit_line(f"  {row['node']}:", row["seasonal"], f", {row['valid']} nights"))
     t = report["trial"]
     if t:
         lines.append(
-            f"Warm-night trials: {t['people']} finished, {t['pairs']} pairs;"
-            f" usual-only {t['usual_only']}, warm-only {t['warm_only']}, p {t['p']:.3g}"
+            f"Warm-night trials: {t['people']} finished, {t['pairs']} pairs; a cramp on one"
+            f" night only: {t['usual_only']} after the usual night, {t['warm_only']} after"
+            f" the warm night (mid-p {t['p']:.3g}, exact p {t['p_exact']:.3g})"
         )
     return "\n".join(lines)
-
-
-def _fit(fit: dict | None) -> str:
-    if not fit:
-        return "—"
-    if fit["separation"]:
-        return f"separated ({fit['separation']} nights), score-test p {fit['p']:.3g}"
-    return (
-        f"odds ratio per °C colder {fit['or_per_degree_colder']:.3g}"
-        f" (95% CI {fit['ci_low']:.3g}–{fit['ci_high']:.3g}, p {fit['p']:.3g})"
-    )
 
 
 def _warn_left_out(left_out: dict[str, str]) -> None:
@@ -89,7 +90,7 @@ def run_pooled(args, config: Config, *, save: bool) -> int:
     _warn_left_out(left_out)
     if getattr(args, "json", False):
         print(json.dumps(report, indent=1, allow_nan=False))
-    elif save and not getattr(args, "json", False) and args.command == "report":
+    elif args.command == "report":
         print(f"study report stored: {report['verdict']} ({report['people']} people)")
     else:
         print(render_text(report))
