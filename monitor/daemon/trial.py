@@ -19,7 +19,7 @@ import logging
 
 from monitor.mqtt.payloads import trial_result_payload, trial_tonight_payload
 from monitor.store import Reading
-from monitor.trial import service
+from monitor.trial import design, service
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,9 @@ class TrialComponent:
             log.info("trial: the clock is trusted again; announcing tonight's arm")
             self._doubting = False
         try:
-            payload = self._payload(now_ms)
-            self._publish_result(now_ms)
+            loaded = service.load(self.ctx.store, self.node)  # once a cycle, for both
+            payload = self._payload(loaded, now_ms)
+            self._publish_result(loaded, now_ms)
         except Exception as exc:  # a busy or full disk: the next cycle tries again
             if not self._failing:
                 log.warning("trial: could not store tonight's announcement (%s); retrying", exc)
@@ -69,10 +70,9 @@ class TrialComponent:
             self.ctx.set_retained(self.ctx.topics.trial_tonight, payload)
             self._published = payload
 
-    def _publish_result(self, now_ms: int) -> None:
+    def _publish_result(self, loaded: service.Loaded | None, now_ms: int) -> None:
         """Once a trial has finished (never before: its schedule is secret until then), its
         counts go out retained for a recorder's pooled study; again after an edit."""
-        loaded = service.load(self.ctx.store, self.node)
         if loaded is None or loaded.status(now_ms) != "finished":
             return
         key = (loaded.trial.id, self.ctx.store.data_version())
@@ -85,11 +85,11 @@ class TrialComponent:
         self.ctx.set_retained(self.ctx.topics.trial_result, payload)
         self._result_key = key
 
-    def _payload(self, now_ms: int) -> bytes:
-        current = service.tonight_of(self.ctx.store, self.node, now_ms)
-        if current is None:
+    def _payload(self, loaded: service.Loaded | None, now_ms: int) -> bytes:
+        current = loaded and design.tonight(loaded.protocol, loaded.arms, now_ms, loaded.stopped_ms)
+        if not current:
             return trial_tonight_payload(None, None, None)
-        loaded, night, arm = current
+        night, arm = current
         _start, end = loaded.protocol.window(night)
         if now_ms < end:  # a night that has ended is not announced after the fact
             stored, created = self.ctx.store.record_trial_announcement(
