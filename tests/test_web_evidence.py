@@ -482,13 +482,15 @@ def test_band_chart_greys_only_bands_under_the_limit():
 
 def test_within_month_chart_marks_cramp_nights_and_describes_itself():
     points = [(date(2025, 1, d), 16 + d / 10, d / 10 - 1.05, d % 3 == 0) for d in range(1, 21)]
-    svg = charts.within_month_chart(points, summary="20 valid nights.")
+    svg = charts.within_month_chart(points, summary="20 valid nights.", unit="month")
     assert svg.count('<circle class="wm"') == 14
     assert svg.count('<circle class="wm wm-cramp"') == 6
     assert 'aria-labelledby="wm-title wm-desc"' in svg
     assert '<desc id="wm-desc">20 valid nights.</desc>' in svg
     assert "Fri 03 Jan 2025: 16.3 °C, 0.8 °C below its month&#39;s average, cramp night" in svg
     assert "No valid nights yet." in charts.within_month_chart([])
+    # Version 3 compares nights within their half-month: the chart says so in its own words.
+    assert "against its half-month&#39;s average" in charts.within_month_chart(points)
 
 
 # -- the page for a doctor ---------------------------------------------------------------------

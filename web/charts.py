@@ -88,6 +88,16 @@ def _label_width(text: str) -> float:
     return 7.4 * len(text) + 6  # 13-px system-ui digits, with a little air
 
 
+def _svg_open(width: int, height: int, title: str, description: str = "") -> list[str]:
+    """A chart's opening tag and title: the title (and description) is its text alternative."""
+    label = f"{title}. {description}" if description else title
+    return [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{escape(label)}</title>",
+    ]
+
+
 def _value_axis(
     lo: float, hi: float, sy: Callable[[float], float], left: float, right: float, unit: str
 ) -> list[str]:
@@ -157,12 +167,7 @@ def time_chart(
     def sy(v: float) -> float:
         return top + (hi - v) / (hi - lo) * ph
 
-    label = f"{title}. {description}" if description else title
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">',
-        f"<title>{escape(label)}</title>",
-    ]
+    parts = _svg_open(width, height, title, description)
     if threshold is not None and points:
         for a, b in cold_spans(points, threshold):
             xa, xb = sx(a), max(sx(b), sx(a) + 2)
@@ -406,13 +411,15 @@ def within_month_chart(
     points: Sequence[tuple[date, float, float, bool]],
     *,
     summary: str = "",
+    unit: str = "half-month",
     width: int = CHART_W,
     height: int = 200,
 ) -> Markup:
-    """Each night's minimum minus its month's average, in date order; cramp nights marked.
+    """Each night's minimum minus its stratum's average, in date order; cramp nights marked.
 
-    points: (night, minimum °C, minimum minus the month's average °C, cramp night).
-    Below the zero line a night was colder than usual for its month; `summary` is the
+    points: (night, minimum °C, minimum minus the `unit`'s average °C, cramp night), the
+    unit being the analysis' stratum ("half-month"; "month" for a report of version 2).
+    Below the zero line a night was colder than usual for its half-month; `summary` is the
     chart's text alternative (its <desc>, also shown beside it by the page).
     """
     if not points:
@@ -432,7 +439,7 @@ def within_month_chart(
     def sy(v: float) -> float:
         return top + (reach - v) / (2 * reach) * ph
 
-    title = "Each night's minimum against its month's average"
+    title = f"Each night's minimum against its {unit}'s average"
     parts = [
         f'<svg class="chart within-month" viewBox="0 0 {width} {height}" role="img" '
         f'aria-labelledby="wm-title wm-desc" xmlns="http://www.w3.org/2000/svg">',
@@ -484,7 +491,7 @@ def within_month_chart(
             side = "below" if dev < 0 else "above"
             words = (
                 f"{night.strftime('%a %d %b %Y')}: {low:.1f} °C, {abs(dev):.1f} °C {side} "
-                f"its month's average{', cramp night' if cramp else ''}"
+                f"its {unit}'s average{', cramp night' if cramp else ''}"
             )
             parts.append(f"{circle}><title>{escape(words)}</title></circle>")
         else:
@@ -537,12 +544,7 @@ def minimum_chart(
     def sy(v: float) -> float:
         return top + (hi - v) / (hi - lo) * ph
 
-    label = f"{title}. {description}" if description else title
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg">',
-        f"<title>{escape(label)}</title>",
-    ]
+    parts = _svg_open(width, height, title, description)
     parts += _value_axis(lo, hi, sy, left, width - right, unit)
     if threshold is not None:
         y = _fmt(sy(threshold))

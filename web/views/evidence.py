@@ -4,7 +4,6 @@ and a one-page summary to print for a doctor."""
 from __future__ import annotations
 
 from flask import Blueprint, render_template
-from markupsafe import Markup
 
 from web import charts
 from web import evidence as evidence_mod
@@ -34,9 +33,8 @@ def index():
         return {
             "strip": charts.strip_plot(groups, threshold=threshold),
             "bands": charts.band_chart(inputs["bands"], few_below=evidence_mod.FEW_NIGHTS),
-            "within": _in_units(
-                charts.within_month_chart(inputs["points"], summary=inputs["words"]),
-                inputs["unit"],
+            "within": charts.within_month_chart(
+                inputs["points"], summary=inputs["words"], unit=inputs["unit"]
             ),
             "within_words": inputs["words"],
             "spread": inputs["spread"],
@@ -59,13 +57,6 @@ def index():
         min_coverage=config().analysis.min_coverage,
         page="evidence",
     )
-
-
-def _in_units(svg: Markup, unit: str) -> Markup:
-    """The chart's own words say "month"; the points are by half-month from version 3."""
-    if unit == "month":
-        return svg
-    return Markup(str(svg).replace("month&#39;s average", f"{unit}&#39;s average"))
 
 
 def _today(d):
