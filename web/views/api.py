@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 from datetime import date, datetime
 
 from flask import Blueprint, abort, jsonify, request
@@ -271,14 +272,22 @@ def database_damage() -> str | None:
         return state["damaged"]
     mono = state["clock"].monotonic()
     checked = state.get("integrity")
-    if checked is None or mono - checked[0] >= INTEGRITY_EVERY_S:
+    if checked is not None and mono - checked[0] < INTEGRITY_EVERY_S:
+        return checked[1]
+    # quick_check reads the whole file (seconds on an SD card after years): one request
+    # runs it; the Now page's polls meanwhile answer with what was known before.
+    lock = state.setdefault("integrity_lock", threading.Lock())
+    if not lock.acquire(blocking=checked is None):
+        return checked[1]
+    try:
         store = data().reader()
-        problems = store.quick_check()
         found = None
-        if problems:
+        if store.quick_check():
             found = corruption_message(store.path, tables=store.damaged_tables())
-        checked = state["integrity"] = (mono, found)
-    return checked[1]
+        state["integrity"] = (mono, found)
+        return found
+    finally:
+        lock.release()
 
 
 @bp.get("/healthz")
