@@ -222,3 +222,33 @@ def test_trial_reminder_at_the_announcement_once_and_never_in_the_night(
         "Tonight is a warm night (Bedroom)",  # 12 Jun: the second pair's warm night
     ]
     c.close()
+
+
+def test_nothing_is_sent_while_the_clock_guard_doubts_the_clock(make_config, store, endpoint):
+    """A clock two days ahead: no reminder of a future night's arm and no summary of a
+    future morning (which would also mark it sent, silencing the real ones)."""
+    _, config = make_config(
+        {
+            "node": {"name": "Bedroom"},
+            "alerts": {"notify": [endpoint.url], "notify_retries": 0},
+            "summary": {"enabled": True, "trial_reminder": True},
+        }
+    )
+    clock = FakeClock(local_ms(date(2026, 6, 9), "12:00"))
+    service.start_trial(store, config, clock.now_ms(), nights=12, first_night=date(2026, 6, 10))
+    trusted = [False]
+    ctx = DaemonContext(
+        config, store, clock, Topics("bedside", NODE), lambda t, p: None, None,
+        clock_trusted=lambda: trusted[0],
+    )  # fmt: skip
+    c = SummaryComponent(ctx)
+    c.start()
+    clock.set_wall(local_ms(date(2026, 6, 12), "18:01"))  # two days ahead, after 18:00
+    c.on_reading(None, clock.now_ms())
+    assert c.wait_idle(EVENT_TIMEOUT)
+    assert endpoint.received == []
+    assert store.outbox_watermark(NODE, "summary") is None
+    trusted[0] = True  # the guard believes the clock again: the due messages go
+    c.on_reading(None, clock.now_ms())
+    assert endpoint.wait_for(lambda e: len(e.received) >= 1)
+    c.close()

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from monitor import nights
 from monitor.mqtt.payloads import summary_payload
 from monitor.store import Reading
-from monitor.vocabulary import parse_clock
+from monitor.vocabulary import parse_clock, plural
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +54,7 @@ def time_below_ms(
     return total
 
 
-def night_label(night: date) -> str:
-    """'Sat 05 → Sun 06 Dec': both dates, so a morning reader is never contradicted."""
-    after = night + timedelta(days=1)
-    first = f"{night:%a %d}" if night.month == after.month else f"{night:%a %d %b}"
-    return f"{first} → {after:%a %d %b}"
+night_label = nights.night_dates  # 'Sat 05 → Sun 06 Dec': a morning reader is never contradicted
 
 
 def _duration(ms: int) -> str:
@@ -69,7 +65,7 @@ def _duration(ms: int) -> str:
 
 
 def _cramps(n: int) -> str:
-    return "no cramps" if n == 0 else f"{n} cramp{'s' if n != 1 else ''}"
+    return "no cramps" if n == 0 else plural(n, "cramp")
 
 
 def summary_message(f: NightFacts, room: str, limit_c: float) -> tuple[str, str]:
@@ -132,13 +128,19 @@ class SummaryComponent:
         self.on_reading(None, self.ctx.clock.now_ms())
 
     def on_reading(self, reading: Reading | None, now_ms: int) -> None:
-        """Queue what is due; never waits for I/O."""
+        """Queue what is due; never waits for I/O.  Nothing while the clock guard doubts the
+        clock: a clock two days ahead would otherwise tell a future night's arm (as the
+        trial's MQTT announcer waits, monitor/daemon/trial.py) and mark a future morning
+        sent, so the real ones would never go."""
+        if not self.ctx.clock_trusted():
+            return
         if self.config.summary.enabled and SUMMARY_STREAM not in self._busy:
             night = self._morning_due(now_ms)
             if night is not None:
                 self._busy.add(SUMMARY_STREAM)
                 self.worker.submit(lambda: self._send_summary(night, now_ms))
-        if self.config.summary.trial_reminder and REMINDER_STREAM not in self._busy:
+        reminding = self.config.summary.trial_reminder and self.notifier is not None
+        if reminding and REMINDER_STREAM not in self._busy:
             self._busy.add(REMINDER_STREAM)
             self.worker.submit(lambda: self._send_reminder(now_ms))
 
@@ -166,13 +168,12 @@ class SummaryComponent:
     def facts(self, night: date) -> NightFacts:
         store = self.ctx.store
         start, end = nights.night_window(night, self.params)
-        rows = store.readings(self.node, start, end)
-        points = [(r.ts_ms, r.temperature_c) for r in rows]
+        points = store.temperatures(self.node, start, end)
         max_gap = int(max(3 * self.config.sensor.interval_s, 300) * 1000)
         s = nights.summarize(store, self.node, night, self.params, end)
         return NightFacts(
             night=night,
-            min_temp_c=min((t for _, t in points), default=None),
+            min_temp_c=s.min_temp_c,
             below_ms=time_below_ms(points, self.limit_c, end, max_gap),
             cramps=s.cramps,
             coverage=s.coverage,
@@ -208,7 +209,7 @@ class SummaryComponent:
 
         try:
             current = service.tonight_of(self.ctx.store, self.node, now_ms)
-            if current is None or self.notifier is None:
+            if current is None:
                 return
             loaded, night, arm = current
             start, _end = loaded.protocol.window(night)
