@@ -374,7 +374,7 @@ def test_the_trial_example_loads_and_runs_on_the_retained_arm(stack):
 
 def test_the_morning_summary_reaches_home_assistant_and_apprise(stack):
     """The real daemon sums up last night at start (it is ~10:00 in its zone, after
-    [summary] at): the "Last night" sensor in Home Assistant, and apprise's message."""
+    [summary] at): the "Last night's lowest" sensor in Home Assistant, and apprise's message."""
     summary = stack.ha.wait_state(
         f"sensor.bedside_{NODE}_summary", lambda s: s["state"] not in ("unknown",), "a summary"
     )

@@ -3,7 +3,7 @@
 Morning: once the night is over and the local clock has passed ``[summary] at``, last
 night's lowest temperature, time below ``[alerts] cold_below_c`` and cramps go out through
 ``[alerts] notify`` (apprise) and as the retained ``<prefix>/<node>/summary`` (Home
-Assistant's "Last night" sensor).  During a trial (``trial_reminder``): tonight's
+Assistant's "Last night's lowest" sensor).  During a trial (``trial_reminder``): tonight's
 instruction through apprise once it is announced (``[trial] announce_at``), before the
 night starts, for people without Home Assistant.  Each is sent once per night: the last
 night sent is kept in the database (``outbox_state`` streams ``summary`` and

@@ -301,7 +301,7 @@ def discovery_messages(
 ) -> list[tuple[str, bytes]]:
     """Home Assistant MQTT discovery configs (retained) for this node's entities.
 
-    ``summary``: whether the "Last night" sensor is announced ([summary] enabled).
+    ``summary``: whether the "Last night's lowest" sensor is announced ([summary] enabled).
     Entity ids are ``<domain>.bedside_<node>_<key>`` on old and new releases (_entity_id).
     The broker's ACL is derived from these topics (brokerconf.node_topics): a message added
     here is allowed there.
@@ -504,11 +504,11 @@ def summary_payload(
 
 
 def summary_discovery(topics: Topics, discovery_prefix: str, common: dict) -> tuple[str, dict]:
-    """ "Last night": the night's lowest temperature; minutes below the limit, cramps and the
+    """ "Last night's lowest": the night's lowest temperature (not a reading of now); minutes below the limit, cramps and the
     summary's sentence as attributes (a new message each morning, retained)."""
     node = topics.node
     config = {
-        "name": "Last night",
+        "name": "Last night's lowest",
         "unique_id": f"bedside_{node}_summary",
         **_entity_id("sensor", f"bedside_{node}_summary"),
         "device_class": "temperature",
