@@ -504,8 +504,9 @@ def summary_payload(
 
 
 def summary_discovery(topics: Topics, discovery_prefix: str, common: dict) -> tuple[str, dict]:
-    """ "Last night's lowest": the night's lowest temperature (not a reading of now); minutes below the limit, cramps and the
-    summary's sentence as attributes (a new message each morning, retained)."""
+    """ "Last night's lowest": the night's lowest temperature (not a reading of now);
+    minutes below the limit, cramps and the summary's sentence as attributes (a new message
+    each morning, retained)."""
     node = topics.node
     config = {
         "name": "Last night's lowest",
