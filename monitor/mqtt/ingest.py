@@ -106,6 +106,53 @@ Action = (
 )
 
 
+def _reading(node: str, leaf: str, payload: bytes, received_ms: int, max_bytes: int) -> Action:
+    action = ReadingAction(node, parse_reading(payload, max_bytes))
+    _check_instant(action.reading.ts_ms, received_ms)
+    return action
+
+
+def _cramp(node: str, leaf: str, payload: bytes, received_ms: int, max_bytes: int) -> Action:
+    fields = parse_cramp(payload, max_bytes)
+    _check_instant(fields["ts_ms"], received_ms)
+    return CrampAction(node, fields, received_ms, _cramp_origin(payload))
+
+
+def _alert(node: str, leaf: str, payload: bytes, received_ms: int, max_bytes: int) -> Action:
+    kind = leaf[len("alert/") :]
+    if kind not in ALERT_KINDS:
+        raise PayloadError(f"unknown alert kind {kind[:40]!r}")
+    return AlertAction(node, kind, parse_alert(payload), received_ms)
+
+
+def _status(node: str, leaf: str, payload: bytes, received_ms: int, max_bytes: int) -> Action:
+    text = payload.decode("utf-8", "replace").strip().lower()
+    if text not in STATUSES:
+        raise PayloadError(f"status must be online or offline, got {text[:20]!r}")
+    return StatusAction(node, text, received_ms)
+
+
+def _info(node: str, leaf: str, payload: bytes, received_ms: int, max_bytes: int) -> Action:
+    return InfoAction(node, parse_info(payload, max_bytes)["timezone"])
+
+
+def _trial_result(node: str, leaf: str, payload: bytes, received_ms: int, max_bytes: int) -> Action:
+    return TrialResultAction(node, parse_trial_result(payload, max_bytes), received_ms)
+
+
+# Topic leaf (under <prefix>/<node>/) -> its decoder: the one list of what a recorder
+# takes.  The recorder subscribes to exactly these (monitor/mqtt/recorder.py); "alert/#"
+# stands for every alert kind.
+DECODERS = {
+    "reading": _reading,
+    "cramp": _cramp,
+    "alert/#": _alert,
+    "status": _status,
+    "info": _info,
+    "trial/result": _trial_result,
+}
+
+
 def decode(
     prefix: str,
     topic: str,
@@ -121,29 +168,11 @@ def decode(
         raise PayloadError(f"node id {node[:70]!r} must be 1-64 letters, digits, '-' or '_'")
     if len(payload) > max_bytes:
         raise PayloadError(f"payload of {len(payload)} bytes exceeds {max_bytes}")
-    if leaf == "reading":
-        action: Action = ReadingAction(node, parse_reading(payload, max_bytes))
-        _check_instant(action.reading.ts_ms, received_ms)
-    elif leaf == "cramp":
-        fields = parse_cramp(payload, max_bytes)
-        _check_instant(fields["ts_ms"], received_ms)
-        action = CrampAction(node, fields, received_ms, _cramp_origin(payload))
-    elif leaf.startswith("alert/"):
-        kind = leaf[len("alert/") :]
-        if kind not in ALERT_KINDS:
-            raise PayloadError(f"unknown alert kind {kind[:40]!r}")
-        action = AlertAction(node, kind, parse_alert(payload), received_ms)
-    elif leaf == "status":
-        text = payload.decode("utf-8", "replace").strip().lower()
-        if text not in STATUSES:
-            raise PayloadError(f"status must be online or offline, got {text[:20]!r}")
-        action = StatusAction(node, text, received_ms)
-    elif leaf == "info":
-        action = InfoAction(node, parse_info(payload, max_bytes)["timezone"])
-    elif leaf == "trial/result":
-        action = TrialResultAction(node, parse_trial_result(payload, max_bytes), received_ms)
-    else:
+    head = leaf.split("/", 1)[0]
+    decoder = DECODERS.get(leaf) or ("/" in leaf and DECODERS.get(f"{head}/#"))
+    if not decoder:
         raise PayloadError(f"unknown topic leaf {leaf[:40]!r}")
+    action = decoder(node, leaf, payload, received_ms, max_bytes)
     if node == own_node:
         return SkipAction(node)
     return action

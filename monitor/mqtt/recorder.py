@@ -30,7 +30,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from monitor.clock import SystemClock
 from monitor.config import Config
 from monitor.mqtt.client import MQTTv5, build_client, connect_failure
-from monitor.mqtt.ingest import Action, BatchResult, apply_batch, decode
+from monitor.mqtt.ingest import DECODERS, Action, BatchResult, apply_batch, decode
 from monitor.mqtt.payloads import PayloadError
 from monitor.store import Store, StoreError
 from monitor.store.db import exclusive_lock
@@ -177,15 +177,8 @@ class Recorder:
     # -- MQTT -----------------------------------------------------------------------
 
     def topics(self) -> list[str]:
-        p = self.prefix
-        return [
-            f"{p}/+/reading",
-            f"{p}/+/cramp",
-            f"{p}/+/alert/#",
-            f"{p}/+/status",
-            f"{p}/+/info",
-            f"{p}/+/trial/result",
-        ]
+        """What it subscribes to: every leaf ingest.decode takes, under every node."""
+        return [f"{self.prefix}/+/{leaf}" for leaf in DECODERS]
 
     def _make_client(self) -> mqtt.Client:
         """A persistent v5 session (RelayError when the [mqtt] TLS files cannot be used)."""
