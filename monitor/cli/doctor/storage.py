@@ -11,6 +11,7 @@ from monitor.cli.doctor.common import FAIL, OK, SKIP, WARN, Result, _user
 from monitor.clock import SystemClock
 from monitor.config import Config
 from monitor.store import Store, StoreError, is_corruption, recovery_advice
+from monitor.vocabulary import plural
 
 
 def check_config(config: Config) -> Result:
@@ -91,19 +92,36 @@ def check_database(config: Config) -> Result:
     )
 
 
+def _read(config: Config, name: str, query, *, corruption_raises: bool = False):
+    """(query(store), None) on a read-only store, or (None, the check's SKIP saying why it
+    could not read); a damaged file raises instead when the check is about damage."""
+    path = Path(config.storage.database)
+    if not path.exists():
+        return None, Result(name, SKIP, f"{path} does not exist yet")
+    try:
+        with Store.open_readonly(path) as store:
+            return query(store), None
+    except (StoreError, sqlite3.Error) as exc:
+        if corruption_raises and is_corruption(exc):
+            raise
+        return None, Result(name, SKIP, f"cannot read {path}: {exc} (see check database)")
+
+
+def _quick_check(store: Store) -> tuple[list[str], list[str]]:
+    problems = store.quick_check()
+    return problems, (store.damaged_tables() if problems else [])
+
+
 def check_integrity(config: Config) -> Result:
     """SQLite's quick_check, and which tables a damaged file has lost rows of."""
     path = Path(config.storage.database)
-    if not path.exists():
-        return Result("integrity", SKIP, f"{path} does not exist yet")
     try:
-        with Store.open_readonly(path) as store:
-            problems = store.quick_check()
-            damaged = store.damaged_tables() if problems else []
+        found, skipped = _read(config, "integrity", _quick_check, corruption_raises=True)
     except (StoreError, sqlite3.Error) as exc:
-        if not is_corruption(exc):
-            return Result("integrity", SKIP, f"cannot read {path}: {exc} (see check database)")
-        problems, damaged = [str(exc)], []
+        found, skipped = ([str(exc)], []), None
+    if skipped:
+        return skipped
+    problems, damaged = found
     if not problems:
         return Result("integrity", OK, f"{path} passes SQLite's quick_check")
     what = f"tables affected: {', '.join(damaged)}" if damaged else "the whole file"
@@ -121,15 +139,10 @@ def check_future(config: Config, clock=None) -> Result:
     from monitor.clock import FUTURE_SLACK_MS, iso_utc
 
     clock = clock or SystemClock()
-    path = Path(config.storage.database)
-    if not path.exists():
-        return Result("future", SKIP, f"{path} does not exist yet")
     now = clock.now_ms()
-    try:
-        with Store.open_readonly(path) as store:
-            rows = store.future_rows(now + FUTURE_SLACK_MS)
-    except (StoreError, sqlite3.Error) as exc:
-        return Result("future", SKIP, f"cannot read {path}: {exc} (see check database)")
+    rows, skipped = _read(config, "future", lambda store: store.future_rows(now + FUTURE_SLACK_MS))
+    if skipped:
+        return skipped
     if not rows:
         return Result("future", OK, "no reading or cramp is stamped in the future")
     parts = [
@@ -153,22 +166,20 @@ def check_future(config: Config, clock=None) -> Result:
 def check_recorder(config: Config) -> Result:
     """Rooms `bedside recorder` refused for its cap ([recorder] max_nodes): a real new room
     among them is otherwise dropped without a word; name them, the busiest first."""
-    path = Path(config.storage.database)
-    if not path.exists():
-        return Result("recorder", SKIP, f"{path} does not exist yet")
-    try:
-        with Store.open_readonly(path) as store:
-            refused = store.refused_nodes()
-    except (StoreError, sqlite3.Error) as exc:
-        return Result("recorder", SKIP, f"cannot read {path}: {exc} (see check database)")
+    refused, skipped = _read(config, "recorder", lambda store: store.refused_nodes())
+    if skipped:
+        return skipped
     if not refused or not refused.get("nodes"):
         return Result("recorder", OK, "no room was refused by a recorder")
-    named = ", ".join(f"{n['id']} ({n['messages']} messages)" for n in refused["nodes"][:10])
+    named = ", ".join(
+        f"{n['id']} ({plural(n['messages'], 'message')})" for n in refused["nodes"][:10]
+    )
     more = refused.get("distinct", 0) - min(10, len(refused["nodes"]))
     return Result(
         "recorder",
         WARN,
-        f"refused {refused.get('distinct', '?')} new room id(s) beyond [recorder] max_nodes ="
+        f"refused {plural(refused.get('distinct', 0), 'new room id')} beyond"
+        " [recorder] max_nodes ="
         f" {refused.get('max_nodes', '?')}: {named}" + (f" and {more} more" if more > 0 else ""),
         "if one is a real room, add its id to [recorder] nodes (always accepted) and restart"
         " bedside-recorder; the others are a broken or hostile client (the broker's ACL from"
