@@ -130,7 +130,7 @@ def _between(lo: float, hi: float, unit: str = "", *, above: bool = False):
 
 
 def _node_list_problem(ids: list[str]) -> str | None:
-    """[recorder] nodes: node ids, each once, at most 10,000."""
+    """A list of node ids ([recorder] nodes, [study] nodes): each once, at most 10,000."""
     if len(ids) > 10_000:
         return "at most 10000 node ids"
     bad = [i for i in ids if not is_node_id(i)]
@@ -323,12 +323,7 @@ class RecorderConfig:
     max_nodes: int = _opt(100, _between(1, 10_000))
     # The owner's rooms: always accepted, whatever max_nodes and however many invented ids
     # came first (a flood would otherwise crowd a real new room out).
-    nodes: list[str] = _opt_factory(list, lambda v: _node_list_problem(v))
-
-
-def _node_ids(value: list[str]) -> str | None:
-    bad = [v for v in value if not is_node_id(v)]
-    return f"{', '.join(map(repr, bad))}: {NODE_ID_RULE}" if bad else None
+    nodes: list[str] = _opt_factory(list, _node_list_problem)
 
 
 def _zone_table(value: dict) -> str | None:
@@ -348,7 +343,7 @@ class StudyConfig:
     """The pooled study on a recorder (docs/many-rooms.md): who takes part, in which zone."""
 
     # Node ids taking part; empty: every node with a reading by the time of the analysis.
-    nodes: list[str] = _opt_factory(list, _node_ids)
+    nodes: list[str] = _opt_factory(list, _node_list_problem)
     # node id -> IANA zone; sets or overrides the zone a node publishes (imported nights).
     timezones: dict[str, str] = _opt_factory(dict, _zone_table)
     # Pages show P1, P2, ... unless the owner turns names on.

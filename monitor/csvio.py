@@ -24,7 +24,7 @@ from typing import IO, TextIO
 from monitor.clock import InstantError, SystemClock, future_problem, iso_utc, parse_instant
 from monitor.mqtt.payloads import HUMIDITY_RANGE, TEMPERATURE_RANGE
 from monitor.store import Reading, Store, span
-from monitor.vocabulary import validate_cramp_fields
+from monitor.vocabulary import CRAMP_FIELDS, validate_cramp_fields
 
 READINGS_HEADER = ["timestamp", "temperature_c", "humidity_pct"]
 CRAMPS_HEADER = ["timestamp", "leg", "severity", "note"]
@@ -257,11 +257,8 @@ def _reading_values(row) -> tuple:
     return row[2], row[3]
 
 
-_CRAMP_FIELDS = ("leg", "severity", "note", "remedy", "relief_min")
-
-
 def _cramp_values(fields: dict) -> dict:
-    return {k: fields.get(k) for k in _CRAMP_FIELDS}
+    return {k: fields.get(k) for k in CRAMP_FIELDS}
 
 
 def _reading_row(rec: dict, node: str) -> tuple[str, int, float, float | None]:
@@ -500,7 +497,7 @@ def import_cramps(
 
     def stored(n: str, lo: int, hi: int) -> dict[int, dict]:
         return {
-            c.ts_ms: {k: getattr(c, k) for k in _CRAMP_FIELDS}
+            c.ts_ms: {k: getattr(c, k) for k in CRAMP_FIELDS}
             for c in store.cramps(n, lo, hi)
             if not c.deleted
         }

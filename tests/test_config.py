@@ -166,3 +166,18 @@ def test_bad_planned_looks_name_the_key_and_the_file(tmp_path, text, message):
     with pytest.raises(config_mod.ConfigError) as err:
         config_mod.load(path)
     assert any(e.startswith(f"{path}: {message}") for e in err.value.errors), err.value.errors
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('[study]\nnodes = ["kid", "no room"]', "[study] nodes: 'no room' is not a node id"),
+        ('[study]\nnodes = ["kid", "kid"]', "[study] nodes: 'kid' is listed more than once"),
+        ('[study.timezones]\nkid = "Mars/Olympus"', "[study] timezones: kid: unknown time zone"),
+        ("[study]\nlooks = [720, 360]", "[study] looks: must be a strictly increasing list"),
+    ],
+)
+def test_the_study_section_names_the_key_and_the_file(text, says):
+    with pytest.raises(config_mod.ConfigError) as err:
+        config_mod.parse(text, "study.toml")
+    assert f"study.toml: {says}" in str(err.value)
