@@ -239,7 +239,7 @@ def test_another_rooms_trial_cannot_be_started_from_here(app_factory, history, c
 
 def test_the_plan_shows_the_chance_of_a_firm_answer_for_this_person(client):
     html = page(client)
-    chance = report.plan_chance(56, 0.2)
+    chance = stats.plan_power(56, 0.2)  # the plan's chance: warm nights halving 20%
     assert by_id(html, "trial-chance").startswith(
         f"If warm nights halve your cramp nights, this 56-night plan has a {chance:.0%} chance"
         " of a firm answer, with your cramp rate (cramps on 20% of your recent nights)."

@@ -106,14 +106,6 @@ def _start(args, config: Config, node: str, now: int) -> int:
     return 0
 
 
-def plan_chance_lines(plan: dict, plan_power=None) -> tuple[float, list[str]]:
-    """The plan's chance of a firm answer at the person's cramp rate, and its words."""
-    fig = plan["figures"]
-    chance = trial_report.plan_chance(fig["nights"], fig["usual_rate"], plan_power)
-    words = trial_report.chance_words(fig["nights"], fig["usual_rate"], fig["assumed_rate"], chance)
-    return chance, words
-
-
 def _confirm_chance(
     store: Store, config: Config, node: str, now: int, args, first: date | None
 ) -> None:
@@ -123,10 +115,10 @@ def _confirm_chance(
     design.check_warm_min(warm)
     design.choose_first_night(now, config.node.timezone, config.trial.announce_at, first)
     base = service.baseline(store, node, NightParams.from_config(config), now, warm)
-    chance, words = plan_chance_lines({"figures": service.plan_figures(base, args.nights)})
-    if chance >= 0.5 or args.yes:
+    figures = service.plan_figures(base, args.nights)
+    if not figures["confirm"] or args.yes:
         return
-    print("\n".join(words), file=sys.stderr)
+    print("\n".join(trial_report.chance_words(figures)), file=sys.stderr)
     print("Start this trial anyway? [y/N] ", end="", file=sys.stderr, flush=True)
     try:
         answer = sys.stdin.readline() if sys.stdin is not None else ""
@@ -134,7 +126,8 @@ def _confirm_chance(
         answer = ""
     if not answer:
         raise UserError(
-            f"not started: this plan's chance of a firm answer is {chance:.0%}, below 50%,"
+            f"not started: this plan's chance of a firm answer is {figures['chance']:.0%},"
+            " below 50%,"
             " and nobody answered the question on standard input; run again with --yes to"
             " start it anyway, or plan more nights",
             EXIT_USAGE,
@@ -183,7 +176,7 @@ def render_start(shown: dict, plan: dict) -> str:
             f" {_pct(base['cramp_rate'])},"
             f" typical night minimum {base['median_min_c']:.1f} °C."
         )
-    lines += plan_chance_lines(plan)[1]
+    lines += trial_report.chance_words(plan["figures"])
     for e in fig["effects"]:
         lines.append(
             f"If warm nights {e['effect']} ({_pct(fig['usual_rate'])} →"

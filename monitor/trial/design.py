@@ -32,7 +32,9 @@ from monitor.vocabulary import parse_clock
 
 WARM, USUAL = "warm", "usual"
 ARMS = (WARM, USUAL)
-MIN_NIGHTS = 12  # 6 pairs: with 5, even every pair one way gives an exact p of 0.0625
+# 6 pairs.  With 5, the exact test cannot reach 0.05 (all 5 one way: 0.0625); the verdict's
+# mid-p can only if every one of the 5 pairs differs, all the same way (0.031): no plan.
+MIN_NIGHTS = 12
 MAX_NIGHTS = 366  # a year of nights: longer is not a trial of this kind
 MAX_LEAD_DAYS = 366  # the first night at most this far ahead
 ADHERENCE_MARGIN_C = 0.5  # a warm night adheres with a minimum >= warm_min_c - this
@@ -94,7 +96,8 @@ def check_nights(nights: int) -> None:
     if nights < MIN_NIGHTS:
         raise TrialRequestError(
             f"at least {MIN_NIGHTS} nights, got {nights}: fewer than {MIN_NIGHTS} nights can"
-            " never reach p < 0.05 by the exact test (5 pairs all one way give 0.0625)"
+            " never reach p < 0.05 by the exact test (5 pairs all one way give 0.0625), and"
+            " by the mid-p test only if every pair differs, all the same way"
         )
     if nights % 2:
         raise TrialRequestError(

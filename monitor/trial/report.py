@@ -43,7 +43,6 @@ VERDICT_WORDS = {
     "warm-worse": "warm nights went with more cramps",
     "stopped-early": "stopped early: no verdict",
 }
-EFFECT_FOR_CHANCE = 0.5  # "a firm answer" before the start: if warm nights halve cramp nights
 
 
 @dataclass(frozen=True)
@@ -108,9 +107,7 @@ def counted_pairs(
 def _table(rows: Sequence[PairRow]) -> dict:
     b = sum(1 for r in rows if r.usual.cramp and not r.warm.cramp)
     c = sum(1 for r in rows if r.warm.cramp and not r.usual.cramp)
-    table = {"pairs": len(rows), "usual_only": b, "warm_only": c, **stats.comparison(b, c)}
-    table.setdefault("p_exact", None if b + c == 0 else stats.binom_test_half(b, b + c))
-    return table
+    return {"pairs": len(rows), "usual_only": b, "warm_only": c, **stats.comparison(b, c)}
 
 
 def build_report(
@@ -266,23 +263,13 @@ def summary_words(report: dict) -> str:
 # -- before the start: the chance of a firm answer --------------------------------------------
 
 
-def _halving_power(nights: int, cramp_rate: float) -> float:
-    return stats.power(nights // 2, cramp_rate, cramp_rate * EFFECT_FOR_CHANCE)
-
-
-def plan_chance(nights: int, cramp_rate: float, plan_power=None) -> float:
-    """The chance a plan of `nights` ends with a firm answer at this cramp rate, if warm
-    nights halve cramp nights: `plan_power(nights, cramp_rate)` when given, else
-    monitor.trial.stats.plan_power, else the exact power of the halving effect."""
-    fn = plan_power or getattr(stats, "plan_power", None) or _halving_power
-    return float(fn(nights, cramp_rate))
-
-
-def chance_words(nights: int, cramp_rate: float, assumed: bool, chance: float) -> list[str]:
-    """The plan's chance of a firm answer in words; a second sentence below even odds."""
+def chance_words(figures: dict) -> list[str]:
+    """The plan's chance of a firm answer (service.plan_figures' "chance": if warm nights
+    halve cramp nights) in words; a second sentence when the start asks to confirm."""
+    nights, cramp_rate, chance = figures["nights"], figures["usual_rate"], figures["chance"]
     rate = (
         f"assuming cramps on {cramp_rate:.0%} of nights (too few recorded nights to know yours)"
-        if assumed
+        if figures["assumed_rate"]
         else f"with your cramp rate (cramps on {cramp_rate:.0%} of your recent nights)"
     )
     out = [
@@ -290,7 +277,7 @@ def chance_words(nights: int, cramp_rate: float, assumed: bool, chance: float) -
         f" {'an' if f'{chance:.0%}'.startswith(('8', '11%', '18%')) else 'a'} {chance:.0%}"
         f" chance of a firm answer, {rate}."
     ]
-    if chance < 0.5:
+    if figures["confirm"]:
         out.append(
             "That is less than even: the trial will more likely end without a firm answer."
             " More nights, or a time of year with more cramps, would give a better chance."

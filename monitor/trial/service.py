@@ -26,7 +26,6 @@ EFFECTS = ((0.5, "halve cramp nights"), (2 / 3, "cut cramp nights by a third"))
 POWER_LENGTHS = (28, 56, 84, 112)  # nights, for the page's table
 TARGET_POWER = 0.8  # "nights needed": the first length with this chance
 CONFIRM_BELOW = 0.5  # a plan with less chance of a firm answer asks to confirm
-MIN_PAIRS_FOR_VERDICT = 6  # design.MIN_NIGHTS / 2: 6 pairs one way, exact p = 2/64 < 0.05
 
 
 @dataclass(frozen=True)
@@ -114,11 +113,11 @@ def plan_figures(base: dict, nights: int) -> dict:
             }
         )
     warnings = []
-    if stats.rejection_start(nights // 2) is None:
+    if stats.rejection_start(nights // 2) is None:  # refused by design.check_nights too
         warnings.append(
             f"With {nights} nights ({nights // 2} pairs) no result can reach p < 0.05, even"
             " with cramps on every usual night and none on a warm one: plan at least"
-            f" {2 * MIN_PAIRS_FOR_VERDICT} nights."
+            f" {design.MIN_NIGHTS} nights."
         )
     if base.get("warm_share") is not None and base["warm_share"] > 0.5:
         warnings.append(

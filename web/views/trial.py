@@ -44,13 +44,6 @@ def day(value) -> str:
     return when.strftime("%a %d %b")
 
 
-def chance_of(plan_figures: dict) -> tuple[float, list[str]]:
-    """The plan's chance of a firm answer at the person's cramp rate, and its words."""
-    nights, rate = plan_figures["nights"], plan_figures["usual_rate"]
-    chance = trial_report.plan_chance(nights, rate)
-    return chance, trial_report.chance_words(nights, rate, plan_figures["assumed_rate"], chance)
-
-
 def page_context(node: str, nights: int = DEFAULT_NIGHTS) -> dict:
     """What the Trial page and the print view show for a room, masked by time."""
     d = data()
@@ -92,7 +85,8 @@ def page_context(node: str, nights: int = DEFAULT_NIGHTS) -> dict:
         base = service.baseline(store, node, d.params, now, cfg.trial.warm_min_c)
         ctx["baseline"] = base
         ctx["figures"] = service.plan_figures(base, nights)
-        ctx["chance"], ctx["chance_words"] = chance_of(ctx["figures"])
+        ctx["chance"] = ctx["figures"]["chance"]
+        ctx["chance_words"] = trial_report.chance_words(ctx["figures"])
         ctx["earliest"] = service.earliest_first_night(cfg, now)
         ctx["form_nights"] = nights
     return ctx
@@ -161,15 +155,15 @@ def _confirmation(nights: int, first: date | None, warm: float | None) -> dict:
     design.check_warm_min(warm_c)
     first_night = design.choose_first_night(now, cfg.node.timezone, cfg.trial.announce_at, first)
     base = service.baseline(d.reader(), room(), d.params, now, warm_c)
-    chance, words = chance_of(service.plan_figures(base, nights))
+    figures = service.plan_figures(base, nights)
     return {
         "nights": nights,
         "first_night": first_night,
         "requested_first": first.isoformat() if first else "",
         "warm_min_c": warm_c,
         "warm_field": "" if warm is None else f"{warm:g}",
-        "chance": chance,
-        "words": words,
+        "chance": figures["chance"],
+        "words": trial_report.chance_words(figures),
         "last_night": first_night + timedelta(days=nights - 1),
     }
 
