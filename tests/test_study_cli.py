@@ -127,3 +127,32 @@ def test_the_pooled_text_says_the_study_pages_sentences_first(two_zones):
     assert done.stdout.splitlines()[: len(said)] == said
     assert f"Verdict: Too early ({report['verdict']})" in done.stdout
     assert "  ber:" in done.stdout and "  syd:" in done.stdout
+
+
+def test_by_default_only_people_with_a_reading_by_as_of_take_part(two_zones, db_path):
+    """analysis-spec.md: the default people are the nodes with a reading at or before as_of."""
+    with Store.open(db_path) as store:
+        fill(store, "late", "UTC", "2026-11-01", 3, [])
+        store.set_node_timezone("late", "UTC")
+    as_of = "2026-10-30T00:00:00Z"  # after Berlin's and Sydney's stretches, before "late"
+    done = run_bedside("analyze", "--pooled", "--json", "--as-of", as_of, config=two_zones)
+    assert done.returncode == 0, done.stderr
+    assert [r["node"] for r in json.loads(done.stdout)["per_person"]] == ["ber", "syd"]
+    assert "left out of the study: late (no reading by the time of the analysis)" in done.stderr
+
+
+@pytest.mark.parametrize("flag", [["--node", "ber"], ["--timezone", "UTC"]])
+def test_one_room_options_are_refused_with_pooled(two_zones, flag):
+    done = run_bedside("analyze", "--pooled", "--json", *flag, config=two_zones)
+    assert done.returncode == 2 and f"{flag[0]} is for one room" in done.stderr
+
+
+def test_the_night_window_options_reach_every_person(two_zones):
+    usual = run_bedside("analyze", "--pooled", "--json", config=two_zones)
+    late = run_bedside(
+        "analyze", "--pooled", "--json", "--night-start", "20:00", "--night-end", "02:00",
+        config=two_zones,
+    )  # fmt: skip
+    assert usual.returncode == late.returncode == 0, late.stderr
+    assert json.loads(usual.stdout)["nights"]["cramp"] == 4
+    assert json.loads(late.stdout)["nights"]["cramp"] == 0  # nights end at 02:00 now: 02:30 is in none

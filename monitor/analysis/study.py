@@ -98,8 +98,11 @@ def pooled(
     *,
     nodes: list[str] | None = None,
     as_of_ms: int | None = None,
+    night_params: NightParams | None = None,
 ) -> tuple[dict, Roster]:
-    """The contract's pooled JSON and who was left out."""
+    """The contract's pooled JSON and who was left out.  ``night_params``: the night
+    window and coverage (the command line's overrides); each person's zone replaces its
+    time zone."""
     who = roster(store, config, nodes)
     if not who.zones:
         left = "; ".join(f"{n}: {why}" for n, why in who.left_out.items())
@@ -110,17 +113,22 @@ def pooled(
         )
     participants = list(who.zones)
     as_of = default_as_of(store, participants, now_ms) if as_of_ms is None else as_of_ms
-    first = min(
-        (r.ts_ms for n in participants if (r := store.oldest_reading(n)) is not None),
-        default=None,
-    )
-    if first is None or as_of < first:
+    first = {n: r.ts_ms for n in participants if (r := store.oldest_reading(n)) is not None}
+    if not first or as_of < min(first.values()):
         raise UserError(
             f"--as-of {iso_ms(as_of)} is before every reading of the people taking part"
-            + (f" (the first is {iso_ms(first)})" if first is not None else ""),
+            + (f" (the first is {iso_ms(min(first.values()))})" if first else ""),
             EXIT_USAGE,
         )
-    base = NightParams.from_config(config)
+    if not (nodes or config.study.nodes):
+        # By default the people are the nodes with a reading at or before as_of (the spec).
+        late = {n for n in participants if first.get(n, as_of + 1) > as_of}
+        who = Roster(
+            {n: z for n, z in who.zones.items() if n not in late},
+            {**who.left_out, **{n: "no reading by the time of the analysis" for n in late}},
+        )
+        participants = list(who.zones)
+    base = night_params or NightParams.from_config(config)
     people = []
     for node, zone in who.zones.items():
         params = replace(base, timezone=zone)

@@ -351,7 +351,8 @@ def _analysis_args(p: argparse.ArgumentParser) -> None:
         "--as-of",
         metavar="TIME",
         help="analyse as of this instant (ISO 8601 with an offset or Z); default: the"
-        " earlier of the clock and the node's newest reading",
+        " earlier of the clock and the node's newest reading (with --pooled: the newest"
+        " reading of anyone taking part)",
     )
 
 

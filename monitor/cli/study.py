@@ -26,8 +26,16 @@ def parse_nodes(text: str | None) -> list[str] | None:
 def compute(args, config: Config, *, save: bool) -> tuple[dict, dict[str, str]]:
     """The pooled report (stored when ``save``) and the nodes left out, with why."""
     from monitor.analysis import study
-    from monitor.cli.analyze import _open, parse_as_of
+    from monitor.cli.analyze import _open, params_from, parse_as_of
 
+    for flag, value in (("--node", args.node), ("--timezone", args.timezone)):
+        if value is not None:
+            raise UserError(
+                f"{flag} is for one room: with --pooled each person's nights are in their own"
+                " zone (choose people with --nodes, zones under [study.timezones])",
+                EXIT_USAGE,
+            )
+    night_params = params_from(args, config)  # the night window and coverage overrides
     nodes = parse_nodes(getattr(args, "nodes", None))
     as_of = parse_as_of(getattr(args, "as_of", None))
     now = SystemClock().now_ms()
@@ -35,7 +43,9 @@ def compute(args, config: Config, *, save: bool) -> tuple[dict, dict[str, str]]:
         if save and store.readonly:
             raise UserError(f"cannot write to {store.path}: the study report was not stored")
         version = store.data_version()
-        report, who = study.pooled(store, config, now, nodes=nodes, as_of_ms=as_of)
+        report, who = study.pooled(
+            store, config, now, nodes=nodes, as_of_ms=as_of, night_params=night_params
+        )
         if save:
             extra = {**report, "left_out": who.left_out, "zones": who.zones}
             store.save_report(STUDY_KEY, extra, {"pooled": True}, version, now)
