@@ -155,4 +155,6 @@ def test_the_night_window_options_reach_every_person(two_zones):
     )  # fmt: skip
     assert usual.returncode == late.returncode == 0, late.stderr
     assert json.loads(usual.stdout)["nights"]["cramp"] == 4
-    assert json.loads(late.stdout)["nights"]["cramp"] == 0  # nights end at 02:00 now: 02:30 is in none
+    assert (
+        json.loads(late.stdout)["nights"]["cramp"] == 0
+    )  # nights end at 02:00 now: 02:30 is in none
