@@ -129,7 +129,8 @@ def test_pseudonyms_by_default_never_node_ids_or_names(study_app):
     main = html.split('<main id="main"', 1)[1]  # the room picker lists rooms for the owner
     for word in IDS:
         assert word not in main, word
-    assert "1 room: no time zone known: set it under [study.timezones]" in text
+    assert "1 room is not counted: its time zone is not known" in text
+    assert "add its time zone under [study.timezones] on the recorder" in text
 
 
 def test_names_when_the_owner_turns_them_on(study_app):
@@ -138,7 +139,7 @@ def test_names_when_the_owner_turns_them_on(study_app):
     assert "P1" not in main
     for node in ("cleo-room", "anna-room", "ben-room"):
         assert node in main  # a room without a name set shows its id
-    assert "shed-node: no time zone known: set it under [study.timezones]" in _text(main)
+    assert "shed-node is not counted: its time zone is not known" in _text(main)
 
 
 def test_the_forest_plot_has_a_row_per_person_and_the_pooled_diamond(study_app, study_db):
@@ -314,11 +315,15 @@ def test_a_missing_report_starts_report_pooled_and_says_being_computed(tmp_path,
         assert missing.status_code == 404 and missing.get_json()["computing"] is True
         page = _text(client.get("/study").get_data(as_text=True))
         assert "The study's first report is being computed" in page  # the child needs seconds
+        # Who is not counted is unknown without a report: never "every room is counted".
+        assert "not counted is known once the first report is computed" in page
+        assert "Every room with readings is counted" not in page
         assert job.wait(120) == 0, job.last_error
         body = client.get("/api/study").get_json()
         assert body["left_out"] == {"shed-node": "no time zone known"}
         page = _text(client.get("/study").get_data(as_text=True))
         assert reports.verdict_sentence(body) in page
+        assert "1 room is not counted" in page
     finally:
         job.stop()
         app.extensions["bedside"]["data"].close()

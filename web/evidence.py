@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from monitor import nights as nights_mod
 from monitor.analysis import reports as reports_mod
+from monitor.config import DEFAULT_LOOK_ALPHA
 from monitor.nights import NightParams, NightSummary
 from monitor.store import Store
 
@@ -110,7 +111,7 @@ def load(data, job, node: str) -> EvidenceView:
         previous=current and reports_mod.previous_rules(report),
         lines=lines[1:],
         as_of=reports_mod.as_of_words(report) if current else None,
-        meanings=reports_mod.verdict_meanings(alpha or 0.0135),
+        meanings=reports_mod.verdict_meanings(alpha or DEFAULT_LOOK_ALPHA),
     )
 
 

@@ -10,16 +10,19 @@ label, the rate of nights) is built once per stored report (the app's chart cach
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
 from monitor.analysis import reports as reports_mod
-from monitor.store.reports import STUDY_KEY
+from monitor.config import DEFAULT_LOOK_ALPHA
+from monitor.store.reports import LEFT_OUT_WHY, STUDY_KEY
 from monitor.trial import report as trial_report
 from monitor.trial import stats as trial_stats
 from monitor.vocabulary import plural
 from web import forest
 from web.evidence import computed_words, finished_night_end
+from web.evidence import looks_words as evidence_looks_words
 
 DAY_MS = 86_400_000
 # Besides new data and the end of the recorder's own night, a stored study report is
@@ -29,11 +32,6 @@ REFRESH_MS = 12 * 3_600_000
 STOPPED_MS = 3 * DAY_MS  # no reading for this long before as_of: not adding nights now
 MAX_ROWS = 100  # more people than this: the plot and table show the first ones
 PRINT_ROWS = 10  # the print view's plot: one A4 page
-
-LEFT_OUT_ADVICE = {
-    "no time zone known": "set it under [study.timezones] in the recorder's config"
-    ' (node id = "Europe/Berlin"), or let the node publish it',
-}
 
 HOW_IT_WORKS = (
     "Each person's nights are compared only with that same person's"
@@ -80,9 +78,8 @@ class StudyView:
     more_people: int = 0
     trial_words: str = ""
     trial_figures: str | None = None
-    left_out: list[tuple[str, str]] = field(default_factory=list)
-    left_out_unnamed: int = 0
-    left_out_reasons: list[str] = field(default_factory=list)
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
+    left_out_unnamed: list[tuple[int, str]] = field(default_factory=list)  # (rooms, why)
     looks: str = ""
     how: str = HOW_IT_WORKS
 
@@ -150,10 +147,7 @@ def next_check(report: dict, rate: float | None, start: date) -> str:
 
 def meanings(alpha: float) -> list[tuple[str, str, str]]:
     """The one-person page's verdict meanings, said of everyone's own nights."""
-    return [
-        (key, label, text.replace("your ", "people's own "))
-        for key, label, text in reports_mod.verdict_meanings(alpha)
-    ]
+    return reports_mod.verdict_meanings(alpha, whose="people's own")
 
 
 def plain_lines(report: dict) -> list[tuple[str, str]]:
@@ -177,9 +171,7 @@ def trial_words(trial: dict | None) -> tuple[str, str | None]:
         "verdict": trial_stats.verdict_of(b, c, trial["p"]),
         "pairs_planned": trial["pairs"],
     }
-    words = trial_report.summary_words(as_trial)
-    if not single:
-        words = words.replace("in this trial", "in these trials")
+    words = trial_report.summary_words(as_trial, pooled=not single)
     count = "One finished trial" if single else f"{trial['people']} finished trials"
     head = f"{count}, {trial['pairs']} pairs of nights in all. "
     figures = trial_report.figures_sentence(as_trial) if b + c else None
@@ -220,7 +212,8 @@ def _names(data) -> dict[str, str]:
 
 
 def _built(data, stored, show_names: bool) -> dict:
-    """What is worked out once per stored report: labels, plot, table, rate of nights."""
+    """Everything the page shows that depends on the stored report alone (cached per
+    report): the sentences, the plot, the people and the left-out rooms."""
     report = stored.report
     names = _names(data) if show_names else None
     label = labels(report, names)
@@ -229,29 +222,43 @@ def _built(data, stored, show_names: bool) -> dict:
     persons = [forest.Row(label[r["node"]], r.get("seasonal")) for r in shown]
     everyone = forest.Row("All", report.get("pooled"), pooled=True)
     plot_rows = [*persons, everyone]
-    when = reports_mod.as_of(report)
+    tz = data.tz
+    when = reports_mod.as_of(report, tz)
     as_of_ms = round(when.timestamp() * 1000) if when else stored.created_ms
+    start = data.local(as_of_ms)
+    lines = plain_lines(report)
+    seq = report.get("sequential") or {}
+    trial, figures = trial_words(report.get("trial"))
     left = report.get("left_out") or {}
+    named = [(names.get(n, n), why) for n, why in left.items()] if names is not None else []
+    unnamed = Counter(left.values()) if names is None else Counter()
     return {
+        "report": report,
+        "sentence": lines[0][1],
+        "lines": lines[1:],
+        "meanings": meanings(seq.get("alpha_per_look") or DEFAULT_LOOK_ALPHA),
+        "as_of": reports_mod.as_of_words(report, tz) or f"as of {start:%a %d %b %H:%M}",
+        "taking_part": len(rows),
+        "people_words": people_words(report, len(rows)),
+        "too_few": too_few_words(report),
+        "next_check": next_check(
+            report, nights_per_day(data.reader(), report, as_of_ms), start.date()
+        ),
         "forest": forest.forest_plot(plot_rows),
         "forest_print": forest.forest_plot([*persons[:PRINT_ROWS], everyone]),
+        "print_more": max(0, len(rows) - PRINT_ROWS),
         "persons": [
             Person(label[r["node"]], r["valid"], r["cramp"], forest.row_words(plot_rows[i]))
             for i, r in enumerate(shown)
         ],
         "pooled_words": forest.row_words(plot_rows[-1]),
-        "more": len(rows) - len(shown),
-        "rate": nights_per_day(data.reader(), report, as_of_ms),
-        "as_of_ms": as_of_ms,
-        "left_out": [
-            (names.get(n, n) if names is not None else "", why) for n, why in left.items()
-        ],
+        "more_people": len(rows) - len(shown),
+        "trial_words": trial,
+        "trial_figures": figures,
+        "left_out": [(who, LEFT_OUT_WHY.get(why, why)) for who, why in named],
+        "left_out_unnamed": [(n, LEFT_OUT_WHY.get(why, why)) for why, n in sorted(unnamed.items())],
+        "looks": evidence_looks_words(report, []),
     }
-
-
-def looks_words(report: dict) -> str:
-    looks = (report.get("sequential") or {}).get("looks") or []
-    return ", ".join(str(x) for x in looks[:-1]) + (f" and {looks[-1]}" if looks else "")
 
 
 def load(data, job, cache, show_names: bool) -> StudyView:
@@ -271,38 +278,8 @@ def load(data, job, cache, show_names: bool) -> StudyView:
     )
     if stored is None:
         return view
-    report = stored.report
     key = (stored.created_ms, stored.data_version, show_names)
-    built = cache.get(STUDY_KEY, key, lambda: _built(data, stored, show_names))
-    lines = plain_lines(report)
-    seq = report.get("sequential") or {}
-    start = data.local(built["as_of_ms"])
-    trial, figures = trial_words(report.get("trial"))
-    view.report = report
-    view.sentence = lines[0][1]
-    view.lines = lines[1:]
-    view.meanings = meanings(seq.get("alpha_per_look") or 0.0135)
-    view.as_of = f"as of {start.strftime('%a %d %b %H:%M')}"
+    for name, value in cache.get(STUDY_KEY, key, lambda: _built(data, stored, show_names)).items():
+        setattr(view, name, value)
     view.computed = computed_words(data, stored.created_ms, now)
-    view.taking_part = len(report.get("per_person") or [])
-    view.people_words = people_words(report, view.taking_part)
-    view.too_few = too_few_words(report)
-    view.next_check = next_check(report, built["rate"], start.date())
-    view.forest = built["forest"]
-    view.forest_print = built["forest_print"]
-    view.print_more = max(0, view.taking_part - PRINT_ROWS)
-    view.persons = built["persons"]
-    view.pooled_words = built["pooled_words"]
-    view.more_people = built["more"]
-    view.trial_words, view.trial_figures = trial, figures
-    named = built["left_out"]
-    view.left_out = [(who, _advice(why)) for who, why in named if who]
-    view.left_out_unnamed = sum(1 for who, _ in named if not who)
-    view.left_out_reasons = sorted({_advice(why) for _, why in named})
-    view.looks = looks_words(report)
     return view
-
-
-def _advice(why: str) -> str:
-    fix = LEFT_OUT_ADVICE.get(why)
-    return f"{why}: {fix}" if fix else why

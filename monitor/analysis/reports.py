@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.config import DEFAULT_LOOK_ALPHA
 from monitor.nights import NightParams, NightSummary, night_summaries
 from monitor.store import Store, StoredReport  # StoredReport: re-exported for callers
 
@@ -223,8 +224,9 @@ def _tz(report: dict) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def as_of(report: dict) -> datetime | None:
-    """The report's `as_of` in the site's time zone (None for reports made before v3)."""
+def as_of(report: dict, tz: ZoneInfo | None = None) -> datetime | None:
+    """The report's `as_of` in the site's time zone, or ``tz`` (a pooled report has no one
+    site); None for reports made before v3."""
     raw = report.get("as_of")
     if not isinstance(raw, str):
         return None
@@ -234,12 +236,12 @@ def as_of(report: dict) -> datetime | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return when.astimezone(_tz(report))
+    return when.astimezone(tz or _tz(report))
 
 
-def as_of_words(report: dict) -> str | None:
+def as_of_words(report: dict, tz: ZoneInfo | None = None) -> str | None:
     """'as of Mon 07 Dec 06:25': the time the analysis read the data up to."""
-    when = as_of(report)
+    when = as_of(report, tz)
     return None if when is None else f"as of {when.strftime('%a %d %b %H:%M')}"
 
 
@@ -300,21 +302,24 @@ VERDICT_LABEL = {
 }
 
 
-def verdict_meanings(alpha: float = 0.0135) -> list[tuple[str, str, str]]:
-    """(verdict, its label, what it means in one plain line) for each verdict."""
+def verdict_meanings(
+    alpha: float = DEFAULT_LOOK_ALPHA, whose: str = "your"
+) -> list[tuple[str, str, str]]:
+    """(verdict, its label, what it means in one plain line) for each verdict; ``whose``
+    nights: "your" on one person's page, "people's own" on the Study page."""
     rare = f"less than 1 time in {math.floor(1 / alpha / 10) * 10}" if alpha > 0 else "rarely"
     return [
         (
             "supports",
             "Supports",
-            "the idea that a colder room brings cramps: at a planned check, your"
-            " colder-than-usual nights went with more cramps, more clearly than chance alone"
-            f" would show ({rare}).",
+            "the idea that a colder room brings cramps: at a planned check,"
+            f" {whose} colder-than-usual nights went with more cramps, more clearly than"
+            f" chance alone would show ({rare}).",
         ),
         (
             "contradicts",
             "Contradicts",
-            "the idea: at a planned check, your warmer-than-usual nights went with more"
+            f"the idea: at a planned check, {whose} warmer-than-usual nights went with more"
             f" cramps, more clearly than chance alone would show ({rare}).",
         ),
         (
@@ -411,7 +416,7 @@ def verdict_sentence(report: dict) -> str:
     unit = stratum(report)
     if at is None:
         return f"Too early: {after}, {_why_no_fit(report)}. {_next_check(seq)}"
-    alpha = seq.get("alpha_per_look") or 0.0135
+    alpha = seq.get("alpha_per_look") or DEFAULT_LOOK_ALPHA
     sep = _separated(at)
     label = VERDICT_LABEL.get(verdict, "No firm answer yet")
     if sep:
@@ -475,7 +480,7 @@ def ratio_meaning(report: dict) -> str | None:
     colder = report["verdict"] == "supports"
     est = at["or_per_degree_colder"] if colder else 1 / at["or_per_degree_colder"]
     word = "colder" if colder else "warmer"
-    level = level_words(report["sequential"].get("alpha_per_look") or 0.0135)
+    level = level_words(report["sequential"].get("alpha_per_look") or DEFAULT_LOOK_ALPHA)
     return (
         f"{_x(est)} per °C {word} means: on a night 1 °C {word} than usual for its"
         f" {stratum(report)}, the odds of a cramp night were about {_n(est)} times as high."

@@ -17,6 +17,7 @@ from monitor.errors import EXIT_USAGE, UserError
 from monitor.nights import NightParams, night_summaries
 from monitor.nights import default_as_of as nights_default_as_of
 from monitor.store import Store
+from monitor.store.reports import NO_READING_YET, NO_ZONE
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def roster(store: Store, config: Config, wanted: list[str] | None) -> Roster:
                 EXIT_USAGE,
             )
         return Roster({n: zones[n] for n in sorted(set(chosen))}, {})
-    left_out = {n: "no time zone known" for n in with_readings if n not in zones}
+    left_out = {n: NO_ZONE for n in with_readings if n not in zones}
     return Roster({n: zones[n] for n in sorted(with_readings) if n in zones}, left_out)
 
 
@@ -125,7 +126,7 @@ def pooled(
         late = {n for n in participants if first.get(n, as_of + 1) > as_of}
         who = Roster(
             {n: z for n, z in who.zones.items() if n not in late},
-            {**who.left_out, **{n: "no reading by the time of the analysis" for n in late}},
+            {**who.left_out, **{n: NO_READING_YET for n in late}},
         )
         participants = list(who.zones)
     base = night_params or NightParams.from_config(config)

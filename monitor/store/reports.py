@@ -16,6 +16,17 @@ from monitor.store.summaries import Summaries
 # The pooled study's stored report (`bedside report --pooled`, the Study page) sits in the
 # reports table under this key: not a valid node id, so no room can ever collide with it.
 STUDY_KEY = "~study"
+# Why a node is left out of the study (the stored report's "left_out": node -> reason), and
+# what a person can do about it (the Study page says it).
+NO_ZONE = "no time zone known"
+NO_READING_YET = "no reading by the time of the analysis"
+LEFT_OUT_WHY = {
+    NO_ZONE: "its time zone is not known, so its evenings and mornings cannot be told"
+    " apart. To count it, add its time zone under [study.timezones] on the recorder, or let"
+    " that room's monitor publish it",
+    NO_READING_YET: "it had no reading yet when this report was computed; it counts from"
+    " the next report",
+}
 
 
 @dataclass(frozen=True)

@@ -216,8 +216,10 @@ def summary(report: dict) -> str:
     return f"{words} {figures_sentence(report)}" if has_figures(report) else words
 
 
-def summary_words(report: dict) -> str:
-    """The result in plain words only: what a person reads first."""
+def summary_words(report: dict, *, pooled: bool = False) -> str:
+    """The result in plain words only: what a person reads first (``pooled``: several
+    people's finished trials summed, the Study page)."""
+    these = "in these trials" if pooled else "in this trial"
     v = report["verdict"]
     n = report["pairs"]
     planned = report["pairs_planned"]
@@ -238,14 +240,14 @@ def summary_words(report: dict) -> str:
     said = pairs_sentence(report)
     if v == "warm-helped":
         return (
-            f"{said} That is unlikely to be chance: in this trial, warm nights came with"
+            f"{said} That is unlikely to be chance: {these}, warm nights came with"
             " fewer cramps than usual nights. Because the room was changed at random, the"
             " season and other causes cannot explain the difference. A firm answer from"
             " few pairs tends to overstate how large the difference is."
         )
     if v == "warm-worse":
         return (
-            f"{said} That is unlikely to be chance: in this trial, warm nights came with"
+            f"{said} That is unlikely to be chance: {these}, warm nights came with"
             " more cramps than usual nights."
         )
     if b + c == 0:
