@@ -14,14 +14,12 @@ import signal
 import subprocess
 import sys
 
+from monitor.daemon import lean
 from tests.support import EVENT_TIMEOUT, Subscriber, bedside_env, write_config
 
-# What the daemon no longer loads (OpenSSL's libcrypto behind ssl/hashlib/hmac; http.client
-# and tempfile behind urllib.request).
-NOT_LOADED = (
-    "ssl", "_ssl", "hashlib", "_hashlib", "hmac", "urllib.request", "http.client",
-    "uuid", "subprocess",
-)  # fmt: skip
+# What the daemon no longer loads: every module lean defers, and what they would bring
+# (OpenSSL's libcrypto behind _ssl/_hashlib; http.client behind urllib.request).
+NOT_LOADED = (*lean.DEFERRED, "_ssl", "_hashlib", "http.client")
 
 _CHILD = """
 import json, sys
@@ -81,9 +79,13 @@ assert issubclass(mqtt.ssl.SSLWantReadError, ssl.SSLError)   # paho's global see
 from ssl import SSLError
 assert SSLError is ssl.SSLError
 import hashlib, hmac
-assert hmac.compare_digest(hashlib.sha256(b"x").hexdigest(), hashlib.sha256(b"x").hexdigest())
+SHA256_X = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
+assert hashlib.sha256(b"x").hexdigest() == SHA256_X and lean.loaded("hashlib")
+HMAC_K_X = "c38edc8815c8489f64738978f44008f8596345545f0baa68ef6fcf5c53e57189"
+assert hmac.new(b"k", b"x", "sha256").hexdigest() == HMAC_K_X and lean.loaded("hmac")
 import urllib.request
-assert "getproxies" in dir(urllib.request) or urllib.request.getproxies() is not None
+assert not lean.loaded("urllib.request")
+assert isinstance(urllib.request.getproxies(), dict) and lean.loaded("urllib.request")
 print("ok")
 """
 

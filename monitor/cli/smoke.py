@@ -32,7 +32,6 @@ def check(config) -> tuple[list[str], list[tuple[str, str]]]:
         choose_driver,
         find_iio_dht,
         import_blinka_dht,
-        is_raspberry_pi,
     )
 
     loaded: list[str] = []
@@ -68,37 +67,45 @@ def check(config) -> tuple[list[str], list[tuple[str, str]]]:
             except Exception as exc:  # ImportError, RuntimeError (a missing binding) ...
                 message = str(exc).strip() or type(exc).__name__
                 problems.append((f"Blinka driver ({why}): {message}", sensor_fix(message, s.pin)))
-    if uses_gpio(config) and not is_raspberry_pi() and not os.environ.get("GPIOZERO_PIN_FACTORY"):
-        # An image build or a chroot: no GPIO chip to open here; the pin library must import.
-        try:
-            import lgpio
+    if uses_gpio(config):
+        _check_pin_library(loaded, problems)
+    return loaded, problems
 
-            loaded.append(
-                f"gpiozero's pin library: lgpio imports ({lgpio.__name__}; not a Raspberry Pi:"
-                " its GPIO chip is opened on the Pi)"
-            )
+
+def _check_pin_library(loaded: list[str], problems: list[tuple[str, str]]) -> None:
+    """gpiozero's pin library: off a Pi (an image build, a chroot: no GPIO chip to open) it
+    must import; on a Pi, the factory the service will use must load."""
+    from monitor.sensing.drivers import is_raspberry_pi
+
+    if not is_raspberry_pi() and not os.environ.get("GPIOZERO_PIN_FACTORY"):
+        try:
+            import lgpio  # noqa: F401
         except ImportError as exc:
             problems.append((f"gpiozero's pin library lgpio cannot be imported: {exc}", LGPIO_FIX))
-    elif uses_gpio(config):
-        try:
-            from gpiozero import Device
+        else:
+            loaded.append(
+                "gpiozero's pin library: lgpio imports (not a Raspberry Pi: its GPIO chip is"
+                " opened on the Pi)"
+            )
+        return
+    try:
+        from gpiozero import Device
 
-            with warnings.catch_warnings(record=True) as fallbacks:
-                warnings.simplefilter("always")
-                factory = Device._default_pin_factory()
-            try:
-                name = type(factory).__name__
-                if name == "NativeFactory":  # no lgpio, no RPi.GPIO: not on a Pi 5
-                    raise RuntimeError(
-                        "only gpiozero's native factory loaded: "
-                        + "; ".join(str(w.message) for w in fallbacks)
-                    )
-                loaded.append(f"gpiozero pin factory: {name}")
-            finally:
-                factory.close()
-        except Exception as exc:
-            problems.append((f"gpiozero cannot drive the button/LED/buzzer pins: {exc}", LGPIO_FIX))
-    return loaded, problems
+        with warnings.catch_warnings(record=True) as fallbacks:
+            warnings.simplefilter("always")
+            factory = Device._default_pin_factory()
+        try:
+            name = type(factory).__name__
+            if name == "NativeFactory":  # no lgpio, no RPi.GPIO: not on a Pi 5
+                raise RuntimeError(
+                    "only gpiozero's native factory loaded: "
+                    + "; ".join(str(w.message) for w in fallbacks)
+                )
+            loaded.append(f"gpiozero pin factory: {name}")
+        finally:
+            factory.close()
+    except Exception as exc:
+        problems.append((f"gpiozero cannot drive the button/LED/buzzer pins: {exc}", LGPIO_FIX))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,7 +81,8 @@ DHT11_DECODE_READS = 3
 DHT11_DECODE_CAUSE = (
     "a DHT11 that sends decimal bytes cannot be decoded by kernels from before Raspberry"
     " Pi's fix of November 2024 (raspberrypi/linux #6454; dmesg: \"Don't know how to decode"
-    ' data")'
+    " data\"): a Raspberry Pi OS kernel from after that decodes it; on plain Debian's"
+    " kernel, use the Blinka driver"
 )
 
 
@@ -462,7 +463,7 @@ def open_sensor(config: Config, clock, *, device: Any = None) -> Sensor:
         if path is None:
             raise SensorError(
                 f"cannot open the {s.kind.upper()} on GPIO{s.pin} through the kernel driver:"
-                f" no IIO device named {KERNEL_NAME} under {s.iio_root}. Add"
+                f" no {KERNEL_NAME} IIO device under {s.iio_root} (is dtoverlay=dht11 loaded?). Add"
                 f" dtoverlay=dht11,gpiopin={s.pin} to /boot/firmware/config.txt and reboot"
                 " (sudo scripts/install-pi.sh --driver kernel does both), or set"
                 ' [sensor] driver = "blinka"'
