@@ -186,3 +186,30 @@ def test_a_stop_before_the_read_is_not_a_failed_cycle(caplog):
         assert sampler.sample(stop) is None
     assert not [r for r in caplog.records if "no good reading" in r.getMessage()]
     assert sampler.health.status == "ok" and sampler.health.consecutive_failures == 0
+
+
+def test_the_clock_guard_trusts_the_clock_only_when_nothing_is_in_doubt():
+    """ClockGuard.trusts gates the trial's announcements and the morning messages."""
+    from monitor.clock import RELEASE_DATE_MS
+    from monitor.sensing.sampler import CLOCK_STEP_MS, CONFIRM_STEP_S
+
+    t0 = RELEASE_DATE_MS + 30 * 86_400_000
+    guard = ClockGuard(t0 - 60_000)
+    assert guard.accept(t0, mono=100.0)
+    guard.stored(t0)
+    assert guard.trusts(t0 + 30_000, 130.0)  # time passed as the clock says
+    # A jump since the last read, not yet seen by a read: doubted at once.
+    assert not guard.trusts(t0 + 2 * 86_400_000, 130.0)
+    # Behind the newest stored reading: doubted.
+    assert not guard.trusts(t0 - CLOCK_STEP_MS, 101.0)
+    # Before the release date: doubted (and holding off once a read sees it).
+    assert not guard.trusts(RELEASE_DATE_MS - 1, 101.0)
+    # A step forward seen by a read stays in doubt until it is confirmed...
+    ahead = t0 + 2 * 86_400_000
+    assert guard.accept(ahead, mono=160.0)
+    guard.stored(ahead)
+    assert not guard.trusts(ahead + 30_000, 190.0)
+    # ...by CONFIRM_STEP_S of time passing as the clock says.
+    later = 160.0 + CONFIRM_STEP_S + 1
+    assert guard.accept(ahead + round((later - 160.0) * 1000), mono=later)
+    assert guard.trusts(ahead + round((later - 160.0) * 1000) + 1000, later + 1)

@@ -344,8 +344,8 @@ class ClockGuard:
             step = None
         if self._last is None:
             return
-        last_ts, last_mono, last_ok = self._last
-        moved = ts_ms - last_ts - round((mono - last_mono) * 1000)
+        last_ok = self._last[2]
+        moved = self._moved(ts_ms, mono)
         if moved > CLOCK_STEP_MS and last_ok and step is None:
             self._step = _Step(self.trusted_ms, ts_ms, mono, moved)
             self.log.warning(
@@ -385,11 +385,13 @@ class ClockGuard:
             return False
         if self.newest_ms is not None and now_ms < self.newest_ms - SAME_INSTANT_MS:
             return False
-        if self._last is not None:
-            last_ts, last_mono, _ = self._last
-            if now_ms - last_ts - round((mono - last_mono) * 1000) > CLOCK_STEP_MS:
-                return False
-        return True
+        return self._last is None or self._moved(now_ms, mono) <= CLOCK_STEP_MS
+
+    def _moved(self, ts_ms: int, mono: float) -> int:
+        """How much further the wall clock went since the last read than the time that
+        passed (ms; a step forward is positive)."""
+        last_ts, last_mono, _ = self._last
+        return ts_ms - last_ts - round((mono - last_mono) * 1000)
 
     def stored(self, ts_ms: int) -> None:
         self.newest_ms = ts_ms if self.newest_ms is None else max(self.newest_ms, ts_ms)
