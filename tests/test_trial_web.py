@@ -130,11 +130,11 @@ def test_following_the_trial_shows_tonight_and_adherence_but_no_comparison(
             add_cramp(store, p, dates[i])
     clock.set_wall(p.announce_ms(dates[3]) + 60_000)  # nights 0-2 over, night 3 announced
     now = page(client, "/")
-    assert "Trial: the night of Sat 13 Jun is a <strong>warm</strong> night" in now
+    assert "Trial: the night of Sat 13 → Sun 14 Jun is a <strong>warm</strong> night" in now
     assert "at or above 19.0 °C" in now
     assert "trial-tonight" in page(client, "/now/live")
     html = page(client)
-    assert "The night of Sat 13 Jun is a <strong>warm</strong> night" in html
+    assert "The night of Sat 13 → Sun 14 Jun is a <strong>warm</strong> night" in html
     assert "Each evening at 18:00 you learn that night's instruction" in html
     assert "kept on 1 of 1 warm and 2 of 2 usual nights" in html
     rows = re.findall(r"<tr><td>(\w{3} \d\d \w{3})</td><td>(\w+)</td>", html)

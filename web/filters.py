@@ -26,7 +26,7 @@ def age_words(seconds: float | None) -> str:
 
 def register(app: Flask, config: Config) -> None:
     tz = ZoneInfo(config.node.timezone)
-    params = nights.NightParams.from_config(config)
+    params = app.extensions["bedside"]["data"].params  # the dashboard's own night window
     clock = app.extensions["bedside"]["clock"]
 
     def night_name(night) -> str:

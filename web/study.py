@@ -181,12 +181,16 @@ def trial_words(trial: dict | None) -> tuple[str, str | None]:
 def people_words(report: dict, taking_part: int) -> str:
     n = report.get("nights") or {}
     people = report.get("people", 0)
-    who = "person" if taking_part == 1 else "people"
-    has = "has" if people == 1 else "have"
+    usable = (
+        f"{'The one person' if people else 'No one'} taking part"
+        if taking_part == 1
+        else f"{people} of the {taking_part} people taking part"
+    )
+    has = "has" if people == 1 or taking_part == 1 else "have"
     return (
-        f"{people} of the {taking_part} {who} taking part {has} a usable half-month (one with"
-        f" both a cramp night and a night without); together {n.get('valid', 0)} valid"
-        f" nights, {n.get('cramp', 0)} of them with a cramp."
+        f"{usable} {has} a usable half-month (one with both a cramp night and a night"
+        f" without); together {plural(n.get('valid', 0), 'valid night')},"
+        f" {n.get('cramp', 0)} of them with a cramp."
     )
 
 

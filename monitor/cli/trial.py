@@ -19,6 +19,7 @@ from monitor.store import Store, StoreError
 from monitor.trial import design, service
 from monitor.trial import report as trial_report
 from monitor.trial.design import TrialRequestError
+from monitor.trial.report import day_words
 from monitor.vocabulary import plural
 
 
@@ -143,14 +144,6 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x:.0%}"
 
 
-def day(iso: str | date | None) -> str:
-    """A night's date as elsewhere on bedside: 'Mon 07 Dec'."""
-    if iso is None:
-        return "—"
-    d = date.fromisoformat(iso) if isinstance(iso, str) else iso
-    return d.strftime("%a %d %b")
-
-
 STATUS_WORDS = {
     "planned": "planned (not started yet)",
     "running": "running",
@@ -161,7 +154,7 @@ STATUS_WORDS = {
 
 def render_start(shown: dict, plan: dict) -> str:
     base, fig = plan["baseline"], plan["figures"]
-    first = day(shown["first_night"])
+    first = day_words(shown["first_night"])
     lines = [
         f"Warm-night trial planned: {shown['nights']} nights ({shown['nights'] // 2} pairs)"
         f" from the night of {first}.",
@@ -196,19 +189,20 @@ def render_show(shown: dict, report: dict) -> str:
     state = STATUS_WORDS.get(shown["status"], shown["status"])
     lines = [
         f"Warm-night trial on {shown['node']}: {state}",
-        f"{shown['nights']} nights from the night of {day(shown['first_night'])};"
+        f"{shown['nights']} nights from the night of {day_words(shown['first_night'])};"
         f" warm nights at or above {shown['warm_min_c']:g} °C"
         + (f"; each evening's instruction comes at {shown['announce_at']}." if running else "."),
     ]
     tonight = shown["tonight"]
     if tonight:
         lines.append(
-            f"Standing instruction: the night of {day(tonight['night'])} is a"
+            f"Standing instruction: the night of {trial_report.night_words(tonight['night'])} is a"
             f" {tonight['arm']} night."
         )
     elif shown["status"] == "planned":
         lines.append(
-            f"The first instruction comes on {day(shown['first_night'])} at {shown['announce_at']}."
+            f"The first instruction comes on {day_words(shown['first_night'])}"
+            f" at {shown['announce_at']}."
         )
     a = report["adherence"]
     lines.append(

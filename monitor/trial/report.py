@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from monitor.nights import night_dates
 from monitor.trial import stats
 from monitor.trial.design import (
     ADHERENCE_MARGIN_C,
@@ -176,6 +177,21 @@ def _ratio(report: dict) -> str:
     low = "0" if lo is None else f"{lo:.2f}"
     high = "infinity" if hi is None else f"{hi:.2f}"
     return f"{point} (95% interval {low} to {high})"
+
+
+def _as_date(value: str | date) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def day_words(value: str | date | None) -> str:
+    """A date as elsewhere on bedside: 'Mon 07 Dec' (page and CLI)."""
+    return "—" if value is None else _as_date(value).strftime("%a %d %b")
+
+
+def night_words(value: str | date | None) -> str:
+    """A night by both its dates, 'Mon 07 → Tue 08 Dec': read at 3 am, one date would
+    name yesterday (monitor.nights.night_dates)."""
+    return "—" if value is None else night_dates(_as_date(value))
 
 
 def _times(n: int) -> str:

@@ -36,14 +36,6 @@ def _nights_arg(raw: str | None, default: int = DEFAULT_NIGHTS) -> int:
     return int(raw)
 
 
-def day(value) -> str:
-    """A night's date as elsewhere on the dashboard: 'Mon 07 Dec'."""
-    if value is None:
-        return "—"
-    when = date.fromisoformat(value) if isinstance(value, str) else value
-    return when.strftime("%a %d %b")
-
-
 def page_context(node: str, nights: int = DEFAULT_NIGHTS) -> dict:
     """What the Trial page and the print view show for a room, masked by time."""
     d = data()
@@ -58,7 +50,8 @@ def page_context(node: str, nights: int = DEFAULT_NIGHTS) -> dict:
         "rows": [],
         "verified": None,
         "announce_at": config().trial.announce_at,
-        "day": day,
+        "day": trial_report.day_words,
+        "night_of": trial_report.night_words,
         "verdict_words": trial_report.VERDICT_WORDS,
         "result_words": trial_report.summary_words,
         "result_figures": trial_report.figures_sentence,
