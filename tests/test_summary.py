@@ -252,3 +252,28 @@ def test_nothing_is_sent_while_the_clock_guard_doubts_the_clock(make_config, sto
     c.on_reading(None, clock.now_ms())
     assert endpoint.wait_for(lambda e: len(e.received) >= 1)
     c.close()
+
+
+@pytest.mark.broker
+def test_turning_the_summary_off_removes_its_home_assistant_sensor(make_config, broker, store):
+    """A retained discovery config outlives the setting: off, the daemon clears it."""
+    sections = {"mqtt": {"enabled": True, "host": broker.host, "port": broker.port}}
+    topic = f"homeassistant/sensor/{NODE}_summary/config"
+    sub = Subscriber(broker, topic)
+    try:
+        for enabled, wanted in ((True, lambda p: p.startswith(b"{")), (False, lambda p: p == b"")):
+            _, config = make_config({**sections, "summary": {"enabled": enabled}})
+            relay = Relay(config, store, clock=FakeClock(local_ms(NIGHT, "12:00")))
+            relay.start()
+            try:
+                sub.wait_for(lambda s, w=wanted: s and w(s[-1][1]))
+            finally:
+                relay.stop()
+        late = Subscriber(broker, "homeassistant/#")  # a Home Assistant starting now
+        try:
+            late.wait_for(lambda s: any(t.endswith("_temperature/config") for t, _, _ in s))
+            assert topic not in {t for t, _, r in late.seen if r}
+        finally:
+            late.close()
+    finally:
+        sub.close()

@@ -72,6 +72,7 @@ from monitor.mqtt.payloads import (
     info_payload,
     last_cramp_payload,
     reading_payload,
+    summary_discovery,
 )
 from monitor.store import Store
 
@@ -324,6 +325,11 @@ class Relay:
             summary=self.config.summary.enabled,
         ):
             self._publish(topic, payload, qos=1, retain=True)
+        if not self.config.summary.enabled:
+            # Turned off: an empty retained config removes the sensor Home Assistant still
+            # shows from when it was on (with its last, ever older value).
+            summary_topic, _ = summary_discovery(self.topics, self.mqtt.discovery_prefix, {})
+            self._publish(summary_topic, b"", qos=1, retain=True)
 
     def _publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False):
         # fixed header (~3) + topic length (2) + topic + packet id (2) + payload
