@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from monitor.analysis import stats
+from monitor.analysis.reports import CONTRACT
 from monitor.config import DEFAULT_POOLED_LOOKS
 from monitor.nights import NightSummary
 
@@ -47,7 +48,10 @@ def _strata(nights: Iterable[tuple[str, NightSummary]]) -> list[list[NightSummar
 
 def fit_block(nights: Iterable[tuple[str, NightSummary]]) -> dict | None:
     """``{"nights", "strata", FIT}`` over the informative strata, or None as the spec says."""
-    fit = stats.fit_strata(_strata(nights))
+    return _block(stats.fit_strata(_strata(nights)))
+
+
+def _block(fit: stats.SeasonalFit | None) -> dict | None:
     return fit.block if fit else None
 
 
@@ -58,39 +62,28 @@ def _tagged(people: Sequence[Person]) -> list[tuple[str, NightSummary]]:
 
 def sequential(tagged: list[tuple[str, NightSummary]], looks: Sequence[int], alpha: float) -> dict:
     """The planned looks over all people's valid nights; at_look on the first L_k."""
-    k = stats.current_look(len(tagged), tuple(looks))
-    return {
-        "looks": list(looks),
-        "alpha_per_look": float(alpha),
-        "look": k,
-        "look_nights": looks[k - 1] if k else None,
-        "next_look_nights": (looks[k] if k < len(looks) else None) if k else looks[0],
-        "at_look": fit_block(tagged[: looks[k - 1]]) if k else None,
-    }
+    return stats.look_block(len(tagged), tuple(looks), alpha, lambda n: fit_block(tagged[:n]))
 
 
 def pooled_trial(trials: Sequence[TrialCounts]) -> dict | None:
     """Summed discordant pairs of the finished trials: mid-p McNemar (``p``), the exact
-    test (``p_exact``), the odds ratio b/c with its Clopper-Pearson interval."""
-    from monitor.trial import stats
+    test (``p_exact``), the odds ratio b/c with its Clopper-Pearson interval; with no
+    discordant pair both p are 1.0 (analysis-spec.md)."""
+    from monitor.trial import stats as trial_stats
 
     if not trials:
         return None
     b = sum(t.usual_only for t in trials)
     c = sum(t.warm_only for t in trials)
-    figures = stats.comparison(b, c)
+    figures = trial_stats.comparison(b, c)
     if b + c == 0:
-        figures = {**figures, "p": 1.0, "p_exact": 1.0}
+        figures.update(p=1.0, p_exact=1.0)
     return {
         "people": len(trials),
         "pairs": sum(t.pairs for t in trials),
         "usual_only": b,
         "warm_only": c,
-        "p": figures["p"],
-        "p_exact": figures["p_exact"],
-        "odds_ratio": figures["odds_ratio"],
-        "ci_low": figures["ci_low"],
-        "ci_high": figures["ci_high"],
+        **figures,
     }
 
 
@@ -107,9 +100,9 @@ def pooled_report(
     tagged = _tagged(people)
     seq = sequential(tagged, looks, alpha)
     return {
-        "contract": 3,
+        "contract": CONTRACT,
         "as_of": as_of,
-        "people": sum(1 for p in people if _strata((p.node, n) for n in p.valid)),
+        "people": sum(1 for p in people if stats.informative_strata(list(p.valid))),
         "nights": {"valid": len(tagged), "cramp": sum(n.cramp_night for _, n in tagged)},
         "pooled": fit_block(tagged),
         "sequential": seq,
@@ -119,7 +112,7 @@ def pooled_report(
                 "node": p.node,
                 "valid": len(p.valid),
                 "cramp": sum(n.cramp_night for n in p.valid),
-                "seasonal": fit_block((p.node, n) for n in p.valid),
+                "seasonal": _block(stats.seasonal_fit(list(p.valid))),
             }
             for p in people
         ],

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import statistics
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -36,7 +37,7 @@ from statsmodels.tools.sm_exceptions import (
 )
 
 from monitor.analysis import clogit
-from monitor.analysis.reports import power_reason, verdict_sentence
+from monitor.analysis.reports import CONTRACT, power_reason, verdict_sentence
 from monitor.clock import iso_ms
 from monitor.config import DEFAULT_LOOK_ALPHA, DEFAULT_LOOKS, Config
 from monitor.nights import (
@@ -53,7 +54,7 @@ EXPOSURE_BIN_MS = 300_000
 EXPOSURE_MIN_BINS = 6  # of twelve
 MIN_SEASONAL_CRAMP_NIGHTS = 3  # in informative strata
 MIN_CC_CRAMPS = 5
-CONTRACT = 3  # the version of analysis-spec.md the output follows
+# CONTRACT: the version of analysis-spec.md the output follows (monitor.analysis.reports)
 ALPHA = 0.05  # the 95% intervals
 POWER = 0.8  # for nights-needed figures
 TARGET_ORS = (1.3, 1.5)  # odds ratios per °C colder the nights-needed figures are for
@@ -369,16 +370,29 @@ def sequential(valid: list[NightSummary], plan: LookPlan) -> dict:
     At look k the comparison sees exactly the first looks[k] valid nights by date, so
     nights added after a look move the running figures, never the verdict.
     """
-    looks = tuple(plan.looks)
-    k = current_look(len(valid), looks)
-    at = seasonal_fit(by_date(valid)[: looks[k - 1]]) if k else None
+    ordered = by_date(valid)
+
+    def first(n: int) -> dict | None:
+        at = seasonal_fit(ordered[:n])
+        return at.block if at else None
+
+    return look_block(len(valid), tuple(plan.looks), plan.alpha, first)
+
+
+def look_block(
+    n_valid: int, looks: tuple[int, ...], alpha: float, fit_first: Callable[[int], dict | None]
+) -> dict:
+    """The `sequential` block for n_valid nights: the current look, and ``fit_first(N)``
+    (the comparison on the first N nights in the looks' order) at it.  One person's and the
+    pooled study's looks differ only in their order and their fit."""
+    k = current_look(n_valid, looks)
     return {
         "looks": list(looks),
-        "alpha_per_look": float(plan.alpha),
+        "alpha_per_look": float(alpha),
         "look": k,
         "look_nights": looks[k - 1] if k else None,
         "next_look_nights": (looks[k] if k < len(looks) else None) if k else looks[0],
-        "at_look": at.block if at else None,
+        "at_look": fit_first(looks[k - 1]) if k else None,
     }
 
 
