@@ -160,10 +160,8 @@ def night_dates(night: date, *, long: bool = False) -> str:
     morning = night + timedelta(days=1)
     if long:
         first = "%A %d %B" if night.month != morning.month else "%A %d"
-        text = f"{night.strftime(first)} → {morning.strftime('%A %d %B')}"
-        if night.year != morning.year:
-            return f"{night.strftime(first)} {night.year} → {morning.strftime('%A %d %B %Y')}"
-        return f"{text} {morning.year}"
+        year = f" {night.year}" if night.year != morning.year else ""
+        return f"{night.strftime(first)}{year} → {morning.strftime('%A %d %B %Y')}"
     first = "%a %d %b" if night.month != morning.month else "%a %d"
     return f"{night.strftime(first)} → {morning.strftime('%a %d %b')}"
 

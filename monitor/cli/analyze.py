@@ -149,10 +149,11 @@ def render_text(report: dict) -> str:
     lines += ["", *plan_lines(report)]
     look = seq["look"]
     plan = ", ".join(str(x) for x in seq["looks"])
+    when = as_of_words(report)
     lines += [
         "",
         f"Verdict: {VERDICT_LABEL.get(report['verdict'], report['verdict'])}"
-        f" ({report['verdict']}){', ' + as_of_words(report) if as_of_words(report) else ''}",
+        f" ({report['verdict']}){', ' + when if when else ''}",
         f"Valid nights: {n['valid']}  (cramp nights {n['cramp']}, cold nights {n['cold']})",
         f"Planned checks at {plan} valid nights, each at p < {seq['alpha_per_look']:g}"
         + (

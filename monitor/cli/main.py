@@ -77,9 +77,13 @@ EXAMPLES = {
   bedside analyze                    the verdict in words
   bedside analyze --json             the evidence JSON (docs: analysis contract)
   bedside analyze --database copy.db --node guestroom
-  bedside analyze --cold-below 17 --night-start 22:00""",
+  bedside analyze --cold-below 17 --night-start 22:00
+  bedside analyze --json --as-of 2026-12-07T06:25:00Z   as of that instant
+  bedside analyze --pooled           every person on a recorder, one answer
+  bedside analyze --pooled --json --nodes kid,parents""",
     "report": """examples:
-  bedside report                     what the morning timer runs (bedside-report.timer)""",
+  bedside report                     what the morning timer runs (bedside-report.timer)
+  bedside report --pooled            the study, for the dashboard's Study page""",
     "web": """examples:
   bedside web                        the dashboard on [web] host and port
   bedside web --host 0.0.0.0 --port 8080""",

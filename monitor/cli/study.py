@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from zoneinfo import ZoneInfo
 
 from monitor.clock import SystemClock
 from monitor.config import Config
@@ -52,10 +53,10 @@ def compute(args, config: Config, *, save: bool) -> tuple[dict, dict[str, str]]:
     return report, who.left_out
 
 
-def render_text(report: dict) -> str:
+def render_text(report: dict, tz: ZoneInfo | None = None) -> str:
     """The Study page's sentences, then the figures: everyone together, at the check, and
     each person's own fit (the one-person CLI's lines)."""
-    from monitor.analysis.reports import VERDICT_LABEL, plain_lines
+    from monitor.analysis.reports import VERDICT_LABEL, as_of_words, plain_lines
     from monitor.cli.analyze import _fit_line, _nights_in_strata
 
     seq, n = report["sequential"], report["nights"]
@@ -63,7 +64,7 @@ def render_text(report: dict) -> str:
     lines += [
         "",
         f"Verdict: {VERDICT_LABEL.get(report['verdict'], report['verdict'])}"
-        f" ({report['verdict']}), as of {report['as_of']}",
+        f" ({report['verdict']}), {as_of_words(report, tz or ZoneInfo('UTC'))}",
         f"People with a usable half-month: {report['people']}; valid nights {n['valid']}"
         f" (cramp nights {n['cramp']})",
         f"Planned checks at {', '.join(map(str, seq['looks']))} valid nights of everyone"
@@ -103,5 +104,5 @@ def run_pooled(args, config: Config, *, save: bool) -> int:
     elif args.command == "report":
         print(f"study report stored: {report['verdict']} ({report['people']} people)")
     else:
-        print(render_text(report))
+        print(render_text(report, ZoneInfo(config.node.timezone)))
     return 0
