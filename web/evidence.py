@@ -22,6 +22,7 @@ from monitor.analysis import reports as reports_mod
 from monitor.config import DEFAULT_LOOK_ALPHA
 from monitor.nights import NightParams, NightSummary
 from monitor.store import Store
+from monitor.vocabulary import plural
 
 log = logging.getLogger(__name__)
 
@@ -192,12 +193,12 @@ def within_words(points: list[Point], unit: str = "half-month") -> str:
         return f"{abs(avg):.1f} °C {'below' if avg < 0 else 'above'} its {unit}'s average"
 
     if not cramp:
-        return f"{_count(len(points), 'valid night')}, none of them with a cramp yet."
-    parts = [f"{_count(len(points), 'valid night')}."]
-    parts.append(f"On the {_count(len(cramp), 'cramp night')} the minimum was on average")
+        return f"{plural(len(points), 'valid night')}, none of them with a cramp yet."
+    parts = [f"{plural(len(points), 'valid night')}."]
+    parts.append(f"On the {plural(len(cramp), 'cramp night')} the minimum was on average")
     parts.append(f"{side(cramp)};" if other else f"{side(cramp)}.")
     if other:
-        parts.append(f"on the {_count(len(other), 'other night')} {side(other)}.")
+        parts.append(f"on the {plural(len(other), 'other night')} {side(other)}.")
     return " ".join(parts)
 
 
@@ -220,15 +221,20 @@ def dose_response(report: dict) -> list[tuple[str, float | None, int]] | None:
     return [(f"{r['from_c']:g}–{r['to_c']:g} °C", r["rate"], r["nights"]) for r in rows]
 
 
-def plot_points(data, node: str, stored) -> tuple[list[Point], float | None]:
+def plot_points(
+    data, node: str, stored, valid: list[NightSummary] | None = None
+) -> tuple[list[Point], float | None]:
     """The plot's points and spread: stored with the report (computed once, when it was
-    saved), else worked out from the nights (a report stored before they were kept)."""
+    saved), else worked out from the nights (a report stored before they were kept;
+    ``valid``: the nights when the caller has them already)."""
     report = stored.report if stored else {}
     points = reports_mod.stored_points(report)
     if points is not None:
         spread = (report.get("plot") or {}).get("spread")
         return points, spread if isinstance(spread, int | float) else None
-    points = within_half_month(report_nights(data, node, stored), report)
+    if valid is None:
+        valid = report_nights(data, node, stored)
+    points = within_half_month(valid, report)
     return points, reports_mod.within_spread(points, report)
 
 
@@ -243,21 +249,6 @@ def chart_inputs(points: list[Point], spread: float | None, report: dict) -> dic
         "spread": spread,
         "unit": unit,
     }
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-Plan = reports_mod.Plan
-
-
-def plan(report: dict, spread: float | None, today: date | None = None) -> Plan:
-    """'How many more nights?': the CLI's sentences (monitor.analysis.reports.plan)."""
-    return reports_mod.plan(report, spread, today)
-
-
-_check = reports_mod.check_words
 
 
 # -- the statistician's view -------------------------------------------------------------------
@@ -370,7 +361,7 @@ def figure_sections(report: dict) -> list[Section]:
         rows.append(("Next check", f"at {nxt} valid nights" if nxt else "none: all are done"))
         at = seq.get("at_look")
         if look:
-            where = f"; {at['nights']} nights in {_count(at['strata'], unit)}" if at else ""
+            where = f"; {at['nights']} nights in {plural(at['strata'], unit)}" if at else ""
             rows.append(
                 (
                     f"Nights compared within their {unit}, at the check: odds ratio per °C colder",
@@ -383,11 +374,11 @@ def figure_sections(report: dict) -> list[Section]:
             rows.append(
                 (
                     "What the check saw",
-                    f"{_count(detail.get('nights', 0), 'night')},"
+                    f"{plural(detail.get('nights', 0), 'night')},"
                     f" {detail.get('cramp_nights', 0)} of them cramp nights;"
-                    f" {_count(detail.get('informative_strata', 0), unit)} with both a cramp"
+                    f" {plural(detail.get('informative_strata', 0), unit)} with both a cramp"
                     " night and a night without, holding"
-                    f" {_count(in_informative, 'cramp night')};"
+                    f" {plural(in_informative, 'cramp night')};"
                     f" {LOOK_STATUS.get(detail.get('status'), detail.get('status'))}",
                 )
             )
@@ -396,7 +387,7 @@ def figure_sections(report: dict) -> list[Section]:
     rows = []
     if "seasonal" in report:
         sf = report.get("seasonal")
-        where = f"; {sf['nights']} nights in {_count(sf['strata'], unit)}" if sf else ""
+        where = f"; {sf['nights']} nights in {plural(sf['strata'], unit)}" if sf else ""
         rows.append(
             (
                 f"Nights compared within their {unit}: odds ratio per °C colder",
@@ -408,7 +399,7 @@ def figure_sections(report: dict) -> list[Section]:
         (
             "The hour before each cramp against the same hour on other days of its month"
             " (a description, recomputed every morning): odds ratio per °C colder",
-            fit_words(cc) + (f"; {_count(cc['cramps'], 'cramp')}" if cc else ""),
+            fit_words(cc) + (f"; {plural(cc['cramps'], 'cramp')}" if cc else ""),
         )
     )
     out.append(
@@ -451,7 +442,7 @@ def figure_sections(report: dict) -> list[Section]:
             ("Model", f"nights compared within their {unit}, all valid nights so far"),
             (
                 "Standard error of the log odds ratio",
-                f"{pw['se_log_or']:.3f} over {_count(pw.get('nights', 0), 'valid night')}"
+                f"{pw['se_log_or']:.3f} over {plural(pw.get('nights', 0), 'valid night')}"
                 if pw.get("se_log_or") is not None
                 else "— (the comparison could not be made yet)",
             ),
@@ -471,7 +462,7 @@ def figure_sections(report: dict) -> list[Section]:
                     f"Valid nights for {label} per °C colder",
                     "—"
                     if need is None
-                    else f"{need} ({_check(pw.get(f'look_for_or_{tag}'), looks)})",
+                    else f"{need} ({reports_mod.check_words(pw.get(f'look_for_or_{tag}'), looks)})",
                 )
             )
         if pw.get("nights_to_next_look") is not None:
@@ -497,7 +488,7 @@ def figure_sections(report: dict) -> list[Section]:
             rows.append(
                 (
                     f"Minimum {b['from_c']:g}–{b['to_c']:g} °C",
-                    f"{b['cramp_nights']} of {_count(b['nights'], 'night')}"
+                    f"{b['cramp_nights']} of {plural(b['nights'], 'night')}"
                     f" with a cramp ({b['rate']:.0%}){few}",
                 )
             )
@@ -518,7 +509,7 @@ def figure_sections(report: dict) -> list[Section]:
             (
                 name.capitalize(),
                 f"median {r['median_relief_min']:g} minutes to relief over"
-                f" {_count(r['cramps'], 'cramp')}",
+                f" {plural(r['cramps'], 'cramp')}",
             )
             for name, r in rem.items()
             if isinstance(r, dict)
@@ -584,7 +575,7 @@ def crude_section(report: dict) -> Section:
             (
                 "The same on the night's mean humidity: odds ratio per 1 % more humid",
                 fit_words(hum, "or_per_pct_more_humid")
-                + (f"; {_count(hum['nights'], 'night')}" if hum else ""),
+                + (f"; {plural(hum['nights'], 'night')}" if hum else ""),
             )
         )
     return Section(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
+from monitor.analysis import reports as reports_mod
 from web import charts
 from web import evidence as evidence_mod
 from web.views.common import config, data, ext, room
@@ -50,7 +51,7 @@ def index():
         view=view,
         r=report,
         charts=rendered,
-        plan=evidence_mod.plan(report, rendered["spread"], _today(d)) if view.report else None,
+        plan=reports_mod.plan(report, rendered["spread"], _today(d)) if view.report else None,
         sections=evidence_mod.figure_sections(report) if view.report else [],
         trial_url=evidence_mod.TRIAL_URL,
         first_look=config().analysis.looks[0],
@@ -69,13 +70,13 @@ def printable():
     report = view.report.report if view.report else {}
     params = evidence_mod.report_params(d, view.report)
     valid = evidence_mod.report_nights(d, node, view.report)
-    _, spread = evidence_mod.plot_points(d, node, view.report)
+    _, spread = evidence_mod.plot_points(d, node, view.report, valid)
     return render_template(
         "evidence_print.html",
         view=view,
         r=report,
         summary=evidence_mod.print_summary(d, node, params, valid, report),
-        plan=evidence_mod.plan(report, spread, _today(d)) if view.report else None,
+        plan=reports_mod.plan(report, spread, _today(d)) if view.report else None,
         printed=d.local(d.now_ms()),
         looks_words=evidence_mod.looks_words(report, config().analysis.looks),
         node_name=next((n.get("name") for n in d.nodes() if n["id"] == node), None) or node,
