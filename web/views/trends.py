@@ -29,7 +29,11 @@ def index():
         abort(400, "by must be week or month")
     d = data()
     node = room()
-    summaries = nights_mod.night_summaries(d.reader(), node, d.params, d.now_ms())
+    # The shown periods' nights only (a page view reads a few months, not all history):
+    # at most this many nights with readings fall in the newest SHOWN weeks or months.
+    days = trends.SHOWN[by] * (7 if by == "week" else 31) + 1
+    newest_first = nights_mod.list_nights(d.reader(), node, d.params, d.now_ms(), limit=days)
+    summaries = list(reversed(newest_first))
     since = summaries[0].start_ms if summaries else None
     rows = trends.group(summaries, _alert_nights(node, since), by, shown=trends.SHOWN[by])
     labels = [r.label(by) for r in rows]
