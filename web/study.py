@@ -80,6 +80,7 @@ class StudyView:
     trial_figures: str | None = None
     left_out: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
     left_out_unnamed: list[tuple[int, str]] = field(default_factory=list)  # (rooms, why)
+    left_out_short: str = ""
     looks: str = ""
     how: str = HOW_IT_WORKS
 
@@ -261,6 +262,11 @@ def _built(data, stored, show_names: bool) -> dict:
         "trial_figures": figures,
         "left_out": [(who, LEFT_OUT_WHY.get(why, why)) for who, why in named],
         "left_out_unnamed": [(n, LEFT_OUT_WHY.get(why, why)) for why, n in sorted(unnamed.items())],
+        # The print view's one line: who or how many, with the short reason.
+        "left_out_short": "; ".join(
+            [f"{who} ({why})" for who, why in named]
+            + [f"{plural(n, 'room')} ({why})" for why, n in sorted(unnamed.items())]
+        ),
         "looks": evidence_looks_words(report, []),
     }
 
