@@ -4,8 +4,6 @@ repairs a watermark it finds ahead.  Against a real mosquitto and the real CLI."
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from monitor.clock import iso_utc
@@ -63,6 +61,12 @@ def run_until_fresh_reading_published(path, db, broker, tmp_path, name: str):
     return got, fresh
 
 
+def leave_watermark_ahead(db_path) -> None:
+    """What the old relay left behind: the reading watermark at the 2030 row."""
+    with Store.open(db_path) as store:
+        store.set_outbox_watermark(NODE, FUTURE_MS)
+
+
 def test_an_imported_future_row_does_not_silence_mqtt(monitor_config, db_path, broker, tmp_path):
     path, _ = monitor_config
     import_future_row(path, tmp_path)
@@ -76,13 +80,7 @@ def test_prune_future_repairs_a_watermark_left_ahead(monitor_config, db_path, br
     """A database the old relay already left with a 2030 watermark."""
     path, _ = monitor_config
     import_future_row(path, tmp_path)
-    conn = sqlite3.connect(db_path)
-    with conn:
-        conn.execute(
-            "INSERT INTO outbox_state (node, stream, acked_ms) VALUES (?, 'reading', ?)",
-            (NODE, FUTURE_MS),
-        )
-    conn.close()
+    leave_watermark_ahead(db_path)
     r = run_bedside("prune-future", config=path)
     assert r.returncode == 0 and "watermark" in r.stdout, r.stdout
     assert watermark(db_path) == FUTURE_MS  # listed only, without --yes
@@ -98,12 +96,6 @@ def test_the_relay_repairs_a_watermark_ahead_at_start(monitor_config, db_path, b
     """Without prune-future: the daemon's own start moves it back (future row kept)."""
     path, _ = monitor_config
     import_future_row(path, tmp_path)
-    conn = sqlite3.connect(db_path)
-    with conn:
-        conn.execute(
-            "INSERT INTO outbox_state (node, stream, acked_ms) VALUES (?, 'reading', ?)",
-            (NODE, FUTURE_MS),
-        )
-    conn.close()
+    leave_watermark_ahead(db_path)
     got, fresh = run_until_fresh_reading_published(path, db_path, broker, tmp_path, "start")
     assert fresh[0] in got, f"no fresh reading published (got {sorted(got)})"
