@@ -264,3 +264,35 @@ def stop_process(
     if proc.poll() is None:
         proc.send_signal(sig)
     return proc.wait(timeout=timeout)
+
+
+def start_generated_broker(
+    workdir: Path, config_path: Path, nodes: str, *, log_all: bool = False
+) -> tuple[subprocess.Popen, int]:
+    """mosquitto on a free port running exactly the files `bedside broker-config` writes
+    (into workdir/mosquitto).  Test glue only: as root, `user root` (mosquitto would drop to
+    its own user and not reach pytest's private directory), and its log to a file."""
+    port = free_port()
+    d = workdir / "mosquitto"
+    r = run_bedside(
+        "broker-config", "--nodes", nodes, "--dir", str(d), "--port", str(port),
+        "--bind", "127.0.0.1", config=config_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    extra = ("user root\n" if os.geteuid() == 0 else "") + "log_dest stderr\n"
+    extra += "log_type all\n" if log_all else ""
+    (workdir / "run.conf").write_text((d / "mosquitto.conf").read_text() + extra)
+    with open(workdir / "mosquitto.log", "ab") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            [MOSQUITTO, "-c", str(workdir / "run.conf")], stdout=subprocess.DEVNULL, stderr=log
+        )
+    wait_port("127.0.0.1", port)
+    return proc, port
+
+
+def broker_credentials(workdir: Path) -> dict[str, dict]:
+    """account -> its [mqtt] settings, from the credentials `bedside broker-config` wrote."""
+    import tomllib
+
+    folder = workdir / "mosquitto" / "credentials"
+    return {p.stem: tomllib.loads(p.read_text())["mqtt"] for p in folder.glob("*.toml")}

@@ -4,9 +4,6 @@ cannot speak for another, the recorder stores nothing spoofed, and writes nothin
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import tomllib
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -16,7 +13,12 @@ from monitor.mqtt.brokerconf import mosquitto_hash
 from monitor.mqtt.payloads import Topics, reading_payload
 from monitor.mqtt.recorder import Recorder
 from monitor.store import Reading, Store
-from tests.support import EVENT_TIMEOUT, MOSQUITTO, free_port, run_bedside, wait_port, wait_until
+from tests.support import (
+    EVENT_TIMEOUT,
+    broker_credentials,
+    start_generated_broker,
+    wait_until,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -27,30 +29,10 @@ NOW = FakeClock().now_ms()
 def acl_broker(make_config, tmp_path):
     """The files `bedside broker-config` writes, served by mosquitto on a free port."""
     path, config = make_config({"node": {"id": "central"}})
-    port = free_port()
-    d = tmp_path / "mosquitto"
-    r = run_bedside(
-        "broker-config", "--nodes", "kid,parents", "--dir", str(d), "--port", str(port),
-        "--bind", "127.0.0.1", config=path,
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr
-    conf = (d / "mosquitto.conf").read_text()
-    # Test glue only: as root mosquitto would drop to its own user and not reach pytest's
-    # private directory; and its log goes to a file we can read.
-    extra = ("user root\n" if os.geteuid() == 0 else "") + "log_dest stderr\nlog_type all\n"
-    (tmp_path / "run.conf").write_text(conf + extra)
-    log = open(tmp_path / "mosquitto.log", "ab")
-    proc = subprocess.Popen(
-        [MOSQUITTO, "-c", str(tmp_path / "run.conf")], stdout=subprocess.DEVNULL, stderr=log
-    )
-    wait_port("127.0.0.1", port)
-    creds = {
-        p.stem: tomllib.loads(p.read_text())["mqtt"] for p in (d / "credentials").glob("*.toml")
-    }
-    yield port, creds, config, d
+    proc, port = start_generated_broker(tmp_path, path, "kid,parents", log_all=True)
+    yield port, broker_credentials(tmp_path), config, tmp_path / "mosquitto"
     proc.kill()
     proc.wait()
-    log.close()
 
 
 def client(port, creds=None, client_id=""):

@@ -14,11 +14,9 @@ the restart could have caused has been counted too (MQTT and the event bus keep 
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
-import tomllib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -32,13 +30,12 @@ from monitor.mqtt.payloads import Topics, discovery_messages
 from monitor.store import Reading, Store
 from tests.ha.live import HomeAssistant, why_not_runnable
 from tests.support import (
-    MOSQUITTO,
     ROOT,
-    free_port,
+    broker_credentials,
     run_bedside,
     start_bedside,
+    start_generated_broker,
     stop_process,
-    wait_port,
     wait_until,
     write_config,
 )
@@ -95,32 +92,6 @@ def counting_automations(readme: list[dict]) -> list[dict]:
     ]
 
 
-def generated_broker(workdir: Path, config_path: Path, nodes: str) -> tuple[subprocess.Popen, int]:
-    """mosquitto running exactly the files `bedside broker-config` writes (plus, as root, the
-    `user root` it needs to read pytest's private directory)."""
-    port = free_port()
-    d = workdir / "mosquitto"
-    r = run_bedside(
-        "broker-config", "--nodes", nodes, "--dir", str(d), "--port", str(port),
-        "--bind", "127.0.0.1", config=config_path,
-    )  # fmt: skip
-    assert r.returncode == 0, r.stderr
-    extra = ("user root\n" if os.geteuid() == 0 else "") + "log_dest stderr\n"
-    (workdir / "run.conf").write_text((d / "mosquitto.conf").read_text() + extra)
-    proc = subprocess.Popen(
-        [MOSQUITTO, "-c", str(workdir / "run.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=open(workdir / "mosquitto.log", "ab"),
-    )
-    wait_port("127.0.0.1", port)
-    return proc, port
-
-
-def credentials(workdir: Path, user: str) -> dict:
-    path = workdir / "mosquitto" / "credentials" / f"{user}.toml"
-    return tomllib.loads(path.read_text())["mqtt"]
-
-
 def morning_zone() -> str:
     """A fixed-offset zone where it is now about 10:00: the morning summary of last night is
     due when the daemon starts (its clock is the real one)."""
@@ -156,8 +127,10 @@ class Stack:
         self.notified = Endpoint()  # apprise's json:// target, on loopback
         base = {"node": {"id": NODE, "name": NAME, "timezone": morning_zone()},
                 "storage": {"database": str(self.db)}}  # fmt: skip
-        self.broker, port = generated_broker(workdir, write_config(workdir / "b.toml", base), NODE)
-        node = credentials(workdir, NODE)
+        self.broker, port = start_generated_broker(
+            workdir, write_config(workdir / "b.toml", base), NODE
+        )
+        node = broker_credentials(workdir)[NODE]
         self.config = write_config(
             workdir / "config.toml",
             {
@@ -170,7 +143,7 @@ class Stack:
             },
         )
         self.last_night = seed_last_night(self.config)
-        ha = credentials(workdir, "homeassistant")
+        ha = broker_credentials(workdir)["homeassistant"]
         self.readme = readme_automations()
         self.ha = HomeAssistant(
             workdir / "ha",
